@@ -1,0 +1,19 @@
+from django.http import HttpRequest
+
+from accounts.roles import Role
+
+
+def navigation(request: HttpRequest) -> dict:
+    """What the navigation bar shows this user: the roles they hold and their inbox count."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    from approvals.selectors import inbox_count
+
+    return {
+        "nav": {
+            "can_file": user.has_role(Role.REQUESTER),
+            "inbox_count": inbox_count(user=user),
+            "is_admin": user.is_staff,
+        }
+    }

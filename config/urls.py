@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
+from django.urls import include, path
+from django.views.decorators.http import require_POST
+from django.views.i18n import set_language
+
+from accounts.views import LoginView
+from outbound.views import home
+
+urlpatterns = [
+    path("", home, name="home"),
+    path("login/", LoginView.as_view(), name="login"),
+    path("logout/", require_POST(auth_views.LogoutView.as_view()), name="logout"),
+    path("i18n/setlang/", login_not_required(set_language), name="set_language"),
+    path("orders/", include("outbound.urls")),
+    path("approvals/", include("approvals.urls")),
+    path("admin/", admin.site.urls),
+]

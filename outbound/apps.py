@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class OutboundConfig(AppConfig):
+    name = "outbound"
+    verbose_name = _("Outbound")
+
+    def ready(self) -> None:
+        from outbound import receivers  # noqa: F401  (connects to approvals' signals)
