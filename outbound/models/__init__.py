@@ -1,0 +1,3 @@
+from outbound.models.workorders import WorkOrder
+
+__all__ = ["WorkOrder"]
