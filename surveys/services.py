@@ -850,7 +850,7 @@ def _preset_fill(question: Question, preset: str, language: str) -> list[Choice]
 # --- skip rules --------------------------------------------------------------------------
 
 
-def _rule_validate(
+def rule_validate_fields(
     question: Question,
     *,
     condition: str,
@@ -928,7 +928,7 @@ def rule_add(
         _draft_lock(question.version_id)
         q = Question.objects.get(pk=question.pk)
         fresh_target = Question.objects.get(pk=target.pk) if target is not None else None
-        _rule_validate(
+        rule_validate_fields(
             q,
             condition=condition,
             action=action,
@@ -981,7 +981,7 @@ def rule_update(
         if target is not UNSET:
             r.target = Question.objects.get(pk=target.pk) if target is not None else None
         new_choices = list(r.choices.all()) if choices is UNSET else list(choices)
-        _rule_validate(
+        rule_validate_fields(
             r.question,
             condition=r.condition,
             action=r.action,
