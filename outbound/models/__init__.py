@@ -1,3 +1,4 @@
+from outbound.models.contacts import Contact, ContactImport, DoNotCallEntry, RedListEntry
 from outbound.models.workorders import WorkOrder
 
-__all__ = ["WorkOrder"]
+__all__ = ["Contact", "ContactImport", "DoNotCallEntry", "RedListEntry", "WorkOrder"]
