@@ -17,7 +17,9 @@ Decisions written down here:
   character each and Chinese characters in an English text as one word each. A placeholder
   counts as three characters or two words.
 - The promise is compared with the typical path, read at the middle of the pace range, with
-  an answer pause after every question that takes an answer. Shortest and longest paths are
+  an answer pause after every question that takes an answer (WAIHU_ANSWER_PAUSE_SECONDS,
+  default 5); it may differ by the margin (WAIHU_DURATION_MARGIN, default 0.3 = 30%) or half
+  a minute, whichever is larger, since a promise is given in whole minutes. Shortest and longest paths are
   reported in the message so the designer sees the spread.
 - Marketing: the identity check before any consent, and the offer period and the way to
   cancel in the closing, are errors."""
@@ -401,7 +403,9 @@ class _Checker:
                             _("Pick a question after %(q)s, or move the questions.")
                             % {"q": q.code},
                         )
-                if rule.condition in (Condition.CHOICE, Condition.ANY_OF):
+                if rule.condition in (Condition.CHOICE, Condition.ANY_OF) and (
+                    q.type in CHOICE_TYPES
+                ):
                     foreign = [r for r in rule.choices if r.question != q.code]
                     own = [r for r in rule.choices if r.question == q.code]
                     unknown = [r for r in own if q.choice(r.code) is None]
@@ -567,7 +571,8 @@ class _Checker:
         typical = estimate.typical_minutes
         if typical <= 0:
             return
-        if abs(promised - typical) > margin * typical:
+        # A promise is a whole number of minutes, so half a minute either way is rounding.
+        if abs(promised - typical) > max(margin * typical, 0.5):
             self.warning(
                 "duration_mismatch",
                 PART_TRANSITION,
