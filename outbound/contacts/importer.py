@@ -1,0 +1,414 @@
+"""The contact import: the list streams through in batches; each row's number is normalised,
+checked against the rows before it, the campaign and the lists never to call, and what is
+left is stored (PostgreSQL: COPY into a staging table, then INSERT ... ON CONFLICT DO NOTHING;
+elsewhere bulk_create ignoring conflicts). Rejected rows go to a workbook with the reason."""
+
+import datetime
+import json
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from django.core.files import File
+from django.db import connection, models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, WriteOnlyCell
+
+from outbound.contacts.normalise import normalise_phone, parse_date
+from outbound.contacts.readers import cell_text, open_table
+from outbound.contacts.selectors import Exclusion, excluded_numbers
+from outbound.models import Contact, ContactImport, WorkOrder
+from outbound.models.contacts import FIELD_MAX_LENGTH
+
+TEXT_FIELDS = ("name", "brand", "region", "segment")
+DATE_FIELDS = ("deadline", "feedback_date")
+TARGETS = ("phone", *TEXT_FIELDS, *DATE_FIELDS)
+
+BATCH_ROWS = 5000
+FLUSH_ROWS = 50_000
+REPORT_SECONDS = 0.5
+
+
+class RejectReason(models.TextChoices):
+    MISSING_PHONE = "missing_phone", gettext_lazy("No phone number")
+    INVALID_PHONE = "invalid_phone", gettext_lazy("Not a valid phone number")
+    BAD_DATE = "bad_date", gettext_lazy("Missing or unreadable date")
+    DUPLICATE_IN_FILE = "duplicate_in_file", gettext_lazy("Same number earlier in the file")
+    ALREADY_IN_CAMPAIGN = "already_in_campaign", gettext_lazy("Already in the campaign")
+    DO_NOT_CALL = "do_not_call", gettext_lazy("On the do-not-call list")
+    RED_LIST = "red_list", gettext_lazy("On the red list")
+
+
+_EXCLUSION_REJECT = {
+    Exclusion.DO_NOT_CALL: RejectReason.DO_NOT_CALL,
+    Exclusion.RED_LIST: RejectReason.RED_LIST,
+}
+
+
+_INVALID = (RejectReason.MISSING_PHONE, RejectReason.INVALID_PHONE, RejectReason.BAD_DATE)
+
+
+@dataclass
+class Counts:
+    rows_read: int = 0
+    imported: int = 0
+    duplicates_in_file: int = 0
+    duplicates_in_campaign: int = 0
+    invalid: int = 0
+    excluded_dnc: int = 0
+    excluded_red_list: int = 0
+
+    def count(self, reason: str) -> None:
+        if reason in _INVALID:
+            self.invalid += 1
+        elif reason == RejectReason.DUPLICATE_IN_FILE:
+            self.duplicates_in_file += 1
+        elif reason == RejectReason.ALREADY_IN_CAMPAIGN:
+            self.duplicates_in_campaign += 1
+        elif reason == RejectReason.DO_NOT_CALL:
+            self.excluded_dnc += 1
+        elif reason == RejectReason.RED_LIST:
+            self.excluded_red_list += 1
+
+
+class RejectsWorkbook:
+    """The rejected rows as they were in the list, with the reason in a last column; written
+    as it goes (openpyxl's write-only mode keeps rows on disk, not in memory). The workbook
+    is only made once a row is rejected."""
+
+    def __init__(self, header: list[str]):
+        self.header = header
+        self.width = len(header)
+        self.rows = 0
+        self.workbook = self.sheet = None
+
+    def _open(self) -> None:
+        self.workbook = Workbook(write_only=True)
+        self.sheet = self.workbook.create_sheet(_("Rejected rows"))
+        self.sheet.append([*self.header, _("Reason")])
+
+    def _cell(self, value):
+        if isinstance(value, str):
+            value = ILLEGAL_CHARACTERS_RE.sub("", value)
+            if value.startswith("="):
+                # A cell that reads like a formula stays text: a list is data, not a program.
+                cell = WriteOnlyCell(self.sheet, value=value)
+                cell.data_type = "s"
+                return cell
+        return value
+
+    def add(self, row: list, reason: str) -> None:
+        if self.sheet is None:
+            self._open()
+        cells = [self._cell(value) for value in row[: self.width]]
+        cells.extend([None] * (self.width - len(cells)))
+        cells.append(str(RejectReason(reason).label))
+        self.sheet.append(cells)
+        self.rows += 1
+
+    def save(self, path: Path) -> None:
+        self.workbook.save(path)
+        self.workbook = self.sheet = None
+
+    def discard(self) -> None:
+        if self.sheet is not None:
+            self.sheet.close()
+            self.workbook = self.sheet = None
+
+
+class _Writer:
+    def __init__(self, campaign_id: int, import_id: int | None):
+        self.campaign_id = campaign_id
+        self.import_id = import_id
+        self.pending: list[tuple] = []
+        self.inserted = 0
+
+    def add(self, phone, name, brand, region, segment, attributes, deadline) -> None:
+        self.pending.append((phone, name, brand, region, segment, attributes, deadline))
+        if len(self.pending) >= FLUSH_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            self._store(self.pending)
+            self.pending = []
+
+    def _store(self, rows: list[tuple]) -> None:
+        raise NotImplementedError
+
+
+class _PostgresWriter(_Writer):
+    STAGE = "outbound_contact_import_stage"
+    COLUMNS = "phone, name, brand, region, segment, attributes, deadline"
+
+    def _store(self, rows: list[tuple]) -> None:
+        table = Contact._meta.db_table
+        now = timezone.now()
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                f"CREATE TEMP TABLE IF NOT EXISTS {self.STAGE} "
+                "(phone varchar(20), name varchar(100), brand varchar(100), "
+                "region varchar(100), segment varchar(100), attributes jsonb, deadline date) "
+                "ON COMMIT DELETE ROWS"
+            )
+            # Inside an outer transaction nothing commits between flushes.
+            cursor.execute(f"TRUNCATE {self.STAGE}")
+            with cursor.cursor.copy(f"COPY {self.STAGE} ({self.COLUMNS}) FROM STDIN") as copy:
+                write = copy.write_row
+                dumps = json.dumps
+                for phone, name, brand, region, segment, attributes, deadline in rows:
+                    write(
+                        (
+                            phone,
+                            name,
+                            brand,
+                            region,
+                            segment,
+                            dumps(attributes, ensure_ascii=False),
+                            deadline,
+                        )
+                    )
+            cursor.execute(
+                f"INSERT INTO {table} (campaign_id, source_import_id, created_at, "  # noqa: S608
+                f"{self.COLUMNS}) SELECT %s, %s, %s, {self.COLUMNS} FROM {self.STAGE} "
+                "ON CONFLICT (campaign_id, phone) DO NOTHING",
+                [self.campaign_id, self.import_id, now],
+            )
+            self.inserted += cursor.rowcount
+
+
+class _BulkWriter(_Writer):
+    def _store(self, rows: list[tuple]) -> None:
+        contacts = [
+            Contact(
+                campaign_id=self.campaign_id,
+                source_import_id=self.import_id,
+                phone=phone,
+                name=name,
+                brand=brand,
+                region=region,
+                segment=segment,
+                attributes=attributes,
+                deadline=deadline,
+            )
+            for phone, name, brand, region, segment, attributes, deadline in rows
+        ]
+        with transaction.atomic():
+            before = _changes()
+            Contact.objects.bulk_create(contacts, ignore_conflicts=True, batch_size=2000)
+            after = _changes()
+        if before is None or after is None:
+            self.inserted += len(contacts)
+        else:
+            self.inserted += after - before
+
+
+def _changes() -> int | None:
+    """Rows changed so far on this SQLite connection: conflicts ignored are not counted."""
+    raw = connection.connection
+    return getattr(raw, "total_changes", None)
+
+
+def _writer(campaign_id: int, import_id: int | None) -> _Writer:
+    if connection.vendor == "postgresql":
+        return _PostgresWriter(campaign_id, import_id)
+    return _BulkWriter(campaign_id, import_id)
+
+
+def _phone_key(phone: str) -> int:
+    return int(phone[1:])
+
+
+class ContactImporter:
+    """Imports one list into one campaign. `report(counts, progress)` is called now and then
+    while it runs; `run()` returns the counts and the rejected rows' workbook (or None)."""
+
+    def __init__(
+        self,
+        *,
+        campaign: WorkOrder,
+        path: str | Path,
+        file_format: str,
+        header: list[str],
+        mapping: dict[str, int],
+        encoding: str | None = None,
+        deadline_days: int = 7,
+        import_id: int | None = None,
+        report=None,
+        rejects_dir: str | Path | None = None,
+    ):
+        self.campaign = campaign
+        self.path = path
+        self.file_format = file_format
+        self.encoding = encoding or None
+        self.header = header
+        self.mapping = {target: int(index) for target, index in mapping.items()}
+        self.deadline_days = datetime.timedelta(days=deadline_days)
+        self.import_id = import_id
+        self.report = report
+        self.rejects_dir = rejects_dir
+        mapped = set(self.mapping.values())
+        self.attribute_columns = [
+            (index, label) for index, label in enumerate(header) if index not in mapped
+        ]
+        self.counts = Counts()
+        self.accepted = 0
+
+    def run(self) -> tuple[Counts, Path | None]:
+        self.existing = {
+            _phone_key(phone)
+            for phone in Contact.objects.filter(campaign=self.campaign)
+            .values_list("phone", flat=True)
+            .iterator(chunk_size=10_000)
+        }
+        self.seen: set[int] = set()
+        self.rejects = RejectsWorkbook(self.header)
+        self.writer = _writer(self.campaign.pk, self.import_id)
+        self.today = timezone.localdate()
+        try:
+            self._read()
+            self.writer.flush()
+            self._settle()
+            return self.counts, self._save_rejects()
+        finally:
+            self.rejects.discard()
+
+    def _read(self) -> None:
+        last_report = time.monotonic()
+        with open_table(self.path, self.file_format, self.encoding) as table:
+            batch: list[list] = []
+            for row in table.rows():
+                batch.append(row)
+                if len(batch) >= BATCH_ROWS:
+                    self._process(batch)
+                    batch = []
+                    if self.report and time.monotonic() - last_report > REPORT_SECONDS:
+                        self._settle()
+                        self.report(self.counts, table.progress())
+                        last_report = time.monotonic()
+            self._process(batch)
+
+    def _settle(self) -> None:
+        self.counts.imported = self.writer.inserted
+
+    def _save_rejects(self) -> Path | None:
+        # Rows that another import stored first are caught by the unique constraint.
+        self.counts.duplicates_in_campaign += self.accepted - self.writer.inserted
+        if not self.rejects.rows:
+            return None
+        directory = Path(self.rejects_dir or tempfile.gettempdir())
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(suffix=".xlsx", dir=directory, delete=False) as handle:
+            path = Path(handle.name)
+        self.rejects.save(path)
+        return path
+
+    def _reject(self, row: list, reason: str) -> None:
+        self.counts.count(reason)
+        self.rejects.add(row, reason)
+
+    def _date(self, row: list, width: int):
+        """The contact's deadline, or False when a mapped date column is unreadable."""
+        mapping = self.mapping
+        if "deadline" in mapping:
+            index = mapping["deadline"]
+            deadline = parse_date(row[index]) if index < width else None
+            return deadline if deadline is not None else False
+        if "feedback_date" in mapping:
+            index = mapping["feedback_date"]
+            feedback = parse_date(row[index]) if index < width else None
+            return feedback + self.deadline_days if feedback is not None else False
+        return None
+
+    def _process(self, batch: list[list]) -> None:
+        if not batch:
+            return
+        counts = self.counts
+        counts.rows_read += len(batch)
+        phone_index = self.mapping["phone"]
+        has_dates = "deadline" in self.mapping or "feedback_date" in self.mapping
+        existing, seen = self.existing, self.seen
+        candidates = []
+        for row in batch:
+            width = len(row)
+            raw = row[phone_index] if phone_index < width else None
+            phone = normalise_phone(raw)
+            if phone is None:
+                blank = raw is None or not cell_text(raw).strip()
+                self._reject(
+                    row, RejectReason.MISSING_PHONE if blank else RejectReason.INVALID_PHONE
+                )
+                continue
+            deadline = None
+            if has_dates:
+                deadline = self._date(row, width)
+                if deadline is False:
+                    self._reject(row, RejectReason.BAD_DATE)
+                    continue
+            key = _phone_key(phone)
+            if key in existing:
+                self._reject(row, RejectReason.ALREADY_IN_CAMPAIGN)
+                continue
+            if key in seen:
+                self._reject(row, RejectReason.DUPLICATE_IN_FILE)
+                continue
+            seen.add(key)
+            candidates.append((phone, row, deadline))
+        if not candidates:
+            return
+        excluded = excluded_numbers(
+            campaign=self.campaign.pk, phones=[c[0] for c in candidates], on_date=self.today
+        )
+        mapping = self.mapping
+        text_indexes = [(field, mapping.get(field)) for field in TEXT_FIELDS]
+        attribute_columns = self.attribute_columns
+        add = self.writer.add
+        for phone, row, deadline in candidates:
+            reason = excluded.get(phone)
+            if reason is not None:
+                self._reject(row, _EXCLUSION_REJECT[reason])
+                continue
+            width = len(row)
+            texts = [
+                cell_text(row[index]).strip()[:FIELD_MAX_LENGTH]
+                if index is not None and index < width
+                else ""
+                for _field, index in text_indexes
+            ]
+            attributes = {}
+            for index, label in attribute_columns:
+                if index < width:
+                    value = row[index]
+                    if value is not None and value != "":
+                        attributes[label] = cell_text(value)
+            add(phone, *texts, attributes, deadline)
+            self.accepted += 1
+
+
+def counts_dict(counts: Counts) -> dict[str, int]:
+    return asdict(counts)
+
+
+def import_into_job(job: ContactImport, *, report=None) -> tuple[Counts, Path | None]:
+    importer = ContactImporter(
+        campaign=job.campaign,
+        path=job.file.path,
+        file_format=job.file_format,
+        header=job.header,
+        mapping=job.mapping,
+        encoding=job.encoding,
+        deadline_days=job.deadline_days,
+        import_id=job.pk,
+        report=report,
+    )
+    return importer.run()
+
+
+def attach_rejects(job: ContactImport, path: Path) -> None:
+    with open(path, "rb") as handle:
+        job.rejects_file.save(f"rejected-{job.pk}.xlsx", File(handle), save=False)
+    path.unlink(missing_ok=True)
