@@ -15,5 +15,6 @@ urlpatterns = [
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("orders/", include("outbound.urls")),
     path("approvals/", include("approvals.urls")),
+    path("questionnaires/", include("surveys.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,41 @@
+/* Questionnaire designer: confirm before destructive posts, and show only the fields that
+   apply to the chosen question type, rule condition or rule action. Every page works without
+   this script; it only tidies the forms. */
+(function () {
+  "use strict";
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target.closest("form[data-confirm]");
+    if (form && !window.confirm(form.getAttribute("data-confirm"))) {
+      event.preventDefault();
+    }
+  });
+
+  function controlFor(block, name) {
+    var form = block.closest("form");
+    if (!form) return null;
+    var fields = form.querySelectorAll("select, input");
+    for (var i = 0; i < fields.length; i++) {
+      var fieldName = fields[i].name || "";
+      if (fieldName === name || fieldName.slice(-(name.length + 1)) === "-" + name) {
+        return fields[i];
+      }
+    }
+    return null;
+  }
+
+  function refresh(block) {
+    var control = controlFor(block, block.getAttribute("data-depends"));
+    if (!control) return;
+    var values = block.getAttribute("data-values").split(" ");
+    block.hidden = values.indexOf(control.value) === -1;
+  }
+
+  var blocks = document.querySelectorAll("[data-depends]");
+  blocks.forEach(function (block) {
+    var control = controlFor(block, block.getAttribute("data-depends"));
+    if (!control) return;
+    refresh(block);
+    control.addEventListener("change", function () { refresh(block); });
+  });
+})();
