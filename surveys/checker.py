@@ -19,8 +19,8 @@ Decisions written down here:
 - The promise is compared with the typical path, read at the middle of the pace range, with
   an answer pause after every question that takes an answer (WAIHU_ANSWER_PAUSE_SECONDS,
   default 5); it may differ by the margin (WAIHU_DURATION_MARGIN, default 0.3 = 30%) or half
-  a minute, whichever is larger, since a promise is given in whole minutes. Shortest and longest paths are
-  reported in the message so the designer sees the spread.
+  a minute, whichever is larger, since a promise is given in whole minutes. Shortest and
+  longest paths are reported in the message so the designer sees the spread.
 - Marketing: the identity check before any consent, and the offer period and the way to
   cancel in the closing, are errors."""
 

@@ -447,7 +447,7 @@ def _parse(workbook) -> tuple[_Parsed, list[RowProblem]]:
             reader.problem(
                 c_title, row, _("There is no question with the code “%(code)s”.") % {"code": qcode}
             )
-        elif owner["type"] not in CHOICE_TYPES:
+        elif owner["type"] in QuestionType.values and owner["type"] not in CHOICE_TYPES:
             reader.problem(
                 c_title, row, _("Question %(code)s does not take choices.") % {"code": qcode}
             )
@@ -508,6 +508,7 @@ def _parse(workbook) -> tuple[_Parsed, list[RowProblem]]:
                 r_title, row, _("There is no question with the code “%(code)s”.") % {"code": qcode}
             )
             continue
+        problems_before = len(reader.problems)
         for part in reader.text(_cell(values, 2)).replace("，", ",").split(","):
             part = part.strip()
             if not part:
@@ -535,6 +536,10 @@ def _parse(workbook) -> tuple[_Parsed, list[RowProblem]]:
                 _("There is no question with the code “%(code)s” to go to.")
                 % {"code": target_code},
             )
+            continue
+        if owner["type"] not in QuestionType.values or len(reader.problems) > problems_before:
+            # The row is already reported; checking it further would only repeat the cause.
+            parsed.rules.append(item)
             continue
         fake_owner = Question(
             pk=position[qcode],
