@@ -14,6 +14,7 @@ urlpatterns = [
     path("logout/", require_POST(auth_views.LogoutView.as_view()), name="logout"),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("orders/", include("outbound.urls")),
+    path("contacts/", include("outbound.contacts.urls")),
     path("approvals/", include("approvals.urls")),
     path("questionnaires/", include("surveys.urls")),
     path("admin/", admin.site.urls),

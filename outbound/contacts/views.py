@@ -1,0 +1,370 @@
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from outbound.contacts import selectors, services
+from outbound.contacts.forms import (
+    TARGET_LABELS,
+    ContactUploadForm,
+    DoNotCallForm,
+    DoNotCallUploadForm,
+    MappingForm,
+    RedListForm,
+    RedListUploadForm,
+)
+from outbound.contacts.normalise import normalise_phone
+from outbound.models import ContactImport, DoNotCallEntry, RedListEntry, WorkOrder
+
+PAGE_SIZE = 50
+
+
+def _form_errors(form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, errors in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error.messages)
+
+
+def _campaign(request, pk: int) -> WorkOrder:
+    """The campaign if the user may manage its contacts: 404 if they cannot see the order
+    at all, 403 if they can see it but not its contacts."""
+    try:
+        campaign = selectors.campaign_for(user=request.user, pk=pk)
+    except WorkOrder.DoesNotExist:
+        raise Http404(_("No such order.")) from None
+    if not selectors.can_manage_contacts(user=request.user, campaign=campaign):
+        raise PermissionDenied(
+            _("Only the outbound administrators and the requester manage this list.")
+        )
+    return campaign
+
+
+def _import(request, pk: int) -> ContactImport:
+    try:
+        job = selectors.import_for(user=request.user, pk=pk)
+    except ContactImport.DoesNotExist:
+        raise Http404(_("No such import.")) from None
+    if not selectors.can_manage_contacts(user=request.user, campaign=job.campaign):
+        raise PermissionDenied(
+            _("Only the outbound administrators and the requester manage this list.")
+        )
+    return job
+
+
+def _require_list_admin(request) -> None:
+    if not selectors.can_manage_lists(user=request.user):
+        raise PermissionDenied(_("Only the outbound administrators manage these lists."))
+
+
+def _page(request, queryset):
+    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+# --- a campaign's contacts and imports ------------------------------------------------------
+
+
+def campaign_contacts(request, order_pk: int):
+    campaign = _campaign(request, order_pk)
+    search = request.GET.get("q", "")
+    contacts = selectors.contact_list(campaign=campaign, search=search)
+    return render(
+        request,
+        "outbound/contacts/campaign_contacts.html",
+        {
+            "campaign": campaign,
+            "page": _page(request, contacts),
+            "search": search,
+            "imports": selectors.import_list(campaign=campaign)[:10],
+            "can_upload": campaign.run_status == WorkOrder.RunStatus.READY,
+        },
+    )
+
+
+def import_upload(request, order_pk: int):
+    campaign = _campaign(request, order_pk)
+    services.check_can_import(user=request.user, campaign=campaign)
+    form = ContactUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            job = services.import_create(
+                campaign=campaign, user=request.user, upload=form.cleaned_data["file"]
+            )
+        except ValidationError as error:
+            _form_errors(form, error)
+        else:
+            return redirect("contacts:import_map", pk=job.pk)
+    return render(
+        request, "outbound/contacts/import_upload.html", {"campaign": campaign, "form": form}
+    )
+
+
+def import_map(request, pk: int):
+    job = _import(request, pk)
+    if job.status != ContactImport.Status.UPLOADED:
+        return redirect(job)
+    services.check_can_import(user=request.user, campaign=job.campaign)
+    complaint = job.campaign.kind == WorkOrder.Kind.COMPLAINT_CALLBACK
+    initial = {target: str(i) for target, i in services.guess_mapping(job.header).items()}
+    initial["deadline_days"] = job.deadline_days
+    form = MappingForm(
+        request.POST or None, header=job.header, complaint=complaint, initial=initial
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.import_start(
+                job=job,
+                user=request.user,
+                mapping=form.mapping(),
+                deadline_days=form.cleaned_data["deadline_days"],
+            )
+        except ValidationError as error:
+            _form_errors(form, error)
+        else:
+            messages.success(request, _("The import has started."))
+            return redirect(job)
+    phone_column = initial.get("phone")
+    if form.is_bound:
+        phone_column = form.data.get("phone") or None
+    phone_index = int(phone_column) if phone_column not in (None, "") else None
+    preview = []
+    for row in job.preview:
+        raw = row[phone_index] if phone_index is not None and phone_index < len(row) else None
+        preview.append({"cells": row, "phone": normalise_phone(raw) if raw else None})
+    return render(
+        request,
+        "outbound/contacts/import_map.html",
+        {
+            "job": job,
+            "campaign": job.campaign,
+            "form": form,
+            "target_fields": [form[target] for target in TARGET_LABELS],
+            "preview": preview,
+            "phone_index": phone_index,
+            "complaint": complaint,
+        },
+    )
+
+
+def _status(job: ContactImport) -> dict:
+    return {
+        "status": job.status,
+        "status_label": job.get_status_display(),
+        "finished": job.is_finished,
+        "progress": round(job.progress * 100, 1),
+        "error": job.error,
+        "counts": {
+            "rows_read": job.rows_read,
+            "imported": job.imported,
+            "duplicates": job.duplicates,
+            "duplicates_in_file": job.duplicates_in_file,
+            "duplicates_in_campaign": job.duplicates_in_campaign,
+            "invalid": job.invalid,
+            "excluded_dnc": job.excluded_dnc,
+            "excluded_red_list": job.excluded_red_list,
+        },
+        "rejects_url": (
+            reverse("contacts:import_rejects", args=[job.pk]) if job.rejects_file else None
+        ),
+    }
+
+
+def import_detail(request, pk: int):
+    job = _import(request, pk)
+    if job.status == ContactImport.Status.UPLOADED:
+        return redirect("contacts:import_map", pk=job.pk)
+    return render(
+        request,
+        "outbound/contacts/import_detail.html",
+        {"job": job, "campaign": job.campaign, "state": _status(job)},
+    )
+
+
+def import_status(request, pk: int):
+    return JsonResponse(_status(_import(request, pk)))
+
+
+def import_rejects(request, pk: int):
+    job = _import(request, pk)
+    if not job.rejects_file:
+        raise Http404(_("This import rejected no rows."))
+    return FileResponse(
+        job.rejects_file.open("rb"),
+        as_attachment=True,
+        filename=f"rejected-{job.pk}.xlsx",
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+
+
+# --- the do-not-call list and the red list --------------------------------------------------
+
+
+def _upload_message(request, counts: dict) -> None:
+    messages.success(
+        request,
+        _(
+            "%(read)s rows read: %(added)s added, %(already)s already listed, "
+            "%(invalid)s not valid numbers."
+        )
+        % counts,
+    )
+
+
+def dnc_list(request):
+    _require_list_admin(request)
+    search = request.GET.get("q", "")
+    removed = request.GET.get("removed") == "1"
+    return render(
+        request,
+        "outbound/contacts/dnc_list.html",
+        {
+            "page": _page(request, selectors.dnc_list(search=search, include_removed=removed)),
+            "search": search,
+            "removed": removed,
+            "form": DoNotCallForm(),
+            "upload_form": DoNotCallUploadForm(),
+        },
+    )
+
+
+@require_POST
+def dnc_add(request):
+    _require_list_admin(request)
+    form = DoNotCallForm(request.POST)
+    if form.is_valid():
+        services.dnc_add(
+            phone=form.cleaned_data["phone"],
+            reason=form.cleaned_data["reason"],
+            source=DoNotCallEntry.Source.MANUAL,
+            campaign=form.cleaned_data["campaign"],
+            added_by=request.user,
+        )
+        messages.success(request, _("The number is on the do-not-call list."))
+        return redirect("contacts:dnc_list")
+    return render(
+        request,
+        "outbound/contacts/dnc_list.html",
+        {
+            "page": _page(request, selectors.dnc_list()),
+            "form": form,
+            "upload_form": DoNotCallUploadForm(),
+        },
+        status=400,
+    )
+
+
+@require_POST
+def dnc_upload(request):
+    _require_list_admin(request)
+    form = DoNotCallUploadForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            counts = services.dnc_upload(
+                upload=form.cleaned_data["file"],
+                reason=form.cleaned_data["reason"],
+                campaign=form.cleaned_data["campaign"],
+                added_by=request.user,
+            )
+        except ValidationError as error:
+            _form_errors(form, error)
+        else:
+            _upload_message(request, counts)
+            return redirect("contacts:dnc_list")
+    return render(
+        request,
+        "outbound/contacts/dnc_list.html",
+        {
+            "page": _page(request, selectors.dnc_list()),
+            "form": DoNotCallForm(),
+            "upload_form": form,
+        },
+        status=400,
+    )
+
+
+@require_POST
+def dnc_remove(request, pk: int):
+    _require_list_admin(request)
+    entry = get_object_or_404(DoNotCallEntry, pk=pk)
+    if services.dnc_remove(entry=entry, user=request.user):
+        messages.success(
+            request, _("The number %(phone)s can be called again.") % {"phone": entry.phone}
+        )
+    return redirect("contacts:dnc_list")
+
+
+def red_list(request):
+    _require_list_admin(request)
+    search = request.GET.get("q", "")
+    removed = request.GET.get("removed") == "1"
+    return render(
+        request,
+        "outbound/contacts/red_list.html",
+        {
+            "page": _page(request, selectors.red_list(search=search, include_removed=removed)),
+            "search": search,
+            "removed": removed,
+            "form": RedListForm(),
+            "upload_form": RedListUploadForm(),
+        },
+    )
+
+
+@require_POST
+def red_list_add(request):
+    _require_list_admin(request)
+    form = RedListForm(request.POST)
+    if form.is_valid():
+        services.red_list_add(**form.cleaned_data, added_by=request.user)
+        messages.success(request, _("The customer is on the red list."))
+        return redirect("contacts:red_list")
+    return render(
+        request,
+        "outbound/contacts/red_list.html",
+        {
+            "page": _page(request, selectors.red_list()),
+            "form": form,
+            "upload_form": RedListUploadForm(),
+        },
+        status=400,
+    )
+
+
+@require_POST
+def red_list_upload(request):
+    _require_list_admin(request)
+    form = RedListUploadForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            counts = services.red_list_upload(
+                upload=form.cleaned_data["file"],
+                starts_on=form.cleaned_data["starts_on"],
+                ends_on=form.cleaned_data["ends_on"],
+                reason=form.cleaned_data["reason"],
+                added_by=request.user,
+            )
+        except ValidationError as error:
+            _form_errors(form, error)
+        else:
+            _upload_message(request, counts)
+            return redirect("contacts:red_list")
+    return render(
+        request,
+        "outbound/contacts/red_list.html",
+        {"page": _page(request, selectors.red_list()), "form": RedListForm(), "upload_form": form},
+        status=400,
+    )
+
+
+@require_POST
+def red_list_remove(request, pk: int):
+    _require_list_admin(request)
+    entry = get_object_or_404(RedListEntry, pk=pk)
+    if services.red_list_remove(entry=entry, user=request.user):
+        messages.success(request, _("%(phone)s is off the red list.") % {"phone": entry.phone})
+    return redirect("contacts:red_list")
