@@ -379,3 +379,33 @@ def test_questionnaire_list_selector_has_versions_without_n_plus_one(django_asse
         ]
     assert summary[0] == ("A", 1, 2, [2, 1])
     assert rows[0].version_list[0].question_count == 8
+
+
+def test_rules_follow_their_target_question_when_it_moves(draft):
+    q1 = services.question_add(version=draft, type=QuestionType.YES_NO, text="A?")
+    q2 = services.question_add(version=draft, type=QuestionType.TEXT, text="B?")
+    q3 = services.question_add(version=draft, type=QuestionType.TEXT, text="C?")
+    rule = services.rule_add(question=q1, condition="any", action="goto", target=q3)
+    services.question_move(question=q3, to_position=2)
+    rule.refresh_from_db()
+    assert rule.target == q3
+    from surveys.checker import check_version
+
+    assert not [f for f in check_version(draft) if f.code == "rule_target_backward"]
+    services.question_move(question=q3, to_position=1)
+    backward = [f for f in check_version(draft) if f.code == "rule_target_backward"]
+    assert backward and backward[0].location == "Q1"
+    del q2
+
+
+def test_script_build_takes_the_same_few_queries_for_any_size(django_assert_num_queries):
+    from surveys.demo import demo_questionnaire_create
+    from surveys.engine import script_build
+
+    small = english_questionnaire()
+    large = demo_questionnaire_create()
+    with django_assert_num_queries(5):
+        script_build(small)
+    with django_assert_num_queries(5):
+        script = script_build(large)
+    assert len(script.questions) == 15
