@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
 NPS_MIN = Decimal(0)
 NPS_MAX = Decimal(10)
+# Numbers are stored with 14 digits, 4 of them after the point.
+NUMBER_LIMIT = Decimal(10) ** 10
 
 
 class End(StrEnum):
@@ -242,6 +244,12 @@ def to_decimal(value: Decimal | int | float | str) -> Decimal:
             raise ValidationError(_("Enter a number."), code="not_a_number") from exc
     if not result.is_finite():
         raise ValidationError(_("Enter a number."), code="not_a_number")
+    if abs(result) >= NUMBER_LIMIT:
+        raise ValidationError(_("The number is too large."), code="number_too_large")
+    if result != result.quantize(Decimal("0.0001")):
+        raise ValidationError(
+            _("Enter a number with at most four digits after the point."), code="number_precision"
+        )
     return result
 
 

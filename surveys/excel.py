@@ -20,6 +20,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
+from surveys.engine import to_decimal
 from surveys.models import (
     CHOICE_TYPES,
     KEYPAD_DIGITS,
@@ -280,18 +281,13 @@ class _Reader:
         if not word:
             return None
         try:
-            number = Decimal(word)
-        except InvalidOperation:
-            number = None
-        if number is None or not number.is_finite():
-            self.problem(
-                sheet,
-                row,
-                _("%(column)s must be a number, not “%(value)s”.")
-                % {"column": column, "value": word},
-            )
+            return to_decimal(word)
+        except ValidationError as exc:
+            message = exc.messages[0]
+            if exc.error_list[0].code == "not_a_number":
+                message = _("must be a number, not “%(value)s”") % {"value": word}
+            self.problem(sheet, row, f"{column}: {message}")
             return None
-        return number
 
     def integer(self, value: Any, sheet: str, row: int, column: str) -> int | None:
         number = self.decimal(value, sheet, row, column)

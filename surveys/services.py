@@ -92,7 +92,7 @@ def _decimal_or_none(value: Any, field: str) -> Decimal | None:
     try:
         return _to_decimal(value)
     except ValidationError as exc:
-        raise ValidationError({field: _("Enter a number.")}) from exc
+        raise ValidationError({field: exc.messages[0]}) from exc
 
 
 def _renumber(model: type[models.Model], parent: dict[str, Any], ordered_ids: list[int]) -> None:

@@ -265,3 +265,16 @@ def test_answer_kind_must_fit_the_type():
 
 def test_text_is_stripped():
     assert validate(q("Q4"), A.of_text("  fine  "), mode="agent").text == "fine"
+
+
+def test_numbers_must_fit_the_stored_precision():
+    with pytest.raises(ValidationError) as err:
+        A.of_number("12345678901")
+    assert err.value.error_list[0].code == "number_too_large"
+    with pytest.raises(ValidationError) as err:
+        A.of_number("1.23456")
+    assert err.value.error_list[0].code == "number_precision"
+    with pytest.raises(ValidationError) as err:
+        A.of_number("lots")
+    assert err.value.error_list[0].code == "not_a_number"
+    assert A.of_number(2.5).number == Decimal("2.5")
