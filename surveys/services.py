@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -361,7 +361,17 @@ def version_new_draft(
                 code="nothing_published",
             )
         number = (versions.aggregate(m=Max("number"))["m"] or 0) + 1
-        target = _version_clone(source, questionnaire=questionnaire, number=number, by=created_by)
+        try:
+            with transaction.atomic():
+                target = _version_clone(
+                    source, questionnaire=questionnaire, number=number, by=created_by
+                )
+        except IntegrityError as exc:
+            # Another request opened the draft between our check and our insert.
+            raise ValidationError(
+                _("Another draft of this questionnaire was just started; edit that one."),
+                code="draft_exists",
+            ) from exc
     return target
 
 
