@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django import forms
 from django.db.models import Q
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from surveys.engine import AnswerValue, QuestionSpec
@@ -41,7 +42,7 @@ def plain_number(value: Decimal | None) -> str:
 
 
 def _label(model, name: str):
-    return model._meta.get_field(name).verbose_name
+    return capfirst(model._meta.get_field(name).verbose_name)
 
 
 def _help(model, name: str):
@@ -353,9 +354,14 @@ class TargetField(forms.ModelChoiceField):
         return f"{obj.code} {text}".strip()
 
 
+class ChoicesField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: Choice) -> str:
+        return obj.label or str(obj.code)
+
+
 class RuleForm(_BootstrapMixin, forms.Form):
     condition = forms.ChoiceField(label=_("If the answer is"))
-    choices = forms.ModelMultipleChoiceField(
+    choices = ChoicesField(
         label=_label(Rule, "choices"),
         queryset=Choice.objects.none(),
         required=False,
