@@ -127,7 +127,12 @@ def _move(
             raise ValidationError(_("The direction must be up or down."), code="move_direction")
         new_index = index - 1 if direction == "up" else index + 1
     else:
-        new_index = int(to_position) - 1
+        try:
+            new_index = int(to_position) - 1
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(
+                _("The position must be a whole number."), code="move_position"
+            ) from exc
     new_index = max(0, min(len(ids) - 1, new_index))
     if new_index != index:
         ids.insert(new_index, ids.pop(index))
