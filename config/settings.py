@@ -1,6 +1,7 @@
 """Waihu settings: every value comes from an environment variable with a default that
 needs no setup (SQLite, a SQLite Celery broker, console email, the telephony sandbox)."""
 
+import os
 from datetime import time
 from pathlib import Path
 
@@ -105,7 +106,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 30, "transaction_mode": "IMMEDIATE"}
     )
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-waihu.sqlite3")}
+    # A file, not memory, so threads and a worker process can share it; one per test run.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-waihu-{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -150,16 +152,15 @@ _email = env_url(
     ("console", "smtp", "submission", "smtps", "memory", "dummy", "file"),
 )
 EMAIL_BACKEND = _email["EMAIL_BACKEND"]
-for _key in (
-    "EMAIL_HOST",
-    "EMAIL_PORT",
-    "EMAIL_HOST_USER",
-    "EMAIL_HOST_PASSWORD",
-    "EMAIL_USE_TLS",
-    "EMAIL_USE_SSL",
-):
-    if _email.get(_key) not in (None, ""):
-        globals()[_key] = _email[_key]
+EMAIL_HOST = _email["EMAIL_HOST"] or "localhost"
+EMAIL_PORT = _email["EMAIL_PORT"] or 25
+EMAIL_HOST_USER = _email["EMAIL_HOST_USER"] or ""
+EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"] or ""
+EMAIL_USE_TLS = _email["EMAIL_USE_TLS"]
+EMAIL_USE_SSL = _email["EMAIL_USE_SSL"]
+if EMAIL_BACKEND.endswith("filebased.EmailBackend"):
+    # file:///var/mail/waihu keeps its leading slash: an absolute folder.
+    EMAIL_FILE_PATH = "/" + _email["EMAIL_FILE_PATH"].lstrip("/")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "waihu@localhost")
 
 # Celery: kombu's SQLAlchemy transport over a SQLite file by default; Redis in production.

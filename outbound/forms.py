@@ -2,6 +2,7 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Div, Field, Layout
 from django import forms
 from django.contrib.auth import get_user_model
+from django.core.validators import MinValueValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -56,8 +57,9 @@ class WorkOrderForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["expected_contacts"].min_value = 1
-        self.fields["expected_contacts"].widget.attrs["min"] = 1
+        contacts = self.fields["expected_contacts"]
+        contacts.validators.append(MinValueValidator(1))
+        contacts.widget.attrs["min"] = 1
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.layout = Layout(

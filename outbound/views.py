@@ -135,7 +135,9 @@ def order_decide(request, pk: int):
     order = _order_or_404(request, pk)
     approval = order.approval
     if not user_can_act(user=request.user, request=approval):
-        if approval.status == approval.Status.IN_PROGRESS and request.user.pk != order.requester_id:
+        seen_step = request.POST.get("step")
+        if seen_step and seen_step != str(approval.current_step_id):
+            # The page was opened at a step that somebody has decided on since.
             messages.error(request, _("Somebody else has already acted on this step."))
             return redirect(order)
         raise PermissionDenied(_("You cannot act on this order at its current step."))

@@ -36,3 +36,12 @@ def on_postgres(django_db_blocker):
     from django.db import connection
 
     return connection.vendor == "postgresql"
+
+
+@pytest.fixture
+def client():
+    """The test client reads English, so assertions can quote the English messages; the
+    language tests make their own clients."""
+    from django.test import Client
+
+    return Client(headers={"accept-language": "en"})

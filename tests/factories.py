@@ -61,16 +61,30 @@ def make_order(requester, **overrides) -> WorkOrder:
     return order_create(user=requester, data=order_data(**overrides))
 
 
+def ensure_reference_data() -> None:
+    """The roles and the default chain come from data migrations; a transactional test
+    flushes them, so they are put back the same way."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    import_module("accounts.migrations.0002_roles").create_roles(apps, None)
+    import_module("approvals.migrations.0002_default_chain").install(apps, None)
+
+
 class Org:
     """A cast for the default chain: one user per role, two requesting departments."""
 
     def __init__(self):
+        ensure_reference_data()
         self.chain = Chain.objects.get(is_default=True)
         self.marketing = DepartmentFactory(code="marketing", name="Marketing")
         self.other = DepartmentFactory(code="other", name="Network")
         self.cs = DepartmentFactory(code="cs", name="Customer service")
         self.centre = DepartmentFactory(code="centre", name="Service centre")
-        self.requester = UserFactory(username="req", department=self.marketing, roles=[Role.REQUESTER])
+        self.requester = UserFactory(
+            username="req", department=self.marketing, roles=[Role.REQUESTER]
+        )
         self.leader = UserFactory(
             username="leader", department=self.marketing, roles=[Role.DEPARTMENT_LEADER]
         )
@@ -117,5 +131,3 @@ class Org:
             "planned_end": today + datetime.timedelta(days=9),
             "daily_volume": 120,
         }
-
-

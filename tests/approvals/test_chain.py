@@ -19,7 +19,9 @@ from tests.factories import Org, make_order, order_data
 
 pytestmark = pytest.mark.django_db
 Status = ApprovalRequest.Status
-MONDAY_10 = datetime.datetime(2026, 11, 23, 10, 0, tzinfo=datetime.UTC) - datetime.timedelta(hours=8)
+MONDAY_10 = datetime.datetime(2026, 11, 23, 10, 0, tzinfo=datetime.UTC) - datetime.timedelta(
+    hours=8
+)
 
 
 @pytest.fixture
@@ -73,8 +75,11 @@ def test_only_the_requester_submits(org):
 
 def test_full_chain_ends_approved_and_ready(org, django_capture_on_commit_callbacks):
     received = []
-    request_approved.connect(lambda sender, request, **kw: received.append(request.pk), weak=False,
-                             dispatch_uid="test-approved")
+    request_approved.connect(
+        lambda sender, request, **kw: received.append(request.pk),
+        weak=False,
+        dispatch_uid="test-approved",
+    )
     try:
         order = make_order(org.requester)
         with django_capture_on_commit_callbacks(execute=True):
@@ -91,7 +96,9 @@ def test_full_chain_ends_approved_and_ready(org, django_capture_on_commit_callba
     assert order.run_status == WorkOrder.RunStatus.READY
     assert list(order.team.all()) == [org.agent]
     assert order.daily_volume == 120
-    actions = list(request.decisions.order_by("pk").values_list("action", "step_name", "actor__username"))
+    actions = list(
+        request.decisions.order_by("pk").values_list("action", "step_name", "actor__username")
+    )
     assert actions == [
         ("submit", "", "req"),
         ("approve", "需求部门领导审批", "leader"),
@@ -129,7 +136,9 @@ def test_assignment_step_requires_the_assignment(org):
     approve_through(org, order, 3)
     with pytest.raises(ValidationError):
         order_decide(order=order, user=org.outbound_admin, action="approve", assignment=None)
-    bad = org.assignment() | {"planned_end": org.assignment()["planned_start"] - datetime.timedelta(days=1)}
+    bad = org.assignment() | {
+        "planned_end": org.assignment()["planned_start"] - datetime.timedelta(days=1)
+    }
     with pytest.raises(ValidationError):
         order_decide(order=order, user=org.outbound_admin, action="approve", assignment=bad)
     assert order.approval.current_step.position == 4
@@ -267,7 +276,9 @@ def test_overdue_steps_are_reminded_once(org, django_capture_on_commit_callbacks
     order_decide(order=order, user=org.leader, action="approve")
     request = order.approval
     assert request.overdue_notified_at is None
-    assert services.overdue_steps_remind(now=request.step_due_at + datetime.timedelta(minutes=1)) == 1
+    assert (
+        services.overdue_steps_remind(now=request.step_due_at + datetime.timedelta(minutes=1)) == 1
+    )
 
 
 def test_requester_without_department_cannot_file(org):

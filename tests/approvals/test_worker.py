@@ -1,0 +1,100 @@
+"""The reminder runs in a real Celery worker process, through the configured broker
+(kombu's SQLite transport by default, Redis when CELERY_BROKER_URL names it)."""
+
+import datetime
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from approvals.models import ApprovalRequest
+from approvals.tasks import remind_overdue_steps
+from config.celery import app
+from outbound.services import order_submit
+from tests.factories import Org, make_order
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+ROOT = Path(settings.BASE_DIR)
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    host = db.get("HOST") or "127.0.0.1"
+    port = db.get("PORT") or 5432
+    user = db.get("USER") or "postgres"
+    return f"postgres://{user}@{host}:{port}/{db['NAME']}"
+
+
+@pytest.fixture
+def worker(transactional_db, tmp_path):
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "EMAIL_URL": f"file://{tmp_path}",
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool",
+            "solo",
+            "--loglevel",
+            "INFO",
+            "--without-heartbeat",
+            "--without-mingle",
+            "--without-gossip",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    yield tmp_path
+    process.terminate()
+    try:
+        output, _ = process.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        output, _ = process.communicate()
+    print(output.decode(errors="replace")[-3000:])
+
+
+def test_beat_schedules_the_reminder():
+    entry = app.conf.beat_schedule["approvals-remind-overdue"]
+    assert entry["task"] == remind_overdue_steps.name
+
+
+def test_real_worker_sends_the_overdue_reminder(worker):
+    org = Org()
+    order = make_order(org.requester)
+    order_submit(order=order, user=org.requester)
+    ApprovalRequest.objects.update(step_due_at=timezone.now() - datetime.timedelta(minutes=5))
+    app.conf.task_always_eager = False
+    try:
+        remind_overdue_steps.delay()
+    finally:
+        app.conf.task_always_eager = True
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if (
+            list(worker.iterdir())
+            and ApprovalRequest.objects.filter(overdue_notified_at__isnull=False).exists()
+        ):
+            break
+        time.sleep(0.5)
+    assert ApprovalRequest.objects.get().overdue_notified_at is not None
+    sent = "".join(path.read_text() for path in worker.iterdir())
+    assert "leader@example.com" in sent and order.title in sent
