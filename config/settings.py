@@ -106,8 +106,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 30, "transaction_mode": "IMMEDIATE"}
     )
-    # A file, not memory, so threads and a worker process can share it; one per test run.
+    # A file, not memory, so threads and a worker process can share it.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-waihu-{os.getpid()}.sqlite3")}
+else:
+    # One test database per test run, so runs side by side never drop each other's.
+    _name = DATABASES["default"].get("NAME") or "waihu"
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{_name}_{os.getpid()}"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
