@@ -38,6 +38,16 @@ class WorkOrder(models.Model):
     calling_hours_start = models.TimeField(_("calling from"), default="09:00")
     calling_hours_end = models.TimeField(_("calling until"), default="20:00")
     mode = models.CharField(_("mode"), max_length=20, choices=Mode.choices, default=Mode.AGENTS)
+    # A published, frozen version: every answer recorded for the order carries it.
+    questionnaire = models.ForeignKey(
+        "surveys.QuestionnaireVersion",
+        verbose_name=_("questionnaire"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="work_orders",
+        limit_choices_to={"status": "published"},
+    )
     requester = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("requester"),
