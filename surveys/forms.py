@@ -268,11 +268,11 @@ class QuestionAddForm(_BootstrapMixin, forms.Form):
         label=_("Answer scale"),
         required=False,
         choices=[
-            ("", _("Five-point satisfaction (for a rating scale)")),
             (Preset.SATISFACTION_5, Preset.SATISFACTION_5.label),
             (Preset.AGREEMENT_4, Preset.AGREEMENT_4.label),
         ],
-        help_text=_("Only for a rating scale; other types ignore it."),
+        initial=Preset.SATISFACTION_5,
+        help_text=_("The choices a rating scale starts with; they can be changed afterwards."),
     )
 
     def clean(self):
@@ -319,6 +319,10 @@ class ChoiceForm(_BootstrapMixin, forms.Form):
     def __init__(self, *args, code_required: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["code"].required = code_required
+        if code_required:
+            # A saved choice's row stays compact; the add form keeps the explanations.
+            for name in ("code", "exclusive", "specify"):
+                self.fields[name].help_text = ""
         self.fields["label"].error_messages["required"] = _("Give the choice a label.")
 
     def clean_label(self) -> str:
@@ -492,7 +496,10 @@ class AnswerForm(forms.Form):
                 forms.CheckboxSelectMultiple if kind == QuestionType.MULTIPLE else forms.RadioSelect
             )
             self.fields["choices"] = field_class(
-                label=_("Answer"), choices=options, required=False, widget=widget
+                label=_("Answer"),
+                choices=options,
+                required=False,
+                widget=widget(attrs={"class": "form-check-input"}),
             )
             for choice in question.choices:
                 if choice.specify:
@@ -508,7 +515,7 @@ class AnswerForm(forms.Form):
                 label=_("Answer"),
                 choices=[(str(n), str(n)) for n in range(11)],
                 required=False,
-                widget=forms.RadioSelect,
+                widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
             )
         elif kind == QuestionType.NUMBER:
             attrs = {"class": "form-control", "step": "any"}
@@ -538,7 +545,7 @@ class AnswerForm(forms.Form):
                 label=_("Or"),
                 choices=specials,
                 required=False,
-                widget=forms.RadioSelect,
+                widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
             )
         if initial_value is not None and not self.is_bound:
             self.initial.update(self._initial_from(initial_value))

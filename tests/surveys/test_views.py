@@ -701,11 +701,7 @@ def test_the_check_page_groups_findings_by_part(client, admin):
     titles = [g.title for g in response.context["groups"]]
     assert titles == ["1. Greeting", "2. Transition", "3. Body", "4. Closing"]
     assert response.context["error_count"] > 0
-    assert (
-        "disabled>Publish"
-        in response.content.decode().replace("\n", "").replace('" disabled', '"disabled')
-        or "Fix the errors above to publish." in response.content.decode()
-    )
+    assert "Fix the errors above to publish." in response.content.decode()
     assert response.context["groups"][0].url == designer(version, "part-greeting")
 
 
