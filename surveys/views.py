@@ -121,6 +121,18 @@ def _require_design(request) -> None:
         )
 
 
+def _published(request, version: QuestionnaireVersion, url: str):
+    """A published version takes no changes: say so and go back, rather than show a form
+    whose every save would fail."""
+    if not version.is_published:
+        return None
+    messages.error(
+        request,
+        _("This version is published and can no longer be changed; start a new draft instead."),
+    )
+    return redirect(url)
+
+
 def _question_or_404(request, pk: int) -> Question:
     question = get_object_or_404(Question.objects.select_related("version__questionnaire"), pk=pk)
     _check_version_visible(request, question.version)
@@ -380,6 +392,8 @@ def version_detail(request, pk: int):
 def version_parts(request, pk: int, part: str):
     version = _version_or_404(request, pk)
     _require_edit(request, version.questionnaire)
+    if refused := _published(request, version, _designer_url(version)):
+        return refused
     if part == "settings":
         form = SettingsForm(request.POST, prefix=part)
     elif part in PARTS:
@@ -408,6 +422,8 @@ def version_parts(request, pk: int, part: str):
 def question_add(request, pk: int):
     version = _version_or_404(request, pk)
     _require_edit(request, version.questionnaire)
+    if refused := _published(request, version, _designer_url(version)):
+        return refused
     form = QuestionAddForm(request.POST, prefix="add")
     if form.is_valid():
         try:
@@ -634,6 +650,8 @@ def question_edit(request, pk: int):
     if request.method == "GET":
         return _question_page(request, question)
     _require_edit(request, question.version.questionnaire)
+    if refused := _published(request, question.version, _question_url(question)):
+        return refused
     form = QuestionForm(request.POST, prefix="q")
     if form.is_valid():
         try:
@@ -728,6 +746,8 @@ def question_preset(request, pk: int):
 def choice_add(request, pk: int):
     question = _question_or_404(request, pk)
     _require_edit(request, question.version.questionnaire)
+    if refused := _published(request, question.version, _question_url(question)):
+        return refused
     form = ChoiceForm(request.POST, prefix="choice-add")
     if form.is_valid():
         try:
@@ -746,6 +766,8 @@ def choice_edit(request, pk: int):
     choice = _choice_or_404(request, pk)
     question = choice.question
     _require_edit(request, question.version.questionnaire)
+    if refused := _published(request, question.version, _question_url(question)):
+        return refused
     key = f"choice-{choice.pk}"
     form = ChoiceForm(request.POST, prefix=key, code_required=True)
     if form.is_valid():
@@ -819,6 +841,8 @@ def _rule_arguments(data: dict) -> dict:
 def rule_add(request, pk: int):
     question = _question_or_404(request, pk)
     _require_edit(request, question.version.questionnaire)
+    if refused := _published(request, question.version, _question_url(question)):
+        return refused
     form = RuleForm(request.POST, prefix="rule-add", question=question)
     if form.is_valid():
         try:
@@ -837,6 +861,8 @@ def rule_edit(request, pk: int):
     rule = _rule_or_404(request, pk)
     question = rule.question
     _require_edit(request, question.version.questionnaire)
+    if refused := _published(request, question.version, _question_url(question)):
+        return refused
     key = f"rule-{rule.pk}"
     form = RuleForm(request.POST, prefix=key, question=question, rule=rule)
     if form.is_valid():

@@ -31,6 +31,16 @@
     block.hidden = values.indexOf(control.value) === -1;
   }
 
+  // After a form comes back with errors, bring it into view.
+  var focus = document.querySelector("[data-focus]");
+  if (focus) {
+    var target = document.getElementById(focus.getAttribute("data-focus"));
+    if (target) {
+      if (target.tagName === "DETAILS") target.open = true;
+      target.scrollIntoView();
+    }
+  }
+
   var blocks = document.querySelectorAll("[data-depends]");
   blocks.forEach(function (block) {
     var control = controlFor(block, block.getAttribute("data-depends"));

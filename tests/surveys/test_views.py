@@ -712,10 +712,23 @@ def test_publish_then_the_version_is_read_only(client, admin, draft):
     draft.refresh_from_db()
     assert draft.status == VersionStatus.PUBLISHED and draft.published_by == admin
 
-    response = client.post(url("question_add", draft.pk), {"add-type": "text", "add-text": "Late?"})
-    assert response.status_code == 200
-    assert "published and can no longer be changed" in str(response.context["add_form"].errors)
+    response = client.post(
+        url("question_add", draft.pk), {"add-type": "text", "add-text": "Late?"}, follow=True
+    )
+    assert response.redirect_chain[0][0] == designer(draft)
+    assert any("published and can no longer be changed" in m for m in messages_of(response))
     first = q(draft, "Q1")
+    for target, data in [
+        (url("version_parts", draft.pk, "greeting"), {"greeting-greeting_salutation": "Hi"}),
+        (url("question_edit", first.pk), {"q-code": "Q1", "q-type": "text", "q-text": "x"}),
+        (url("choice_add", first.pk), {"choice-add-label": "Maybe"}),
+        (url("rule_add", first.pk), {"rule-add-condition": "any", "rule-add-action": "closing"}),
+    ]:
+        response = client.post(target, data)
+        assert response.status_code == 302, target
+    draft.refresh_from_db()
+    assert draft.greeting_salutation == PARTS["greeting_salutation"]
+    assert first.choices.count() == 2 and first.rules.count() == 1
     response = client.post(url("question_delete", first.pk), follow=True)
     assert any("published" in m for m in messages_of(response))
     assert Question.objects.filter(version=draft).count() == 3
