@@ -1,4 +1,24 @@
+from outbound.models.calls import (
+    CallAttempt,
+    CallEvent,
+    CampaignSettings,
+    DialState,
+    Outcome,
+    SandboxCall,
+)
 from outbound.models.contacts import Contact, ContactImport, DoNotCallEntry, RedListEntry
 from outbound.models.workorders import WorkOrder
 
-__all__ = ["Contact", "ContactImport", "DoNotCallEntry", "RedListEntry", "WorkOrder"]
+__all__ = [
+    "CallAttempt",
+    "CallEvent",
+    "CampaignSettings",
+    "Contact",
+    "ContactImport",
+    "DialState",
+    "DoNotCallEntry",
+    "Outcome",
+    "RedListEntry",
+    "SandboxCall",
+    "WorkOrder",
+]

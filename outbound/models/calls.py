@@ -1,0 +1,371 @@
+"""How a campaign dials: its settings and run state, each contact's place in the dialing
+queue, the call attempts with their status history, and the calls the sandbox plays out."""
+
+import datetime
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+WEEKDAYS = range(1, 8)  # ISO numbering: 1 is Monday.
+
+
+def default_weekly_hours() -> dict:
+    return {str(day): ["09:00", "20:00"] for day in WEEKDAYS}
+
+
+class Outcome(models.TextChoices):
+    """What an attempt came to; the retry policy is keyed on it."""
+
+    ANSWERED = "answered", _("Answered")
+    BUSY = "busy", _("Busy")
+    NO_ANSWER = "no_answer", _("No answer")
+    FAILED = "failed", _("Failed")
+    MACHINE = "machine", _("Answering machine")
+    INVALID = "invalid", _("Invalid number")
+    CANCELED = "canceled", _("Canceled")
+    LOST = "lost", _("Lost (no final status)")
+
+
+class CampaignSettings(models.Model):
+    """A campaign's dialing rules and its run state (started, paused, stopped)."""
+
+    class State(models.TextChoices):
+        NOT_STARTED = "not_started", _("Not started")
+        RUNNING = "running", _("Running")
+        PAUSED = "paused", _("Paused")
+        STOPPED = "stopped", _("Stopped")
+
+    campaign = models.OneToOneField(
+        "outbound.WorkOrder",
+        verbose_name=_("campaign"),
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="dialing",
+    )
+    state = models.CharField(
+        _("state"), max_length=20, choices=State.choices, default=State.NOT_STARTED
+    )
+    # ISO weekday ("1" is Monday) -> ["HH:MM", "HH:MM"], or absent for no calls that day.
+    weekly_hours = models.JSONField(_("calling hours per weekday"), default=default_weekly_hours)
+    starts_on = models.DateField(_("first calling day"), null=True, blank=True)
+    ends_on = models.DateField(_("last calling day"), null=True, blank=True)
+    excluded_dates = models.JSONField(_("dates without calls"), default=list, blank=True)
+    caller_id = models.CharField(
+        _("caller ID"),
+        max_length=20,
+        blank=True,
+        help_text=_("Leave empty to use the unified caller number."),
+    )
+    max_attempts = models.PositiveSmallIntegerField(_("attempts per contact"), default=3)
+    retry_busy = models.BooleanField(_("retry when busy"), default=True)
+    retry_busy_minutes = models.PositiveIntegerField(_("minutes before retrying busy"), default=30)
+    retry_no_answer = models.BooleanField(_("retry when not answered"), default=True)
+    retry_no_answer_minutes = models.PositiveIntegerField(
+        _("minutes before retrying no answer"), default=120
+    )
+    retry_failed = models.BooleanField(_("retry when failed"), default=True)
+    retry_failed_minutes = models.PositiveIntegerField(
+        _("minutes before retrying a failed call"), default=60
+    )
+    retry_machine = models.BooleanField(_("retry after an answering machine"), default=False)
+    retry_machine_minutes = models.PositiveIntegerField(
+        _("minutes before retrying an answering machine"), default=240
+    )
+    calls_per_second = models.FloatField(_("calls per second"), default=1.0)
+    max_concurrent = models.PositiveIntegerField(_("most calls at once"), default=20)
+    machine_detection = models.BooleanField(_("detect answering machines"), default=False)
+    record = models.BooleanField(_("record calls"), default=False)
+    # Pacing: the moment up to which call slots have been handed out.
+    paced_until = models.DateTimeField(null=True, blank=True, editable=False)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("started by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    state_changed_at = models.DateTimeField(_("state changed"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("campaign settings")
+        verbose_name_plural = _("campaign settings")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state__in=["not_started", "running", "paused", "stopped"]),
+                name="campaign_settings_state",
+            ),
+            models.CheckConstraint(
+                condition=Q(calls_per_second__gt=0), name="campaign_settings_cps_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(max_attempts__gte=1), name="campaign_settings_attempts_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(starts_on__isnull=True)
+                | Q(ends_on__isnull=True)
+                | Q(ends_on__gte=F("starts_on")),
+                name="campaign_settings_dates_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.campaign_id)
+
+    def retry_rule(self, outcome: str) -> tuple[bool, int]:
+        """(retry?, minutes to wait) for an attempt's outcome."""
+        rules = {
+            Outcome.BUSY: (self.retry_busy, self.retry_busy_minutes),
+            Outcome.NO_ANSWER: (self.retry_no_answer, self.retry_no_answer_minutes),
+            Outcome.FAILED: (self.retry_failed, self.retry_failed_minutes),
+            Outcome.CANCELED: (self.retry_failed, self.retry_failed_minutes),
+            Outcome.LOST: (self.retry_failed, self.retry_failed_minutes),
+            Outcome.MACHINE: (self.retry_machine, self.retry_machine_minutes),
+        }
+        return rules.get(outcome, (False, 0))
+
+    def hours_on(self, weekday: int) -> tuple[datetime.time, datetime.time] | None:
+        hours = (self.weekly_hours or {}).get(str(weekday))
+        if not hours:
+            return None
+        return datetime.time.fromisoformat(hours[0]), datetime.time.fromisoformat(hours[1])
+
+
+class DialState(models.Model):
+    """A contact's place in its campaign's dialing queue."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting to be called")
+        DIALING = "dialing", _("Call in progress")
+        REACHED = "reached", _("Reached")
+        FINISHED = "finished", _("No more attempts")
+        INVALID = "invalid", _("Invalid number")
+        EXCLUDED = "excluded", _("Excluded")
+
+    FINAL = (Status.REACHED, Status.FINISHED, Status.INVALID, Status.EXCLUDED)
+
+    contact = models.OneToOneField(
+        "outbound.Contact",
+        verbose_name=_("contact"),
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="dial_state",
+    )
+    campaign = models.ForeignKey(
+        "outbound.WorkOrder",
+        verbose_name=_("campaign"),
+        on_delete=models.CASCADE,
+        related_name="dial_states",
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    # Set by an agent or the customer's wish; wins over the retry policy.
+    callback_at = models.DateTimeField(_("call back at"), null=True, blank=True)
+    last_outcome = models.CharField(
+        _("last outcome"), max_length=20, choices=Outcome.choices, blank=True
+    )
+    excluded_reason = models.CharField(_("excluded because"), max_length=20, blank=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("dialing state")
+        verbose_name_plural = _("dialing states")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    status__in=["pending", "dialing", "reached", "finished", "invalid", "excluded"]
+                ),
+                name="dial_state_status",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["campaign", "next_attempt_at"],
+                condition=Q(status="pending"),
+                name="dial_state_due",
+            ),
+            models.Index(fields=["campaign", "status"], name="dial_state_campaign_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id}: {self.status}"
+
+
+class CallAttempt(models.Model):
+    """One call placed (or about to be placed) to one contact."""
+
+    class Status(models.TextChoices):
+        """Twilio's call statuses, plus `created` before the call is handed over."""
+
+        CREATED = "created", _("Created")
+        QUEUED = "queued", _("Queued")
+        INITIATED = "initiated", _("Initiated")
+        RINGING = "ringing", _("Ringing")
+        IN_PROGRESS = "in-progress", _("In progress")
+        COMPLETED = "completed", _("Completed")
+        BUSY = "busy", _("Busy")
+        NO_ANSWER = "no-answer", _("No answer")
+        FAILED = "failed", _("Failed")
+        CANCELED = "canceled", _("Canceled")
+
+    FINAL_STATUSES = ("completed", "busy", "no-answer", "failed", "canceled")
+    # A status only ever moves forward along this order.
+    RANK = {
+        "created": 0,
+        "queued": 1,
+        "initiated": 2,
+        "ringing": 3,
+        "in-progress": 4,
+        "completed": 5,
+        "busy": 5,
+        "no-answer": 5,
+        "failed": 5,
+        "canceled": 5,
+    }
+
+    campaign = models.ForeignKey(
+        "outbound.WorkOrder",
+        verbose_name=_("campaign"),
+        on_delete=models.PROTECT,
+        related_name="call_attempts",
+    )
+    contact = models.ForeignKey(
+        "outbound.Contact",
+        verbose_name=_("contact"),
+        on_delete=models.PROTECT,
+        related_name="call_attempts",
+    )
+    number = models.PositiveSmallIntegerField(_("attempt"))
+    to = models.CharField(_("to"), max_length=20)
+    caller_id = models.CharField(_("from"), max_length=20)
+    call_sid = models.CharField(_("call SID"), max_length=64, null=True, blank=True, unique=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.CREATED
+    )
+    status_rank = models.PositiveSmallIntegerField(default=0)
+    outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices, blank=True)
+    duration = models.PositiveIntegerField(_("duration (seconds)"), null=True, blank=True)
+    answered_by = models.CharField(_("answered by"), max_length=40, blank=True)
+    error_code = models.CharField(_("error code"), max_length=10, blank=True)
+    error_message = models.CharField(_("error"), max_length=255, blank=True)
+    recording_url = models.URLField(_("recording"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    placed_at = models.DateTimeField(_("handed to the carrier"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    # When the settling task should ask the carrier about a call that went quiet.
+    settle_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("call attempt")
+        verbose_name_plural = _("call attempts")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contact", "number"], name="attempt_number_per_contact"
+            ),
+            # A contact is never on two calls at once.
+            models.UniqueConstraint(
+                fields=["contact"],
+                condition=Q(finished_at__isnull=True),
+                name="attempt_one_open_per_contact",
+            ),
+            models.CheckConstraint(
+                condition=Q(finished_at__isnull=True) | ~Q(outcome=""),
+                name="attempt_finished_has_outcome",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["campaign"],
+                condition=Q(finished_at__isnull=True),
+                name="attempt_open_per_campaign",
+            ),
+            models.Index(
+                fields=["settle_at"],
+                condition=Q(finished_at__isnull=True),
+                name="attempt_open_settle",
+            ),
+            models.Index(fields=["campaign", "outcome"], name="attempt_campaign_outcome"),
+            models.Index(fields=["campaign", "finished_at"], name="attempt_campaign_finished"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.to} #{self.number}"
+
+    @property
+    def is_final(self) -> bool:
+        return self.finished_at is not None
+
+
+class CallEvent(models.Model):
+    """A status reported for an attempt, kept in the order the carrier says it happened."""
+
+    class Source(models.TextChoices):
+        CALLBACK = "callback", _("Status callback")
+        DIALER = "dialer", _("Dialer")
+        SETTLE = "settle", _("Fetched from the carrier")
+
+    attempt = models.ForeignKey(
+        CallAttempt, verbose_name=_("attempt"), on_delete=models.CASCADE, related_name="events"
+    )
+    status = models.CharField(_("status"), max_length=20)
+    sequence = models.IntegerField(_("sequence number"), null=True, blank=True)
+    occurred_at = models.DateTimeField(_("happened"))
+    received_at = models.DateTimeField(_("received"), auto_now_add=True)
+    source = models.CharField(
+        _("source"), max_length=20, choices=Source.choices, default=Source.CALLBACK
+    )
+    details = models.JSONField(_("details"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("call event")
+        verbose_name_plural = _("call events")
+        ordering = ["attempt", "occurred_at", "id"]
+        constraints = [
+            # A repeated callback adds nothing.
+            models.UniqueConstraint(fields=["attempt", "status"], name="call_event_once"),
+        ]
+
+    def __str__(self) -> str:
+        return self.status
+
+
+class SandboxCall(models.Model):
+    """A call the sandbox accepted through its Twilio-compatible endpoint and plays out."""
+
+    sid = models.CharField(max_length=34, primary_key=True)
+    account_sid = models.CharField(max_length=34)
+    to = models.CharField(max_length=40)
+    from_number = models.CharField(max_length=40)
+    url = models.URLField(max_length=500)
+    method = models.CharField(max_length=10, default="POST")
+    status_callback = models.URLField(max_length=500, blank=True)
+    status_callback_events = models.JSONField(default=list)
+    timeout = models.PositiveIntegerField(default=60)
+    machine_detection = models.CharField(max_length=30, blank=True)
+    record = models.BooleanField(default=False)
+    status = models.CharField(max_length=20, default="queued")
+    plan = models.CharField(max_length=20)
+    answered_by = models.CharField(max_length=40, blank=True)
+    duration = models.PositiveIntegerField(null=True, blank=True)
+    sequence = models.PositiveIntegerField(default=0)
+    digits = models.CharField(max_length=100, blank=True)
+    date_created = models.DateTimeField(auto_now_add=True)
+    date_updated = models.DateTimeField(auto_now=True)
+    start_time = models.DateTimeField(null=True, blank=True)
+    end_time = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("sandbox call")
+        verbose_name_plural = _("sandbox calls")
+        ordering = ["-date_created"]
+
+    def __str__(self) -> str:
+        return self.sid
