@@ -8,6 +8,7 @@ from io import BytesIO
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils.timezone import localtime
 from openpyxl import load_workbook
 
 from accounts.roles import Role
@@ -185,7 +186,7 @@ def test_list_shows_each_questionnaire_with_its_versions(client, admin, publishe
         (1, VersionStatus.PUBLISHED),
     ]
     assert [v.number for v in rows["Broadband survey"]] == [1]
-    assert published.published_at.astimezone().strftime("%Y-%m-%d") in html
+    assert localtime(published.published_at).strftime("%Y-%m-%d %H:%M") in html
     assert "Used by work orders" in html
 
 
@@ -238,6 +239,10 @@ def test_a_published_version_is_shown_read_only(client, admin, published):
     assert url("question_add", published.pk) not in html
     assert url("questionnaire_new_draft", published.questionnaire.pk) in html
     assert PARTS["closing_thanks"] in html
+    first = q(published, "Q1")
+    html = client.get(question_page(first)).content.decode()
+    assert url("rule_add", first.pk) not in html and url("choice_add", first.pk) not in html
+    assert "go to Q3" in html
 
 
 # --- who may write -----------------------------------------------------------------------
