@@ -9,6 +9,8 @@ from django.utils.translation import gettext_lazy as _
 from accounts.roles import Role
 from approvals.models import Decision
 from outbound.models import WorkOrder
+from surveys.models import QuestionnaireVersion
+from surveys.selectors import version_published_list
 
 
 class DateInput(forms.DateInput):
@@ -40,6 +42,7 @@ class WorkOrderForm(forms.ModelForm):
             "desired_end",
             "calling_hours_start",
             "calling_hours_end",
+            "questionnaire",
         ]
         widgets = {
             "background": forms.Textarea(attrs={"rows": 3}),
@@ -53,10 +56,15 @@ class WorkOrderForm(forms.ModelForm):
         help_texts = {
             "target_description": _("Who should be called, and how the list will be drawn."),
             "calling_hours_start": _("The customers' local time."),
+            "questionnaire": _(
+                "A published questionnaire. You may leave it empty: the outbound administrator "
+                "then chooses one when assigning the work."
+            ),
         }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["questionnaire"].queryset = version_published_list()
         contacts = self.fields["expected_contacts"]
         contacts.validators.append(MinValueValidator(1))
         contacts.widget.attrs["min"] = 1
@@ -83,6 +91,7 @@ class WorkOrderForm(forms.ModelForm):
                 Div("calling_hours_end", css_class="col-md-6"),
                 css_class="row",
             ),
+            "questionnaire",
         )
 
     def clean_desired_start(self):
@@ -143,6 +152,9 @@ class AssignmentForm(forms.Form):
     planned_start = forms.DateField(label=_("Planned start"), widget=DateInput())
     planned_end = forms.DateField(label=_("Planned end"), widget=DateInput())
     daily_volume = forms.IntegerField(label=_("Calls per day"), min_value=1)
+    questionnaire = forms.ModelChoiceField(
+        label=_("Questionnaire"), queryset=QuestionnaireVersion.objects.none()
+    )
 
     def __init__(self, *args, order: WorkOrder, **kwargs):
         initial = kwargs.setdefault("initial", {})
@@ -150,6 +162,7 @@ class AssignmentForm(forms.Form):
         initial.setdefault("planned_end", order.planned_end or order.desired_end)
         initial.setdefault("daily_volume", order.daily_volume)
         initial.setdefault("team", list(order.team.all()))
+        initial.setdefault("questionnaire", order.questionnaire_id)
         super().__init__(*args, **kwargs)
         self.fields["team"].queryset = (
             get_user_model()
@@ -157,9 +170,11 @@ class AssignmentForm(forms.Form):
             .order_by("agent_no", "username")
             .distinct()
         )
+        self.fields["questionnaire"].queryset = version_published_list()
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.layout = Layout(
+            "questionnaire",
             Field("team"),
             Div(
                 Div("planned_start", css_class="col-sm-4"),

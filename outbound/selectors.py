@@ -44,7 +44,9 @@ def order_list(*, user, scope: str = "all") -> QuerySet[WorkOrder]:
     orders = orders_visible_to(user=user)
     if scope == "mine":
         orders = orders.filter(requester=user)
-    return orders.select_related("requester", "department").prefetch_related(
+    return orders.select_related(
+        "requester", "department", "questionnaire__questionnaire"
+    ).prefetch_related(
         Prefetch(
             "approval_requests",
             queryset=ApprovalRequest.objects.select_related("current_step", "current_step__group"),

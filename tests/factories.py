@@ -123,9 +123,19 @@ class Org:
             6: self.agent,
         }[position]
 
+    @property
+    def questionnaire(self):
+        """A published English questionnaire, made on first use."""
+        if not hasattr(self, "_questionnaire"):
+            from tests.surveys.factories import english_questionnaire
+
+            self._questionnaire = english_questionnaire(created_by=self.outbound_admin)
+        return self._questionnaire
+
     def assignment(self) -> dict:
         today = timezone.localdate()
         return {
+            "questionnaire": self.questionnaire,
             "team": [self.agent],
             "planned_start": today + datetime.timedelta(days=4),
             "planned_end": today + datetime.timedelta(days=9),

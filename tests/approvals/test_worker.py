@@ -87,7 +87,7 @@ def test_real_worker_sends_the_overdue_reminder(worker):
         remind_overdue_steps.delay()
     finally:
         app.conf.task_always_eager = True
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if (
             list(worker.iterdir())

@@ -29,6 +29,7 @@ def act(page, live_server, order: WorkOrder, actor, action: str, comment: str = 
 
 def test_order_travels_the_chain(page, context_factory, live_server):
     org = Org()
+    org.questionnaire  # published before the administrator opens the assignment form
     today = timezone.localdate()
 
     # The requester files and submits an order.
@@ -86,6 +87,7 @@ def test_order_travels_the_chain(page, context_factory, live_server):
     # Step 4: the outbound administrator assigns the team, dates and daily volume.
     login(page, live_server, org.outbound_admin.username)
     page.goto(f"{live_server.url}{order.get_absolute_url()}")
+    page.select_option("select[name=questionnaire]", str(org.questionnaire.pk))
     page.check(f"input[name=team][value='{org.agent.pk}']")
     page.fill("input[name=daily_volume]", "80")
     page.click("#decide button[value=approve]")
@@ -115,3 +117,5 @@ def test_order_travels_the_chain(page, context_factory, live_server):
     order.refresh_from_db()
     assert order.run_status == WorkOrder.RunStatus.READY
     assert order.daily_volume == 80 and list(order.team.all()) == [org.agent]
+    assert order.questionnaire == org.questionnaire
+    assert org.questionnaire.questionnaire.name in page.inner_text("[data-testid=questionnaire]")
