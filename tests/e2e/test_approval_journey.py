@@ -29,7 +29,7 @@ def act(page, live_server, order: WorkOrder, actor, action: str, comment: str = 
 
 def test_order_travels_the_chain(page, context_factory, live_server):
     org = Org()
-    org.questionnaire  # published before the administrator opens the assignment form
+    assert org.questionnaire.is_published  # before the administrator opens the assignment
     today = timezone.localdate()
 
     # The requester files and submits an order.
