@@ -8,3 +8,7 @@ class OutboundConfig(AppConfig):
 
     def ready(self) -> None:
         from outbound import receivers  # noqa: F401  (connects to approvals' signals)
+        from outbound.hooks import questionnaire_usage
+        from surveys.hooks import register_usage_provider
+
+        register_usage_provider(questionnaire_usage)

@@ -25,6 +25,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.roles import Role
+from surveys.hooks import version_usage
 from surveys import checker, excel, selectors, services
 from surveys.engine import (
     AnswerValue,
@@ -206,6 +207,9 @@ def questionnaire_list(request):
         editable = can_edit(user, questionnaire)
         versions = [v for v in questionnaire.version_list if editable or v.is_published]
         rows.append({"questionnaire": questionnaire, "versions": versions, "editable": editable})
+    usage = version_usage((v.pk for row in rows for v in row["versions"]), user=user)
+    for row in rows:
+        row["version_rows"] = [(v, usage.get(v.pk, [])) for v in row["versions"]]
     return render(
         request,
         "surveys/questionnaire_list.html",

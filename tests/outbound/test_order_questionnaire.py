@@ -114,3 +114,19 @@ def test_a_pinned_version_cannot_be_deleted_and_editing_makes_a_new_draft(org):
     )
     assert draft.pk != version.pk and draft.number == version.number + 1
     assert WorkOrder.objects.get().questionnaire_id == version.pk
+
+
+def test_questionnaire_list_shows_the_orders_using_each_version(client, org):
+    version = org.questionnaire
+    order = make_order(org.requester, questionnaire=version, title="Hotline callback")
+    order_submit(order=order, user=org.requester)
+    other = make_order(org.other_requester, questionnaire=version, title="Network's own")
+    order_submit(order=other, user=org.other_requester)
+    client.force_login(org.outbound_admin)
+    page = client.get(reverse("surveys:questionnaire_list")).content.decode()
+    assert "Hotline callback" in page and order.get_absolute_url() in page
+    assert "Network&#x27;s own" in page
+    # A requester sees only the orders they may open.
+    client.force_login(org.requester)
+    page = client.get(reverse("surveys:questionnaire_list")).content.decode()
+    assert "Hotline callback" in page and "Network" not in page
