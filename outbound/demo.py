@@ -7,10 +7,9 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
-from surveys.demo import demo_questionnaire_create
-
 from accounts.models import Department, User
 from accounts.roles import Role
+from surveys.demo import demo_questionnaire_create
 
 DEMO_PASSWORD = "waihu-demo"  # noqa: S105  (printed for the newcomer; demo data only)
 
@@ -100,7 +99,9 @@ def _first_order(version) -> None:
             "kind": "satisfaction",
             "background": "本季度10086热线投诉量上升，需了解客户对客服工作的评价。",
             "purpose": "测评客户对客户服务的满意度，找出短板并改进。",
-            "target_description": "近三个月拨打过10086热线的全球通、动感地带、神州行客户，随机抽样。",
+            "target_description": (
+                "近三个月拨打过10086热线的全球通、动感地带、神州行客户，随机抽样。"
+            ),
             "expected_contacts": 2000,
             "desired_start": today + timedelta(days=7),
             "desired_end": today + timedelta(days=21),

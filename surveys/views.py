@@ -25,7 +25,6 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.roles import Role
-from surveys.hooks import version_usage
 from surveys import checker, excel, selectors, services
 from surveys.engine import (
     AnswerValue,
@@ -52,6 +51,7 @@ from surveys.forms import (
     part_initial,
     plain_number,
 )
+from surveys.hooks import version_usage
 from surveys.models import (
     Choice,
     Question,
