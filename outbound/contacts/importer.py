@@ -3,14 +3,16 @@ checked against the rows before it, the campaign and the lists never to call, an
 left is stored (PostgreSQL: COPY into a staging table, then INSERT ... ON CONFLICT DO NOTHING;
 elsewhere bulk_create ignoring conflicts). Rejected rows go to a workbook with the reason."""
 
+import csv
 import datetime
 import json
+import queue
 import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from django.core.files import File
 from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -75,49 +77,65 @@ class Counts:
             self.excluded_red_list += 1
 
 
-class RejectsWorkbook:
-    """The rejected rows as they were in the list, with the reason in a last column; written
-    as it goes (openpyxl's write-only mode keeps rows on disk, not in memory). The workbook
-    is only made once a row is rejected."""
+class RejectsSpool:
+    """The rejected rows as they were in the list, each with its reason code last, spooled
+    to a CSV file as the import goes; `build_rejects_workbook` turns it into the workbook
+    the user downloads (openpyxl writes a few thousand rows a second, too slow to do inline).
+    The file is only made once a row is rejected."""
 
-    def __init__(self, header: list[str]):
-        self.header = header
-        self.width = len(header)
+    def __init__(self, path: Path, width: int):
+        self.path = path
+        self.width = width
         self.rows = 0
-        self.workbook = self.sheet = None
-
-    def _open(self) -> None:
-        self.workbook = Workbook(write_only=True)
-        self.sheet = self.workbook.create_sheet(_("Rejected rows"))
-        self.sheet.append([*self.header, _("Reason")])
-
-    def _cell(self, value):
-        if isinstance(value, str):
-            value = ILLEGAL_CHARACTERS_RE.sub("", value)
-            if value.startswith("="):
-                # A cell that reads like a formula stays text: a list is data, not a program.
-                cell = WriteOnlyCell(self.sheet, value=value)
-                cell.data_type = "s"
-                return cell
-        return value
+        self._handle = self._writer = None
 
     def add(self, row: list, reason: str) -> None:
-        if self.sheet is None:
-            self._open()
-        cells = [self._cell(value) for value in row[: self.width]]
-        cells.extend([None] * (self.width - len(cells)))
-        cells.append(str(RejectReason(reason).label))
-        self.sheet.append(cells)
+        if self._writer is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._handle = open(self.path, "w", encoding="utf-8", newline="")  # noqa: SIM115
+            self._writer = csv.writer(self._handle)
+        cells = [cell_text(value) for value in row[: self.width]]
+        cells.extend([""] * (self.width - len(cells)))
+        cells.append(reason)
+        self._writer.writerow(cells)
         self.rows += 1
 
-    def save(self, path: Path) -> None:
-        self.workbook.save(path)
-        self.workbook = self.sheet = None
+    def close(self) -> Path | None:
+        if self._handle is None:
+            return None
+        self._handle.close()
+        self._handle = self._writer = None
+        return self.path
 
     def discard(self) -> None:
-        if self.sheet is not None:
-            self.sheet.close()
-            self.workbook = self.sheet = None
+        self.close()
+        self.path.unlink(missing_ok=True)
+
+
+def _safe_cell(sheet, value: str):
+    value = ILLEGAL_CHARACTERS_RE.sub("", value)
+    if value.startswith("="):
+        # A cell that reads like a formula stays text: a list is data, not a program.
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.data_type = "s"
+        return cell
+    return value or None
+
+
+def build_rejects_workbook(spool: Path, header: list[str], target: Path) -> int:
+    """The spooled rejected rows as a workbook at `target`, the reason spelt out in the
+    active language; returns the number of rows."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(_("Rejected rows"))
+    sheet.append([*header, _("Reason")])
+    labels = {reason.value: str(reason.label) for reason in RejectReason}
+    rows = 0
+    with open(spool, encoding="utf-8", newline="") as handle:
+        for *cells, reason in csv.reader(handle):
+            sheet.append([_safe_cell(sheet, cell) for cell in cells] + [labels.get(reason, reason)])
+            rows += 1
+    workbook.save(target)
+    return rows
 
 
 class _Writer:
@@ -130,15 +148,68 @@ class _Writer:
     def add(self, phone, name, brand, region, segment, attributes, deadline) -> None:
         self.pending.append((phone, name, brand, region, segment, attributes, deadline))
         if len(self.pending) >= FLUSH_ROWS:
-            self.flush()
+            self._hand_over(self.pending)
+            self.pending = []
+
+    def _hand_over(self, rows: list[tuple]) -> None:
+        self._store(rows)
 
     def flush(self) -> None:
+        """Stores what is pending and waits until everything handed over is stored."""
         if self.pending:
-            self._store(self.pending)
+            self._hand_over(self.pending)
             self.pending = []
+
+    def close(self) -> None:
+        """Stops without storing what is pending."""
 
     def _store(self, rows: list[tuple]) -> None:
         raise NotImplementedError
+
+
+class _InBackground:
+    """Stores in a thread of its own, on a connection of its own, while the next rows are
+    read and checked: the database's work and ours overlap. At most one batch waits while
+    another is being stored, so memory stays bounded."""
+
+    def __init__(self, campaign_id: int, import_id: int | None):
+        super().__init__(campaign_id, import_id)
+        self._queue: queue.Queue = queue.Queue(maxsize=1)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._work, name="contact-import-store")
+        self._thread.start()
+
+    def _work(self) -> None:
+        try:
+            while (rows := self._queue.get()) is not None:
+                if self._error is None:
+                    try:
+                        self._store(rows)
+                    except BaseException as error:
+                        self._error = error
+        finally:
+            connection.close()
+
+    def _hand_over(self, rows: list[tuple]) -> None:
+        self._raise()
+        self._queue.put(rows)
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def flush(self) -> None:
+        super().flush()
+        self.close()
+        self._raise()
+
+    def close(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+
+
+_JSON = json.JSONEncoder(ensure_ascii=False)
 
 
 class _PostgresWriter(_Writer):
@@ -149,6 +220,9 @@ class _PostgresWriter(_Writer):
         table = Contact._meta.db_table
         now = timezone.now()
         with transaction.atomic(), connection.cursor() as cursor:
+            # The rows are still in the uploaded file and the import can be run again, so
+            # this commit need not wait for the disk.
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
             cursor.execute(
                 f"CREATE TEMP TABLE IF NOT EXISTS {self.STAGE} "
                 "(phone varchar(20), name varchar(100), brand varchar(100), "
@@ -159,19 +233,9 @@ class _PostgresWriter(_Writer):
             cursor.execute(f"TRUNCATE {self.STAGE}")
             with cursor.cursor.copy(f"COPY {self.STAGE} ({self.COLUMNS}) FROM STDIN") as copy:
                 write = copy.write_row
-                dumps = json.dumps
+                dumps = _JSON.encode
                 for phone, name, brand, region, segment, attributes, deadline in rows:
-                    write(
-                        (
-                            phone,
-                            name,
-                            brand,
-                            region,
-                            segment,
-                            dumps(attributes, ensure_ascii=False),
-                            deadline,
-                        )
-                    )
+                    write((phone, name, brand, region, segment, dumps(attributes), deadline))
             cursor.execute(
                 f"INSERT INTO {table} (campaign_id, source_import_id, created_at, "  # noqa: S608
                 f"{self.COLUMNS}) SELECT %s, %s, %s, {self.COLUMNS} FROM {self.STAGE} "
@@ -213,9 +277,17 @@ def _changes() -> int | None:
     return getattr(raw, "total_changes", None)
 
 
+class _PostgresBackgroundWriter(_InBackground, _PostgresWriter):
+    pass
+
+
 def _writer(campaign_id: int, import_id: int | None) -> _Writer:
     if connection.vendor == "postgresql":
-        return _PostgresWriter(campaign_id, import_id)
+        # Inside a transaction (an outer atomic block, a test) another connection would
+        # not see the campaign, so the rows are stored on this one.
+        if connection.in_atomic_block:
+            return _PostgresWriter(campaign_id, import_id)
+        return _PostgresBackgroundWriter(campaign_id, import_id)
     return _BulkWriter(campaign_id, import_id)
 
 
@@ -239,7 +311,7 @@ class ContactImporter:
         deadline_days: int = 7,
         import_id: int | None = None,
         report=None,
-        rejects_dir: str | Path | None = None,
+        rejects_path: str | Path | None = None,
     ):
         self.campaign = campaign
         self.path = path
@@ -250,7 +322,7 @@ class ContactImporter:
         self.deadline_days = datetime.timedelta(days=deadline_days)
         self.import_id = import_id
         self.report = report
-        self.rejects_dir = rejects_dir
+        self.rejects_path = Path(rejects_path) if rejects_path else None
         mapped = set(self.mapping.values())
         self.attribute_columns = [
             (index, label) for index, label in enumerate(header) if index not in mapped
@@ -266,16 +338,27 @@ class ContactImporter:
             .iterator(chunk_size=10_000)
         }
         self.seen: set[int] = set()
-        self.rejects = RejectsWorkbook(self.header)
+        spool = self.rejects_path
+        if spool is None:
+            with tempfile.NamedTemporaryFile(suffix=".csv", delete=False) as handle:
+                spool = Path(handle.name)
+        self.rejects = RejectsSpool(spool, len(self.header))
         self.writer = _writer(self.campaign.pk, self.import_id)
         self.today = timezone.localdate()
         try:
             self._read()
             self.writer.flush()
-            self._settle()
-            return self.counts, self._save_rejects()
-        finally:
+        except BaseException:
+            self.writer.close()
             self.rejects.discard()
+            raise
+        self._settle()
+        # Rows that another import stored first are caught by the unique constraint.
+        self.counts.duplicates_in_campaign += self.accepted - self.writer.inserted
+        spooled = self.rejects.close()
+        if spooled is None:
+            self.rejects.discard()
+        return self.counts, spooled
 
     def _read(self) -> None:
         last_report = time.monotonic()
@@ -294,18 +377,6 @@ class ContactImporter:
 
     def _settle(self) -> None:
         self.counts.imported = self.writer.inserted
-
-    def _save_rejects(self) -> Path | None:
-        # Rows that another import stored first are caught by the unique constraint.
-        self.counts.duplicates_in_campaign += self.accepted - self.writer.inserted
-        if not self.rejects.rows:
-            return None
-        directory = Path(self.rejects_dir or tempfile.gettempdir())
-        directory.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(suffix=".xlsx", dir=directory, delete=False) as handle:
-            path = Path(handle.name)
-        self.rejects.save(path)
-        return path
 
     def _reject(self, row: list, reason: str) -> None:
         self.counts.count(reason)
@@ -393,6 +464,10 @@ def counts_dict(counts: Counts) -> dict[str, int]:
     return asdict(counts)
 
 
+def rejects_spool_path(job: ContactImport) -> Path:
+    return Path(f"{job.file.path}.rejected.csv")
+
+
 def import_into_job(job: ContactImport, *, report=None) -> tuple[Counts, Path | None]:
     importer = ContactImporter(
         campaign=job.campaign,
@@ -404,11 +479,6 @@ def import_into_job(job: ContactImport, *, report=None) -> tuple[Counts, Path | 
         deadline_days=job.deadline_days,
         import_id=job.pk,
         report=report,
+        rejects_path=rejects_spool_path(job),
     )
     return importer.run()
-
-
-def attach_rejects(job: ContactImport, path: Path) -> None:
-    with open(path, "rb") as handle:
-        job.rejects_file.save(f"rejected-{job.pk}.xlsx", File(handle), save=False)
-    path.unlink(missing_ok=True)

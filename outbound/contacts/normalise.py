@@ -31,12 +31,17 @@ def _mobile_pattern(region: str) -> re.Pattern | None:
     return re.compile(metadata.mobile.national_number_pattern)
 
 
+@cache
 def _country_code(region: str) -> str:
     return str(phonenumbers.country_code_for_region(region))
 
 
 def normalise_phone(raw, region: str = DEFAULT_REGION) -> str | None:
     """`raw` in E.164 ('+8613812345678'), or None when it is not a valid number."""
+    if type(raw) is str and len(raw) == 11 and raw.isascii() and raw.isdigit():
+        pattern = _mobile_pattern(region)
+        if pattern is not None and pattern.fullmatch(raw):
+            return f"+{_country_code(region)}{raw}"
     if raw is None or isinstance(raw, bool | datetime.date | datetime.time):
         return None
     if isinstance(raw, float):

@@ -4,7 +4,9 @@
 import datetime
 from collections.abc import Iterable
 
-from django.db.models import Q, QuerySet, TextChoices
+from django.db import connection
+from django.db.models import BooleanField, Q, QuerySet, TextChoices
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -14,12 +16,20 @@ from outbound.models import Contact, ContactImport, DoNotCallEntry, RedListEntry
 from outbound.selectors import orders_visible_to
 
 # Enough numbers per query to be fast, few enough for any database's parameter limit.
-_CHUNK = 2000
+_CHUNK = 5000
 
 
 class Exclusion(TextChoices):
     DO_NOT_CALL = "do_not_call", _("On the do-not-call list")
     RED_LIST = "red_list", _("On the red list")
+
+
+def _phone_in(phones: list[str]):
+    """`phone IN (...)`; on PostgreSQL one array parameter, which keeps a query for
+    thousands of numbers as quick to send and plan as one for a few."""
+    if connection.vendor == "postgresql":
+        return RawSQL('"phone" = ANY(%s)', (phones,), output_field=BooleanField())
+    return Q(phone__in=phones)
 
 
 def _campaign_id(campaign) -> int | None:
@@ -53,13 +63,13 @@ def excluded_numbers(
         chunk = numbers[start : start + _CHUNK]
         for phone in (
             RedListEntry.objects.active()
-            .filter(phone__in=chunk, starts_on__lte=on_date, ends_on__gte=on_date)
+            .filter(_phone_in(chunk), starts_on__lte=on_date, ends_on__gte=on_date)
             .values_list("phone", flat=True)
         ):
             found[phone] = Exclusion.RED_LIST
         for phone in (
             DoNotCallEntry.objects.active()
-            .filter(scope, phone__in=chunk)
+            .filter(scope, _phone_in(chunk))
             .values_list("phone", flat=True)
         ):
             found[phone] = Exclusion.DO_NOT_CALL

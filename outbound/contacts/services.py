@@ -10,11 +10,18 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files import File
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from outbound.contacts.importer import TARGETS, attach_rejects, counts_dict, import_into_job
+from outbound.contacts.importer import (
+    TARGETS,
+    build_rejects_workbook,
+    counts_dict,
+    import_into_job,
+    rejects_spool_path,
+)
 from outbound.contacts.normalise import normalise_phone
 from outbound.contacts.readers import UnreadableFile, cell_text, file_format, open_table
 from outbound.contacts.selectors import can_manage_contacts
@@ -135,7 +142,10 @@ def import_start(
 
 
 def import_run(*, import_id: int) -> ContactImport | None:
-    """Runs a queued import to its end; a job another worker took is left alone."""
+    """Runs a queued import to its end; a job another worker took is left alone. The
+    rejected rows' workbook is built by a task of its own once the counts are in."""
+    from outbound.contacts.tasks import contact_import_rejects
+
     claimed = ContactImport.objects.filter(pk=import_id, status=ContactImport.Status.QUEUED).update(
         status=ContactImport.Status.RUNNING, started_at=timezone.now()
     )
@@ -149,23 +159,39 @@ def import_run(*, import_id: int) -> ContactImport | None:
         )
 
     try:
-        with translation.override(job.uploaded_by.language or settings.LANGUAGE_CODE):
-            counts, rejects = import_into_job(job, report=report)
-        if rejects is not None:
-            attach_rejects(job, rejects)
+        counts, spool = import_into_job(job, report=report)
     except UnreadableFile as error:
         return _import_failed(job, str(error))
     except Exception:
         logger.exception("Contact import %s failed", import_id)
         return _import_failed(job, _("The import stopped because of an internal error."))
-    ContactImport.objects.filter(pk=import_id).update(
-        status=ContactImport.Status.DONE,
-        progress=1.0,
-        finished_at=timezone.now(),
-        rejects_file=job.rejects_file.name or "",
-        **counts_dict(counts),
-    )
+    with transaction.atomic():
+        ContactImport.objects.filter(pk=import_id).update(
+            status=ContactImport.Status.DONE,
+            progress=1.0,
+            finished_at=timezone.now(),
+            **counts_dict(counts),
+        )
+        if spool is not None:
+            transaction.on_commit(lambda: contact_import_rejects.delay(import_id))
     job.refresh_from_db()
+    return job
+
+
+def import_build_rejects(*, import_id: int) -> ContactImport | None:
+    """The finished import's rejected rows as a workbook, in the uploader's language."""
+    job = ContactImport.objects.select_related("uploaded_by").get(pk=import_id)
+    spool = rejects_spool_path(job)
+    if job.rejects_file or not spool.exists():
+        return None
+    with tempfile.TemporaryDirectory() as directory:
+        target = Path(directory) / f"rejected-{job.pk}.xlsx"
+        with translation.override(job.uploaded_by.language or settings.LANGUAGE_CODE):
+            build_rejects_workbook(spool, job.header, target)
+        with open(target, "rb") as handle:
+            job.rejects_file.save(target.name, File(handle), save=False)
+    ContactImport.objects.filter(pk=import_id).update(rejects_file=job.rejects_file.name)
+    spool.unlink(missing_ok=True)
     return job
 
 

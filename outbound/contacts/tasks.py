@@ -7,3 +7,17 @@ def contact_import_run(import_id: int) -> None:
     from outbound.contacts.services import import_run
 
     import_run(import_id=import_id)
+
+
+@shared_task(
+    name="outbound.contacts.import_rejects",
+    ignore_result=True,
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def contact_import_rejects(import_id: int) -> None:
+    """Builds the workbook of a finished import's rejected rows (a ContactImport's id)."""
+    from outbound.contacts.services import import_build_rejects
+
+    import_build_rejects(import_id=import_id)

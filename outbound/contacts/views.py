@@ -155,7 +155,8 @@ def _status(job: ContactImport) -> dict:
     return {
         "status": job.status,
         "status_label": job.get_status_display(),
-        "finished": job.is_finished,
+        "finished": job.is_finished and not job.rejects_pending,
+        "rejects_pending": job.rejects_pending,
         "progress": round(job.progress * 100, 1),
         "error": job.error,
         "counts": {

@@ -16,11 +16,14 @@ FIELD_MAX_LENGTH = 100
 class Contact(models.Model):
     """One number to call in one campaign; the number is in E.164 and unique per campaign."""
 
+    # Looked up through the (campaign, phone) unique index; one index fewer to maintain
+    # makes imports faster.
     campaign = models.ForeignKey(
         "outbound.WorkOrder",
         verbose_name=_("campaign"),
         on_delete=models.CASCADE,
         related_name="contacts",
+        db_index=False,
     )
     phone = models.CharField(_("phone"), max_length=PHONE_MAX_LENGTH)
     name = models.CharField(_("name"), max_length=FIELD_MAX_LENGTH, blank=True)
@@ -144,6 +147,11 @@ class ContactImport(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def rejects_pending(self) -> bool:
+        """Finished with rejected rows whose workbook is still being made."""
+        return self.status == self.Status.DONE and self.rejected > 0 and not self.rejects_file
 
 
 class ExclusionQuerySet(models.QuerySet):

@@ -407,3 +407,49 @@ def test_the_database_refuses_a_red_list_period_over_a_year(starts_on, ends_on):
     RedListEntry.objects.create(
         phone="+8613812345678", starts_on=starts_on, ends_on=services.one_year_after(starts_on)
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_import_outside_a_transaction(media, monkeypatch):
+    """As in a worker: on PostgreSQL the rows are stored by a thread on its own connection
+    while the next ones are read."""
+    from outbound.contacts import importer
+
+    monkeypatch.setattr(importer, "BATCH_ROWS", 100)
+    monkeypatch.setattr(importer, "FLUSH_ROWS", 300)
+    org = Org()
+    campaign = ready_order(org)
+    services.dnc_add(phone="13700000005", source="manual")
+    rows = [[f"137{n:08d}", f"n{n}"] for n in range(2000)] + [["13700000001", "again"]]
+    job = services.import_create(
+        campaign=campaign,
+        user=org.requester,
+        upload=csv_upload(rows=rows, header=["phone", "name"], encoding="utf-8"),
+    )
+    services.import_start(job=job, user=org.requester, mapping={"phone": 0}, deadline_days=7)
+    job.refresh_from_db()
+    assert job.status == ContactImport.Status.DONE, job.error
+    assert (job.imported, job.duplicates_in_file, job.excluded_dnc) == (1999, 1, 1)
+    assert Contact.objects.filter(campaign=campaign).count() == 1999
+    assert job.rejects_file
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_storage_error_fails_the_job(media, monkeypatch):
+    from outbound.contacts import importer
+
+    monkeypatch.setattr(importer, "FLUSH_ROWS", 2)
+
+    def broken(self, rows):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(importer._PostgresWriter, "_store", broken)
+    monkeypatch.setattr(importer._BulkWriter, "_store", broken)
+    org = Org()
+    campaign = ready_order(org)
+    job = services.import_create(campaign=campaign, user=org.requester, upload=csv_upload())
+    services.import_start(job=job, user=org.requester, mapping=MAPPING, deadline_days=7)
+    job.refresh_from_db()
+    assert job.status == ContactImport.Status.FAILED
+    assert not Contact.objects.exists()
+    assert not importer.rejects_spool_path(job).exists()
