@@ -1,0 +1,205 @@
+"""What reports keep: the weights and targets of the satisfaction index, the four-section
+analysis of a results scope, and the Excel export jobs."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class SegmentWeight(models.Model):
+    """The weight of a customer segment (a brand) in the satisfaction index. A respondent
+    belongs to the segment when their brand, from the contact attributes or from the
+    questionnaire's brand question, equals one of the aliases."""
+
+    name = models.CharField(_("segment"), max_length=100, unique=True)
+    aliases = models.CharField(
+        _("also written as"),
+        max_length=500,
+        blank=True,
+        help_text=_("Other names of the segment, separated by commas, such as 神州行, Easyown."),
+    )
+    weight = models.DecimalField(
+        _("weight (%)"),
+        max_digits=5,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))],
+    )
+    position = models.PositiveIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("segment weight")
+        verbose_name_plural = _("segment weights")
+        ordering = ["position", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(weight__gte=0) & Q(weight__lte=100), name="reports_weight_0_100"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.weight}%"
+
+    def names(self) -> set[str]:
+        found = {self.name, *self.aliases.replace("，", ",").split(",")}
+        return {name.strip().casefold() for name in found if name.strip()}
+
+
+class SatisfactionTarget(models.Model):
+    """The satisfaction a kind of campaign must reach (complaint callbacks: 78%)."""
+
+    kind = models.CharField(_("kind of campaign"), max_length=30, unique=True)
+    percent = models.DecimalField(
+        _("target (%)"),
+        max_digits=5,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))],
+    )
+
+    class Meta:
+        verbose_name = _("satisfaction target")
+        verbose_name_plural = _("satisfaction targets")
+        ordering = ["kind"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(percent__gte=0) & Q(percent__lte=100), name="reports_target_0_100"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind_label} {self.percent}%"
+
+    @property
+    def kind_label(self) -> str:
+        from outbound.models import WorkOrder
+
+        try:
+            return str(WorkOrder.Kind(self.kind).label)
+        except ValueError:
+            return self.kind
+
+
+class Analysis(models.Model):
+    """The four-section result analysis (外呼结果分析) of one results scope: a questionnaire
+    version's interviews now, a work order's once campaigns carry their interviews."""
+
+    version = models.ForeignKey(
+        "surveys.QuestionnaireVersion",
+        verbose_name=_("questionnaire version"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    work_order = models.ForeignKey(
+        "outbound.WorkOrder",
+        verbose_name=_("work order"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    background = models.TextField(_("project background"), blank=True)
+    data_analysis = models.TextField(_("data analysis"), blank=True)
+    content_analysis = models.TextField(_("analysis of the main content"), blank=True)
+    suggestions = models.TextField(_("actionable suggestions"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("last edited by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    SECTIONS = ("background", "data_analysis", "content_analysis", "suggestions")
+
+    class Meta:
+        verbose_name = _("result analysis")
+        verbose_name_plural = _("result analyses")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(version__isnull=False, work_order__isnull=True)
+                | Q(version__isnull=True, work_order__isnull=False),
+                name="reports_analysis_one_scope",
+            ),
+            models.UniqueConstraint(
+                fields=["version"],
+                condition=Q(work_order__isnull=True),
+                name="reports_analysis_unique_version",
+            ),
+            models.UniqueConstraint(
+                fields=["work_order"],
+                condition=Q(work_order__isnull=False),
+                name="reports_analysis_unique_order",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.version or self.work_order)
+
+
+class ExportStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class ExportJob(models.Model):
+    """One Excel workbook of a results scope, built by a background task."""
+
+    version = models.ForeignKey(
+        "surveys.QuestionnaireVersion",
+        verbose_name=_("questionnaire version"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    work_order = models.ForeignKey(
+        "outbound.WorkOrder",
+        verbose_name=_("work order"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # The filters and cross-tabs of the page the export was asked from.
+    options = models.JSONField(_("options"), default=dict, blank=True)
+    show_phones = models.BooleanField(_("phone numbers shown whole"), default=False)
+    status = models.CharField(
+        _("status"), max_length=10, choices=ExportStatus.choices, default=ExportStatus.QUEUED
+    )
+    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    file = models.FileField(_("file"), upload_to="exports/%Y/%m/", blank=True)
+    error = models.TextField(_("error"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("requested at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("Excel export")
+        verbose_name_plural = _("Excel exports")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=ExportStatus.values), name="reports_export_status"
+            ),
+            models.CheckConstraint(condition=Q(progress__lte=100), name="reports_export_progress"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.version} #{self.pk}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (ExportStatus.DONE, ExportStatus.FAILED)

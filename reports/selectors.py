@@ -1,0 +1,125 @@
+"""Which interviews a results page covers: the responses of a questionnaire version,
+narrowed by status, date range, agent and (when contact attributes are available) brand,
+region or segment. Every computation in reports takes such a queryset."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import asdict, dataclass, field
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, QuerySet
+from django.utils import timezone
+
+from reports import hooks
+from surveys.models import QuestionnaireVersion, Response, ResponseStatus, VersionStatus
+
+# The statuses a results page may cover; completed interviews by default.
+STATUS_SETS = {
+    "completed": (ResponseStatus.COMPLETED,),
+    "ended": (ResponseStatus.COMPLETED, ResponseStatus.PARTIAL),
+    "all": (
+        ResponseStatus.COMPLETED,
+        ResponseStatus.PARTIAL,
+        ResponseStatus.SCREENED_OUT,
+        ResponseStatus.ABANDONED,
+        ResponseStatus.IN_PROGRESS,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class ResultFilters:
+    statuses: str = "completed"
+    date_from: datetime.date | None = None
+    date_to: datetime.date | None = None
+    agent_id: int | None = None
+    attribute: str = ""
+    attribute_value: str = ""
+    extra: dict = field(default_factory=dict, compare=False)
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data.pop("extra")
+        for name in ("date_from", "date_to"):
+            if data[name] is not None:
+                data[name] = data[name].isoformat()
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict | None) -> ResultFilters:
+        data = dict(data or {})
+        for name in ("date_from", "date_to"):
+            if data.get(name):
+                data[name] = datetime.date.fromisoformat(data[name])
+        known = {"statuses", "date_from", "date_to", "agent_id", "attribute", "attribute_value"}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    @property
+    def narrows_by_attribute(self) -> bool:
+        return bool(self.attribute and self.attribute_value)
+
+
+def _day_start(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def scope_responses(
+    *, version: QuestionnaireVersion, filters: ResultFilters | None = None
+) -> QuerySet[Response]:
+    """The responses of the version the filters keep. The brand/region/segment filter applies
+    only when a source of contact attributes is registered; otherwise it is ignored."""
+    filters = filters or ResultFilters()
+    responses = Response.objects.filter(
+        version=version, status__in=STATUS_SETS.get(filters.statuses, STATUS_SETS["completed"])
+    )
+    if filters.date_from:
+        responses = responses.filter(started_at__gte=_day_start(filters.date_from))
+    if filters.date_to:
+        end = filters.date_to + datetime.timedelta(days=1)
+        responses = responses.filter(started_at__lt=_day_start(end))
+    if filters.agent_id:
+        responses = responses.filter(created_by_id=filters.agent_id)
+    if filters.narrows_by_attribute and hooks.attributes_available():
+        mapping = hooks.contact_attributes(responses) or {}
+        wanted = filters.attribute_value.strip().casefold()
+        keep = [
+            rid
+            for rid, attrs in mapping.items()
+            if attrs.get(filters.attribute, "").casefold() == wanted
+        ]
+        responses = responses.filter(pk__in=keep)
+    return responses.order_by()
+
+
+def result_versions() -> QuerySet[QuestionnaireVersion]:
+    """Published versions with their number of completed and all interviews."""
+    from django.db.models import Q
+
+    return (
+        QuestionnaireVersion.objects.filter(status=VersionStatus.PUBLISHED)
+        .select_related("questionnaire")
+        .annotate(
+            completed_count=Count(
+                "responses", filter=Q(responses__status=ResponseStatus.COMPLETED)
+            ),
+            response_count=Count("responses"),
+        )
+        .order_by("questionnaire__name", "-number")
+    )
+
+
+def version_agents(*, version: QuestionnaireVersion) -> QuerySet:
+    """The users who took interviews with the version, for the agent filter."""
+    ids = (
+        Response.objects.filter(version=version, created_by__isnull=False)
+        .order_by()
+        .values("created_by_id")
+    )
+    return get_user_model().objects.filter(pk__in=ids).order_by("username")
+
+
+def status_counts(*, responses: QuerySet[Response]) -> dict[str, int]:
+    """{status: number of responses}, in one GROUP BY."""
+    rows = responses.order_by().values("status").annotate(n=Count("id"))
+    return {row["status"]: row["n"] for row in rows}

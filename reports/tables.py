@@ -1,0 +1,310 @@
+"""Per-question tables of a set of interviews, computed with a constant number of GROUP BY
+queries whatever the number of interviews, questions or answers.
+
+The base of a question is the number of interviews that reached it (that have an answer row
+for it). "Don't know" and "refused" are counted and shown as a share of the base, and left
+out of the valid percentages, whose base is the number of real answers."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+
+from reports import stats
+from surveys.models import (
+    Answer,
+    AnswerChoice,
+    Choice,
+    Question,
+    QuestionnaireVersion,
+    QuestionType,
+    Response,
+    Special,
+)
+
+CLOSED_TYPES = frozenset(
+    {QuestionType.SINGLE, QuestionType.MULTIPLE, QuestionType.SCALE, QuestionType.YES_NO}
+)
+SINGLE_CODED = frozenset({QuestionType.SINGLE, QuestionType.SCALE, QuestionType.YES_NO})
+NUMERIC = frozenset({QuestionType.NUMBER, QuestionType.NPS})
+# Histogram bars for number questions with many distinct values.
+NUMBER_BINS = 10
+
+
+@dataclass
+class TableRow:
+    label: str
+    count: int
+    percent: float | None
+    code: int | Decimal | None = None
+    # Multiple choice: the share of all selections, next to the share of respondents.
+    percent_of_answers: float | None = None
+
+
+@dataclass
+class QuestionTable:
+    question: Question
+    asked: int = 0
+    valid: int = 0
+    dont_know: int = 0
+    refused: int = 0
+    rows: list[TableRow] = field(default_factory=list)
+    mentions: int = 0
+    summary: stats.Summary | None = None
+    top_two: int | None = None
+    promoters: int | None = None
+    passives: int | None = None
+    detractors: int | None = None
+
+    @property
+    def type(self) -> str:
+        return self.question.type
+
+    @property
+    def no_answer(self) -> int:
+        return self.asked - self.valid - self.dont_know - self.refused
+
+    @property
+    def dont_know_percent(self) -> float | None:
+        return stats.percent(self.dont_know, self.asked)
+
+    @property
+    def refused_percent(self) -> float | None:
+        return stats.percent(self.refused, self.asked)
+
+    @property
+    def no_answer_percent(self) -> float | None:
+        return stats.percent(self.no_answer, self.asked)
+
+    @property
+    def is_multiple(self) -> bool:
+        return self.question.type == QuestionType.MULTIPLE
+
+    @property
+    def is_closed(self) -> bool:
+        return self.question.type in CLOSED_TYPES
+
+    @property
+    def is_text(self) -> bool:
+        return self.question.type == QuestionType.TEXT
+
+    @property
+    def top_two_percent(self) -> float | None:
+        if self.top_two is None:
+            return None
+        return stats.percent(self.top_two, self.valid)
+
+    @property
+    def nps(self) -> float | None:
+        if self.promoters is None:
+            return None
+        return stats.nps(self.promoters, self.detractors, self.valid)
+
+    def share(self, count: int | None) -> float | None:
+        return None if count is None else stats.percent(count, self.valid)
+
+    @property
+    def chart_rows(self) -> list[TableRow]:
+        return self.rows
+
+
+def version_questions(*, version: QuestionnaireVersion) -> list[Question]:
+    """The questions that get a table (statements are only read out), with their choices:
+    two queries."""
+    return list(
+        Question.objects.filter(version=version)
+        .exclude(type=QuestionType.STATEMENT)
+        .order_by("position")
+        .prefetch_related(Prefetch("choices", queryset=Choice.objects.order_by("position")))
+    )
+
+
+def _response_ids(responses: QuerySet[Response]) -> QuerySet:
+    return responses.order_by().values("pk")
+
+
+def question_tables(
+    *,
+    version: QuestionnaireVersion,
+    responses: QuerySet[Response],
+    questions: list[Question] | None = None,
+) -> list[QuestionTable]:
+    """One table per question of the version (statements excepted), over the responses."""
+    questions = questions if questions is not None else version_questions(version=version)
+    if not questions:
+        return []
+    ids = _response_ids(responses)
+    by_id = {q.pk: q for q in questions}
+    tables = {q.pk: QuestionTable(question=q) for q in questions}
+
+    bases = (
+        Answer.objects.filter(question_id__in=list(by_id), response__in=ids)
+        .values("question_id")
+        .annotate(
+            asked=Count("id"),
+            dk=Count("id", filter=Q(special=Special.DONT_KNOW)),
+            refused=Count("id", filter=Q(special=Special.REFUSED)),
+            numbers=Count("number", filter=Q(special="")),
+            texts=Count("id", filter=Q(special="") & ~Q(text="")),
+        )
+        .order_by()
+    )
+    for row in bases:
+        table = tables[row["question_id"]]
+        table.asked = row["asked"]
+        table.dont_know = row["dk"]
+        table.refused = row["refused"]
+        if table.type in NUMERIC:
+            table.valid = row["numbers"]
+        elif table.type == QuestionType.TEXT:
+            table.valid = row["texts"]
+
+    closed = [q.pk for q in questions if q.type in CLOSED_TYPES]
+    counts: dict[int, dict[int, int]] = defaultdict(dict)
+    if closed:
+        rows = (
+            AnswerChoice.objects.filter(question_id__in=closed, answer__response__in=ids)
+            .values("question_id", "choice_id")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+        for row in rows:
+            counts[row["question_id"]][row["choice_id"]] = row["n"]
+    multiple = [q.pk for q in questions if q.type == QuestionType.MULTIPLE]
+    respondents: dict[int, int] = {}
+    if multiple:
+        rows = (
+            AnswerChoice.objects.filter(question_id__in=multiple, answer__response__in=ids)
+            .values("question_id")
+            .annotate(n=Count("answer_id", distinct=True))
+            .order_by()
+        )
+        respondents = {row["question_id"]: row["n"] for row in rows}
+    numeric = [q.pk for q in questions if q.type in NUMERIC]
+    distributions: dict[int, list[tuple[Decimal, int]]] = defaultdict(list)
+    if numeric:
+        rows = (
+            Answer.objects.filter(
+                question_id__in=numeric, response__in=ids, number__isnull=False, special=""
+            )
+            .values("question_id", "number")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+        for row in rows:
+            distributions[row["question_id"]].append((Decimal(row["number"]), row["n"]))
+
+    for q in questions:
+        table = tables[q.pk]
+        if q.type in CLOSED_TYPES:
+            _fill_closed(table, counts.get(q.pk, {}), respondents.get(q.pk))
+        elif q.type in NUMERIC:
+            _fill_numeric(table, distributions.get(q.pk, []))
+    return [tables[q.pk] for q in questions]
+
+
+def _fill_closed(table: QuestionTable, counts: dict[int, int], respondents: int | None) -> None:
+    q = table.question
+    choices = list(q.choices.all())
+    mentions = sum(counts.values())
+    table.mentions = mentions
+    if q.type == QuestionType.MULTIPLE:
+        table.valid = respondents or 0
+    else:
+        table.valid = mentions
+    for choice in choices:
+        n = counts.get(choice.pk, 0)
+        row = TableRow(
+            label=choice.label or str(choice.code),
+            code=choice.code,
+            count=n,
+            percent=stats.percent(n, table.valid),
+        )
+        if q.type == QuestionType.MULTIPLE:
+            row.percent_of_answers = stats.percent(n, mentions)
+        table.rows.append(row)
+    if q.type == QuestionType.SCALE:
+        table.summary = stats.summarize(
+            (choice.code, counts.get(choice.pk, 0)) for choice in choices
+        )
+        # Scales are written best first (非常满意 … 非常差), so the top two boxes are the
+        # first two choices.
+        table.top_two = sum(counts.get(choice.pk, 0) for choice in choices[:2])
+
+
+def _fill_numeric(table: QuestionTable, distribution: list[tuple[Decimal, int]]) -> None:
+    table.summary = stats.summarize(distribution)
+    table.valid = table.summary.n
+    if table.type == QuestionType.NPS:
+        by_score: dict[int, int] = defaultdict(int)
+        for value, n in distribution:
+            by_score[int(value)] += n
+        table.rows = [
+            TableRow(
+                label=str(score),
+                code=score,
+                count=by_score.get(score, 0),
+                percent=stats.percent(by_score.get(score, 0), table.valid),
+            )
+            for score in range(11)
+        ]
+        table.promoters = sum(n for v, n in distribution if v >= 9)
+        table.passives = sum(n for v, n in distribution if 7 <= v < 9)
+        table.detractors = sum(n for v, n in distribution if v < 7)
+        return
+    table.rows = number_bins(distribution, table.valid)
+
+
+def _plain(value: Decimal) -> str:
+    return format(value.normalize(), "f")
+
+
+def number_bins(distribution: list[tuple[Decimal, int]], base: int) -> list[TableRow]:
+    """Bars for a number question: one per value when there are few, else equal-width bins
+    (each holds its lower bound; the last also its upper bound)."""
+    values = sorted(distribution)
+    if not values:
+        return []
+    if len(values) <= NUMBER_BINS + 1:
+        return [
+            TableRow(label=_plain(v), code=v, count=n, percent=stats.percent(n, base))
+            for v, n in values
+        ]
+    low, high = values[0][0], values[-1][0]
+    width = (high - low) / NUMBER_BINS
+    bins = [0] * NUMBER_BINS
+    for v, n in values:
+        index = min(int((v - low) / width), NUMBER_BINS - 1)
+        bins[index] += n
+    rows = []
+    for i, n in enumerate(bins):
+        start = low + width * i
+        end = low + width * (i + 1)
+        label = f"{_plain(start.quantize(Decimal('0.01')))}–{_plain(end.quantize(Decimal('0.01')))}"
+        rows.append(TableRow(label=label, code=start, count=n, percent=stats.percent(n, base)))
+    return rows
+
+
+def open_answers(*, question: Question, responses: QuerySet[Response]) -> QuerySet:
+    """The open answers of a question, newest interview first, as a queryset to paginate."""
+    return (
+        Answer.objects.filter(question=question, response__in=_response_ids(responses), special="")
+        .exclude(text="")
+        .select_related("response")
+        .order_by("-response__started_at", "-response_id")
+    )
+
+
+def specified_answers(*, question: Question, responses: QuerySet[Response]) -> QuerySet:
+    """The texts given with "other, please specify" choices of a question."""
+    return (
+        AnswerChoice.objects.filter(
+            question=question, answer__response__in=_response_ids(responses)
+        )
+        .exclude(specify_text="")
+        .select_related("choice", "answer")
+        .order_by("answer__response_id", "choice__position")
+    )
