@@ -28,7 +28,9 @@ def _phone_in(phones: list[str]):
     """`phone IN (...)`; on PostgreSQL one array parameter, which keeps a query for
     thousands of numbers as quick to send and plan as one for a few."""
     if connection.vendor == "postgresql":
-        return RawSQL('"phone" = ANY(%s)', (phones,), output_field=BooleanField())
+        # Normalised numbers are '+' and digits only, safe inside an array literal.
+        literal = "{" + ",".join(phones) + "}"
+        return RawSQL('"phone" = ANY(%s::varchar[])', (literal,), output_field=BooleanField())
     return Q(phone__in=phones)
 
 
@@ -49,7 +51,7 @@ def excluded_numbers(
     campaign_id = _campaign_id(campaign)
     given: dict[str, list[str]] = {}
     for phone in phones:
-        normal = phone if phone.startswith("+") else normalise_phone(phone)
+        normal = normalise_phone(phone)
         if normal:
             given.setdefault(normal, []).append(phone)
     if not given:

@@ -453,3 +453,25 @@ def test_a_storage_error_fails_the_job(media, monkeypatch):
     assert job.status == ContactImport.Status.FAILED
     assert not Contact.objects.exists()
     assert not importer.rejects_spool_path(job).exists()
+
+
+def test_a_number_added_meanwhile_is_counted_not_doubled(
+    org, campaign, media, capture, monkeypatch
+):
+    """Another import (or the dialer) stores one of the numbers after this import looked
+    at the campaign: the database's unique constraint has the last word."""
+    from outbound.contacts import importer
+
+    original = importer.excluded_numbers
+
+    def meanwhile(**kwargs):
+        if not Contact.objects.filter(phone="+8613900000001").exists():
+            Contact.objects.create(campaign=campaign, phone="+8613900000001", name="first")
+        return original(**kwargs)
+
+    monkeypatch.setattr(importer, "excluded_numbers", meanwhile)
+    job = run_import(org.requester, campaign, csv_upload(), MAPPING, capture)
+    assert job.status == ContactImport.Status.DONE, job.error
+    assert (job.imported, job.duplicates_in_campaign) == (3, 1)
+    assert Contact.objects.filter(campaign=campaign).count() == 4
+    assert Contact.objects.get(phone="+8613900000001").name == "first"
