@@ -209,3 +209,113 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Telephony ---------------------------------------------------------------------------------
+# Twilio is used once both credentials are set; without them the sandbox inside Waihu plays
+# the calls out. The sandbox refuses to run while real credentials are set.
+TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID", "")
+TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN", "")
+if bool(TWILIO_ACCOUNT_SID) != bool(TWILIO_AUTH_TOKEN):
+    raise ImproperlyConfigured(
+        "Environment variables TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN must be set together."
+    )
+if TWILIO_ACCOUNT_SID and not (
+    TWILIO_ACCOUNT_SID.startswith("AC") and len(TWILIO_ACCOUNT_SID) == 34
+):
+    raise ImproperlyConfigured(
+        "Environment variable TWILIO_ACCOUNT_SID must be an account SID (AC and 32 characters)."
+    )
+
+
+def _e164(name: str, default: str) -> str:
+    value = env_str(name, default)
+    if not (value.startswith("+") and value[1:].isdigit() and 8 <= len(value) <= 16):
+        raise ImproperlyConfigured(
+            f"Environment variable {name}={value!r} must be a number in E.164 form (+8673110086)."
+        )
+    return value
+
+
+WAIHU_CALLER_ID = _e164("WAIHU_CALLER_ID", "+8673110086")
+WAIHU_RING_TIMEOUT_SECONDS = env_int("WAIHU_RING_TIMEOUT_SECONDS", 30, minimum=5)
+WAIHU_DEFAULT_TIME_ZONE = env_str("WAIHU_DEFAULT_PHONE_TIME_ZONE", "Asia/Shanghai")
+# The dialer: how often it looks for due contacts, how many it claims at once, how many
+# calls one task hands to the carrier side by side.
+WAIHU_DIALER_TICK_SECONDS = env_float("WAIHU_DIALER_TICK_SECONDS", 2.0, minimum=0.2)
+WAIHU_DIALER_BATCH_SIZE = env_int("WAIHU_DIALER_BATCH_SIZE", 200, minimum=1)
+WAIHU_DIALER_PLACE_THREADS = env_int("WAIHU_DIALER_PLACE_THREADS", 8, minimum=1)
+# An attempt without a final status this long after it was placed is settled by asking
+# the carrier.
+WAIHU_SETTLE_AFTER_SECONDS = env_int("WAIHU_SETTLE_AFTER_SECONDS", 900, minimum=1)
+WAIHU_DEADLINE_RISK_DAYS = env_int("WAIHU_DEADLINE_RISK_DAYS", 1, minimum=0)
+
+# The sandbox: its account, the address the SDK reaches it at, and how calls turn out.
+WAIHU_SANDBOX_ACCOUNT_SID = env_str("WAIHU_SANDBOX_ACCOUNT_SID", "AC" + "5a" * 16)
+# Empty: derived from SECRET_KEY. The API address defaults to PUBLIC_BASE_URL + /sandbox.
+WAIHU_SANDBOX_AUTH_TOKEN = env_str("WAIHU_SANDBOX_AUTH_TOKEN", "")
+WAIHU_SANDBOX_API_URL = env_str("WAIHU_SANDBOX_API_URL", "").rstrip("/")
+WAIHU_SANDBOX_PLAY = env_bool("WAIHU_SANDBOX_PLAY", True)
+
+
+def _shares(name: str, default: str) -> dict[str, float]:
+    outcomes = ("answered", "busy", "no_answer", "failed", "machine")
+    try:
+        pairs = [item.split("=", 1) for item in env_list(name, default.split(","))]
+        shares = {key.strip(): float(value) for key, value in pairs}
+    except ValueError:
+        shares = None
+    if (
+        not shares
+        or set(shares) - set(outcomes)
+        or any(v < 0 for v in shares.values())
+        or sum(shares.values()) <= 0
+    ):
+        raise ImproperlyConfigured(
+            f"Environment variable {name} must look like {default!r} "
+            f"(shares of {', '.join(outcomes)})."
+        )
+    return {key: shares.get(key, 0.0) for key in outcomes}
+
+
+WAIHU_SANDBOX_SHARES = _shares(
+    "WAIHU_SANDBOX_SHARES", "answered=60,busy=10,no_answer=15,failed=5,machine=10"
+)
+WAIHU_SANDBOX_RING_SECONDS = (
+    env_float("WAIHU_SANDBOX_RING_MIN_SECONDS", 2.0, minimum=0),
+    env_float("WAIHU_SANDBOX_RING_MAX_SECONDS", 8.0, minimum=0),
+)
+WAIHU_SANDBOX_TALK_SECONDS = (
+    env_float("WAIHU_SANDBOX_TALK_MIN_SECONDS", 10.0, minimum=0),
+    env_float("WAIHU_SANDBOX_TALK_MAX_SECONDS", 40.0, minimum=0),
+)
+for _name, (_low, _high) in (
+    ("WAIHU_SANDBOX_RING", WAIHU_SANDBOX_RING_SECONDS),
+    ("WAIHU_SANDBOX_TALK", WAIHU_SANDBOX_TALK_SECONDS),
+):
+    if _low > _high:
+        raise ImproperlyConfigured(
+            f"Environment variable {_name}_MAX_SECONDS must not be less than {_name}_MIN_SECONDS."
+        )
+
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "dialer-tick": {
+            "task": "outbound.dialer.tasks.dial_due",
+            "schedule": WAIHU_DIALER_TICK_SECONDS,
+            "options": {"expires": WAIHU_DIALER_TICK_SECONDS * 5},
+        },
+        "dialer-settle": {
+            "task": "outbound.dialer.tasks.settle_stale",
+            "schedule": 60.0,
+            "options": {"expires": 120},
+        },
+    }
+)
+# The SDK logs every request's headers at INFO.
+LOGGING.setdefault("loggers", {})["twilio.http_client"] = {"level": "WARNING"}
+# Workers and beat load the telephony tasks at start (they are not in an app's tasks.py).
+CELERY_IMPORTS = (
+    *globals().get("CELERY_IMPORTS", ()),
+    "outbound.dialer.tasks",
+    "outbound.sandbox.tasks",
+)

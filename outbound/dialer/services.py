@@ -1,0 +1,607 @@
+"""Running a campaign: start, pause, resume and stop; claiming due contacts and handing
+their calls to the carrier; recording what the carrier reports; settling quiet calls."""
+
+import datetime
+import logging
+import math
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from email.utils import parsedate_to_datetime
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Case, F, Value, When
+from django.db.models.functions import Coalesce, Greatest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.roles import Role
+from outbound import telephony
+from outbound.contacts.selectors import excluded_numbers
+from outbound.dialer import policy, windows
+from outbound.models import (
+    CallAttempt,
+    CallEvent,
+    CampaignSettings,
+    Contact,
+    DialState,
+    Outcome,
+    WorkOrder,
+)
+
+logger = logging.getLogger(__name__)
+State = CampaignSettings.State
+PLACE_TRIES = 5
+
+
+def can_operate(*, user) -> bool:
+    return bool(user.is_superuser or user.has_role(Role.OUTBOUND_ADMIN))
+
+
+def _check_operator(user) -> None:
+    if not can_operate(user=user):
+        raise PermissionDenied(_("Only outbound administrators operate campaigns."))
+
+
+# --- settings and run state ----------------------------------------------------------
+
+
+def settings_for(*, campaign: WorkOrder) -> CampaignSettings:
+    """The campaign's dialing settings, made from the order's hours and dates at first use."""
+    try:
+        return campaign.dialing
+    except CampaignSettings.DoesNotExist:
+        pass
+    hours = [
+        campaign.calling_hours_start.strftime("%H:%M")
+        if hasattr(campaign.calling_hours_start, "strftime")
+        else str(campaign.calling_hours_start)[:5],
+        campaign.calling_hours_end.strftime("%H:%M")
+        if hasattr(campaign.calling_hours_end, "strftime")
+        else str(campaign.calling_hours_end)[:5],
+    ]
+    rules, _created = CampaignSettings.objects.get_or_create(
+        campaign=campaign,
+        defaults={
+            "weekly_hours": {str(day): hours for day in range(1, 8)},
+            "starts_on": campaign.planned_start,
+            "ends_on": campaign.planned_end,
+        },
+    )
+    campaign.dialing = rules
+    return rules
+
+
+def settings_update(*, campaign: WorkOrder, user, data: dict) -> CampaignSettings:
+    _check_operator(user)
+    rules = settings_for(campaign=campaign)
+    for name, value in data.items():
+        setattr(rules, name, value)
+    rules.full_clean(exclude=["campaign"])
+    rules.save()
+    return rules
+
+
+def _change_state(*, campaign: WorkOrder, user, allowed_from: tuple, to: str) -> CampaignSettings:
+    _check_operator(user)
+    if campaign.run_status != WorkOrder.RunStatus.READY:
+        raise ValidationError(_("Only an approved order can run as a campaign."))
+    rules = settings_for(campaign=campaign)
+    changes = {"state": to, "state_changed_at": timezone.now()}
+    if to == State.RUNNING and rules.state == State.NOT_STARTED:
+        changes.update(started_at=timezone.now(), started_by=user)
+    changed = CampaignSettings.objects.filter(pk=rules.pk, state__in=allowed_from).update(**changes)
+    if not changed:
+        rules.refresh_from_db()
+        raise ValidationError(
+            _("The campaign is %(state)s: it cannot do that now.")
+            % {"state": rules.get_state_display().lower()}
+        )
+    rules.refresh_from_db()
+    return rules
+
+
+def campaign_start(*, campaign: WorkOrder, user) -> CampaignSettings:
+    rules = _change_state(
+        campaign=campaign, user=user, allowed_from=(State.NOT_STARTED,), to=State.RUNNING
+    )
+    contacts_enrol(campaign_id=campaign.pk)
+    return rules
+
+
+def campaign_pause(*, campaign: WorkOrder, user) -> CampaignSettings:
+    return _change_state(
+        campaign=campaign, user=user, allowed_from=(State.RUNNING,), to=State.PAUSED
+    )
+
+
+def campaign_resume(*, campaign: WorkOrder, user) -> CampaignSettings:
+    return _change_state(
+        campaign=campaign, user=user, allowed_from=(State.PAUSED,), to=State.RUNNING
+    )
+
+
+def campaign_stop(*, campaign: WorkOrder, user) -> CampaignSettings:
+    return _change_state(
+        campaign=campaign,
+        user=user,
+        allowed_from=(State.RUNNING, State.PAUSED, State.NOT_STARTED),
+        to=State.STOPPED,
+    )
+
+
+def contacts_enrol(*, campaign_id: int, limit: int = 5000) -> int:
+    """Puts the campaign's contacts that are not yet queued into the dialing queue."""
+    now = timezone.now()
+    total = 0
+    while True:
+        ids = list(
+            Contact.objects.filter(campaign_id=campaign_id, dial_state__isnull=True).values_list(
+                "pk", flat=True
+            )[:limit]
+        )
+        if not ids:
+            return total
+        DialState.objects.bulk_create(
+            [DialState(contact_id=pk, campaign_id=campaign_id, next_attempt_at=now) for pk in ids],
+            ignore_conflicts=True,
+            batch_size=1000,
+        )
+        total += len(ids)
+        if len(ids) < limit:
+            return total
+
+
+def contact_set_callback(*, contact: Contact, at: datetime.datetime) -> None:
+    """The contact asked to be called at `at`: this wins over the retry policy."""
+    DialState.objects.filter(contact=contact).update(callback_at=at)
+    DialState.objects.filter(contact=contact, status=DialState.Status.PENDING).update(
+        next_attempt_at=at
+    )
+
+
+# --- claiming and placing ------------------------------------------------------------
+
+
+def _twiml_url(attempt_id: int) -> str:
+    return settings.PUBLIC_BASE_URL + reverse("telephony:twiml", args=[attempt_id])
+
+
+def _status_url(attempt_id: int) -> str:
+    return settings.PUBLIC_BASE_URL + reverse("telephony:status", args=[attempt_id])
+
+
+def campaign_dial(*, campaign_id: int, now: datetime.datetime | None = None) -> list[int]:
+    """Claims the campaign's due contacts that pacing allows, creates their attempts and
+    queues the calls. Safe to run from any number of workers at once: the campaign's
+    settings row serialises the pacing, each contact row is claimed under a lock, and the
+    database allows one open attempt per contact."""
+    now = now or timezone.now()
+    from outbound.dialer import tasks  # the tasks module imports this one
+
+    with transaction.atomic():
+        rules = (
+            CampaignSettings.objects.select_for_update(of=("self",))
+            .select_related("campaign")
+            .filter(pk=campaign_id, state=State.RUNNING)
+            .first()
+        )
+        if rules is None or rules.campaign.run_status != WorkOrder.RunStatus.READY:
+            return []
+        campaign = rules.campaign
+        horizon = datetime.timedelta(seconds=settings.WAIHU_DIALER_TICK_SECONDS)
+        start = max(rules.paced_until or now, now)
+        slots = math.floor((now + horizon - start).total_seconds() * rules.calls_per_second)
+        active = CallAttempt.objects.filter(campaign_id=campaign_id, finished_at=None).count()
+        wanted = min(settings.WAIHU_DIALER_BATCH_SIZE, slots, rules.max_concurrent - active)
+        if wanted <= 0:
+            return []
+        due = DialState.objects.filter(
+            campaign_id=campaign_id, status=DialState.Status.PENDING, next_attempt_at__lte=now
+        )
+        if campaign.kind == WorkOrder.Kind.COMPLAINT_CALLBACK:
+            due = due.order_by(F("contact__deadline").asc(nulls_last=True), "next_attempt_at", "pk")
+        else:
+            due = due.order_by("next_attempt_at", "pk")
+        rows = list(
+            due.select_for_update(skip_locked=True, of=("self",)).values_list(
+                "pk", "contact__phone", "attempts"
+            )[:wanted]
+        )
+        if not rows:
+            return []
+
+        # Outside the contact's local calling hours: come back when they open.
+        later: dict[datetime.datetime | None, list[int]] = defaultdict(list)
+        callable_rows = []
+        for pk, phone, attempts in rows:
+            zone = windows.zone_for_number(phone)
+            if windows.is_open(rules, now, zone):
+                callable_rows.append((pk, phone, attempts))
+            else:
+                later[windows.next_opening(rules, now, zone)].append(pk)
+        for when, pks in later.items():
+            if when is None:
+                DialState.objects.filter(pk__in=pks).update(
+                    status=DialState.Status.FINISHED, next_attempt_at=None
+                )
+            else:
+                DialState.objects.filter(pk__in=pks).update(next_attempt_at=when)
+
+        excluded = excluded_numbers(
+            campaign=campaign_id,
+            phones=[phone for _pk, phone, _n in callable_rows],
+            on_date=timezone.localdate(now),
+        )
+        by_reason: dict[str, list[int]] = defaultdict(list)
+        claim = []
+        for pk, phone, attempts in callable_rows:
+            if phone in excluded:
+                by_reason[excluded[phone]].append(pk)
+            else:
+                claim.append((pk, phone, attempts))
+        for reason, pks in by_reason.items():
+            DialState.objects.filter(pk__in=pks).update(
+                status=DialState.Status.EXCLUDED, excluded_reason=reason, next_attempt_at=None
+            )
+        if not claim:
+            return []
+
+        claimed = DialState.objects.filter(
+            pk__in=[pk for pk, _p, _n in claim], status=DialState.Status.PENDING
+        ).update(
+            status=DialState.Status.DIALING,
+            attempts=F("attempts") + 1,
+            next_attempt_at=None,
+            callback_at=None,
+        )
+        if claimed != len(claim):  # impossible under the row locks; never dial on a doubt
+            raise RuntimeError("contacts changed under the dialer's lock")
+        caller_id = rules.caller_id or settings.WAIHU_CALLER_ID
+        settle_at = now + datetime.timedelta(seconds=settings.WAIHU_SETTLE_AFTER_SECONDS)
+        attempts = CallAttempt.objects.bulk_create(
+            [
+                CallAttempt(
+                    campaign_id=campaign_id,
+                    contact_id=pk,
+                    number=made + 1,
+                    to=phone,
+                    caller_id=caller_id,
+                    settle_at=settle_at,
+                )
+                for pk, phone, made in claim
+            ]
+        )
+        rules_paced = start + datetime.timedelta(seconds=len(attempts) / rules.calls_per_second)
+        CampaignSettings.objects.filter(pk=campaign_id).update(paced_until=rules_paced)
+
+        # One task per second of pacing, each placing its calls side by side.
+        offset = (start - now).total_seconds()
+        groups: dict[int, list[int]] = defaultdict(list)
+        for index, attempt in enumerate(attempts):
+            groups[math.floor(offset + index / rules.calls_per_second)].append(attempt.pk)
+        for second, ids in groups.items():
+            transaction.on_commit(
+                lambda ids=ids, second=second: tasks.place_calls.apply_async(
+                    (ids,), countdown=second
+                )
+            )
+        return [attempt.pk for attempt in attempts]
+
+
+def calls_place(*, attempt_ids: list[int], tries: int = 0) -> dict[str, list[int]]:
+    """Hands the attempts' calls to the carrier, side by side. Returns the ids by result:
+    placed, invalid, failed, retry (to try again later), dropped (campaign not running)."""
+    attempts = list(
+        CallAttempt.objects.filter(
+            pk__in=attempt_ids, status=CallAttempt.Status.CREATED, finished_at=None
+        ).select_related("campaign__dialing")
+    )
+    result: dict[str, list[int]] = {
+        "placed": [],
+        "invalid": [],
+        "failed": [],
+        "retry": [],
+        "dropped": [],
+    }
+    running = [a for a in attempts if a.campaign.dialing.state == State.RUNNING]
+    dropped = [a for a in attempts if a.campaign.dialing.state != State.RUNNING]
+    if dropped:
+        _drop_unplaced(dropped)
+        result["dropped"] = [a.pk for a in dropped]
+    if not running:
+        return result
+
+    def place(attempt: CallAttempt):
+        rules = attempt.campaign.dialing
+        try:
+            return telephony.place_call(
+                to=attempt.to,
+                from_=attempt.caller_id,
+                twiml_url=_twiml_url(attempt.pk),
+                status_callback=_status_url(attempt.pk),
+                machine_detection=rules.machine_detection,
+                record=rules.record,
+            )
+        except telephony.TelephonyError as error:
+            return error
+
+    threads = min(settings.WAIHU_DIALER_PLACE_THREADS, len(running))
+    if threads > 1:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            outcomes = list(pool.map(place, running))
+    else:
+        outcomes = [place(attempt) for attempt in running]
+
+    now = timezone.now()
+    placed = []
+    for attempt, outcome in zip(running, outcomes, strict=True):
+        if isinstance(outcome, str):
+            attempt.call_sid = outcome
+            attempt.placed_at = now
+            placed.append(attempt)
+            result["placed"].append(attempt.pk)
+        elif isinstance(outcome, telephony.InvalidNumber):
+            _finish_unplaced(attempt, Outcome.INVALID, outcome)
+            result["invalid"].append(attempt.pk)
+        elif isinstance(outcome, telephony.TransientError) and tries + 1 < PLACE_TRIES:
+            result["retry"].append(attempt.pk)
+        else:
+            _finish_unplaced(attempt, Outcome.FAILED, outcome)
+            result["failed"].append(attempt.pk)
+    if placed:
+        CallAttempt.objects.bulk_update(placed, ["call_sid", "placed_at"])
+        ids = [attempt.pk for attempt in placed]
+        CallAttempt.objects.filter(pk__in=ids, status_rank__lt=CallAttempt.RANK["queued"]).update(
+            status=CallAttempt.Status.QUEUED, status_rank=CallAttempt.RANK["queued"]
+        )
+        CallEvent.objects.bulk_create(
+            [
+                CallEvent(
+                    attempt_id=pk, status="queued", occurred_at=now, source=CallEvent.Source.DIALER
+                )
+                for pk in ids
+            ],
+            ignore_conflicts=True,
+        )
+    return result
+
+
+def _drop_unplaced(attempts: list[CallAttempt]) -> None:
+    """The campaign was paused or stopped before these calls went out: they never happened,
+    and their contacts go back to the queue."""
+    now = timezone.now()
+    with transaction.atomic():
+        for attempt in attempts:
+            deleted, _rows = CallAttempt.objects.filter(
+                pk=attempt.pk, status=CallAttempt.Status.CREATED, call_sid=None
+            ).delete()
+            if deleted:
+                DialState.objects.filter(
+                    pk=attempt.contact_id, status=DialState.Status.DIALING
+                ).update(
+                    status=DialState.Status.PENDING,
+                    attempts=F("attempts") - 1,
+                    next_attempt_at=now,
+                )
+
+
+def _finish_unplaced(attempt: CallAttempt, outcome: str, error: Exception) -> None:
+    code = getattr(error, "code", None)
+    attempt_finish(
+        attempt_id=attempt.pk,
+        status="failed",
+        outcome=outcome,
+        error_code=str(code or ""),
+        error_message=str(error)[:255],
+        source=CallEvent.Source.DIALER,
+    )
+
+
+# --- what the carrier reports ----------------------------------------------------------
+
+
+def _occurred_at(params) -> datetime.datetime:
+    stamp = params.get("Timestamp")
+    if stamp:
+        try:
+            return parsedate_to_datetime(stamp)
+        except (TypeError, ValueError):
+            pass
+    return timezone.now()
+
+
+def _advance(status: str) -> dict:
+    """The update that moves an attempt to `status` unless it is already further on."""
+    rank = CallAttempt.RANK[status]
+    return {
+        "status": Case(When(status_rank__lt=rank, then=Value(status)), default=F("status")),
+        "status_rank": Greatest(F("status_rank"), Value(rank)),
+    }
+
+
+def attempt_record_status(
+    *, attempt_id: int, params, source: str = CallEvent.Source.CALLBACK
+) -> bool:
+    """Applies a status the carrier reported. A status only moves an attempt forward, so
+    callbacks arriving out of order end in the true order; a repeated one changes nothing.
+    Returns whether the attempt exists."""
+    status = params.get("CallStatus", "")
+    rank = CallAttempt.RANK.get(status)
+    if rank is None:
+        return CallAttempt.objects.filter(pk=attempt_id).exists()
+    sequence = params.get("SequenceNumber")
+    details = {
+        key: params.get(key)
+        for key in ("CallSid", "AnsweredBy", "CallDuration", "ErrorCode", "RecordingUrl")
+        if params.get(key)
+    }
+    if not CallAttempt.objects.filter(pk=attempt_id).exists():
+        return False
+    with transaction.atomic():
+        CallEvent.objects.bulk_create(
+            [
+                CallEvent(
+                    attempt_id=attempt_id,
+                    status=status,
+                    sequence=int(sequence) if str(sequence or "").isdigit() else None,
+                    occurred_at=_occurred_at(params),
+                    source=source,
+                    details=details,
+                )
+            ],
+            ignore_conflicts=True,
+        )
+        changes = _advance(status)
+        sid = params.get("CallSid") or None
+        if sid:
+            changes["call_sid"] = Coalesce(F("call_sid"), Value(sid))
+        CallAttempt.objects.filter(pk=attempt_id).update(**changes)
+        if status not in CallAttempt.FINAL_STATUSES:
+            return True
+        answered_by = params.get("AnsweredBy", "")
+        error_code = params.get("ErrorCode", "") or ""
+        duration = params.get("CallDuration")
+        attempt_finish(
+            attempt_id=attempt_id,
+            status=status,
+            outcome=policy.outcome_for(
+                status=status, answered_by=answered_by, error_code=error_code
+            ),
+            duration=int(duration) if str(duration or "").isdigit() else None,
+            answered_by=answered_by,
+            error_code=error_code,
+            recording_url=params.get("RecordingUrl", "") or "",
+            source=None,
+        )
+    return True
+
+
+def attempt_finish(
+    *,
+    attempt_id: int,
+    status: str,
+    outcome: str,
+    duration: int | None = None,
+    answered_by: str = "",
+    error_code: str = "",
+    error_message: str = "",
+    recording_url: str = "",
+    source: str | None = CallEvent.Source.DIALER,
+) -> bool:
+    """Gives the attempt its final status and disposition, once, and schedules its contact:
+    called again after the policy's delay (or at its callback time), or finished."""
+    now = timezone.now()
+    with transaction.atomic():
+        finished = CallAttempt.objects.filter(pk=attempt_id, finished_at=None).update(
+            **_advance(status),
+            finished_at=now,
+            outcome=outcome,
+            duration=duration,
+            answered_by=answered_by[:40],
+            error_code=error_code[:10],
+            error_message=error_message[:255],
+            recording_url=recording_url[:500],
+            settle_at=None,
+        )
+        if not finished:
+            return False
+        if source is not None:
+            CallEvent.objects.bulk_create(
+                [
+                    CallEvent(
+                        attempt_id=attempt_id,
+                        status=status,
+                        occurred_at=now,
+                        source=source,
+                        details={"ErrorCode": error_code} if error_code else {},
+                    )
+                ],
+                ignore_conflicts=True,
+            )
+        state = (
+            DialState.objects.select_for_update(of=("self",))
+            .select_related("campaign__dialing")
+            .get(pk=CallAttempt.objects.filter(pk=attempt_id).values("contact_id")[:1])
+        )
+        step = policy.next_step(
+            rules=state.campaign.dialing,
+            outcome=outcome,
+            attempts_made=state.attempts,
+            callback_at=state.callback_at,
+            now=now,
+        )
+        DialState.objects.filter(pk=state.pk).update(
+            status=step.status,
+            next_attempt_at=step.next_attempt_at,
+            callback_at=None,
+            last_outcome=outcome,
+        )
+    return True
+
+
+# --- settling quiet calls ------------------------------------------------------------
+
+
+def attempts_settle(*, now: datetime.datetime | None = None, limit: int = 200) -> dict[str, int]:
+    """Asks the carrier about attempts that went quiet past their settle time: a call that
+    ended gets its final status; one still going is asked about again later; one the
+    carrier never had (or a call never handed over) is finished as lost, so its contact is
+    scheduled again."""
+    now = now or timezone.now()
+    counts = {"settled": 0, "lost": 0, "waiting": 0}
+    stale = list(
+        CallAttempt.objects.filter(finished_at=None, settle_at__lte=now)
+        .order_by("settle_at")
+        .values_list("pk", "call_sid")[:limit]
+    )
+    later = now + datetime.timedelta(seconds=max(60, settings.WAIHU_SETTLE_AFTER_SECONDS // 3))
+    for pk, sid in stale:
+        if not sid:
+            attempt_finish(
+                attempt_id=pk,
+                status="failed",
+                outcome=Outcome.LOST,
+                error_message="The call was never handed to the carrier.",
+            )
+            counts["lost"] += 1
+            continue
+        try:
+            call = telephony.fetch_call(sid)
+        except telephony.TransientError:
+            CallAttempt.objects.filter(pk=pk).update(settle_at=later)
+            counts["waiting"] += 1
+            continue
+        except telephony.TelephonyError as error:
+            attempt_finish(
+                attempt_id=pk,
+                status="failed",
+                outcome=Outcome.LOST,
+                error_code=str(error.code or ""),
+                error_message=str(error)[:255],
+                source=CallEvent.Source.SETTLE,
+            )
+            counts["lost"] += 1
+            continue
+        if call.status in CallAttempt.FINAL_STATUSES:
+            params = {"CallSid": call.sid, "CallStatus": call.status}
+            if call.duration is not None:
+                params["CallDuration"] = str(call.duration)
+            if call.answered_by:
+                params["AnsweredBy"] = call.answered_by
+            attempt_record_status(attempt_id=pk, params=params, source=CallEvent.Source.SETTLE)
+            counts["settled"] += 1
+        else:
+            CallAttempt.objects.filter(pk=pk).update(settle_at=later)
+            counts["waiting"] += 1
+    return counts
+
+
+def running_campaign_ids() -> list[int]:
+    return list(
+        CampaignSettings.objects.filter(
+            state=State.RUNNING, campaign__run_status=WorkOrder.RunStatus.READY
+        ).values_list("pk", flat=True)
+    )

@@ -1,0 +1,36 @@
+"""The dialer's Celery tasks: thin wrappers that take ids and call the services."""
+
+from celery import shared_task
+from django.conf import settings
+
+from outbound.dialer import services
+
+RETRY_DELAYS = (2, 5, 15, 30, 60)
+
+
+@shared_task(ignore_result=True)
+def dial_due() -> int:
+    """Beat's tick: one claiming task per running campaign."""
+    ids = services.running_campaign_ids()
+    for campaign_id in ids:
+        dial_campaign.apply_async((campaign_id,), expires=settings.WAIHU_DIALER_TICK_SECONDS * 5)
+    return len(ids)
+
+
+@shared_task(ignore_result=True)
+def dial_campaign(campaign_id: int) -> int:
+    services.contacts_enrol(campaign_id=campaign_id)
+    return len(services.campaign_dial(campaign_id=campaign_id))
+
+
+@shared_task(ignore_result=True)
+def place_calls(attempt_ids: list[int], tries: int = 0) -> None:
+    result = services.calls_place(attempt_ids=attempt_ids, tries=tries)
+    if result["retry"]:
+        delay = RETRY_DELAYS[min(tries, len(RETRY_DELAYS) - 1)]
+        place_calls.apply_async((result["retry"], tries + 1), countdown=delay)
+
+
+@shared_task(ignore_result=True)
+def settle_stale() -> dict:
+    return services.attempts_settle()

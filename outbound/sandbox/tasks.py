@@ -1,0 +1,36 @@
+"""The sandbox's play-out as Celery tasks; countdowns stand for ringing and talking."""
+
+from celery import shared_task
+
+from outbound.models import SandboxCall
+from outbound.sandbox import play
+
+
+def _call(sid: str) -> SandboxCall | None:
+    return SandboxCall.objects.filter(sid=sid).first()
+
+
+@shared_task(ignore_result=True)
+def sandbox_dial(sid: str) -> None:
+    call = _call(sid)
+    if call is None or call.plan == "silent":
+        return
+    ring = play.dial(call)
+    sandbox_connect.apply_async((sid,), countdown=ring)
+
+
+@shared_task(ignore_result=True)
+def sandbox_connect(sid: str) -> None:
+    call = _call(sid)
+    if call is None:
+        return
+    talk = play.connect(call)
+    if talk is not None:
+        sandbox_hang_up.apply_async((sid,), countdown=talk)
+
+
+@shared_task(ignore_result=True)
+def sandbox_hang_up(sid: str) -> None:
+    call = _call(sid)
+    if call is not None:
+        play.finish(call)

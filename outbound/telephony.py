@@ -1,0 +1,171 @@
+"""The one door to Twilio. With credentials set it talks to Twilio; without, the very same
+SDK calls go to the sandbox inside Waihu. Twilio's errors come back classified."""
+
+import functools
+import hashlib
+from dataclasses import dataclass
+
+import requests
+from django.conf import settings
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
+
+TWILIO_API = "https://api.twilio.com"
+STATUS_EVENTS = ("initiated", "ringing", "answered", "completed")
+
+# "The number is wrong or cannot be reached": retrying will not help.
+INVALID_NUMBER_CODES = frozenset({13223, 13224, 21211, 21214, 21216, 21217, 21401, 21612})
+RATE_LIMIT_CODES = frozenset({20429, 14107})
+
+
+class TelephonyError(Exception):
+    def __init__(self, message: str, *, code: int | None = None, status: int | None = None):
+        super().__init__(message)
+        self.code = code
+        self.status = status
+
+
+class InvalidNumber(TelephonyError):
+    """The number cannot be called: mark the contact invalid."""
+
+
+class TransientError(TelephonyError):
+    """Rate limited, a server error or the network: try again after a while."""
+
+
+class CallRejected(TelephonyError):
+    """Any other refusal: this attempt failed."""
+
+
+@dataclass(frozen=True)
+class CallSnapshot:
+    sid: str
+    status: str
+    duration: int | None
+    answered_by: str
+    error_code: str = ""
+
+
+def is_sandbox() -> bool:
+    return not (settings.TWILIO_ACCOUNT_SID and settings.TWILIO_AUTH_TOKEN)
+
+
+def sandbox_api_url() -> str:
+    return settings.WAIHU_SANDBOX_API_URL or f"{settings.PUBLIC_BASE_URL}/sandbox"
+
+
+def sandbox_auth_token() -> str:
+    if settings.WAIHU_SANDBOX_AUTH_TOKEN:
+        return settings.WAIHU_SANDBOX_AUTH_TOKEN
+    return hashlib.sha256(f"sandbox:{settings.SECRET_KEY}".encode()).hexdigest()[:32]
+
+
+def account_sid() -> str:
+    return settings.WAIHU_SANDBOX_ACCOUNT_SID if is_sandbox() else settings.TWILIO_ACCOUNT_SID
+
+
+def auth_token() -> str:
+    """The secret callbacks are signed with."""
+    return sandbox_auth_token() if is_sandbox() else settings.TWILIO_AUTH_TOKEN
+
+
+class _RedirectingHttpClient(TwilioHttpClient):
+    """Sends the SDK's requests for api.twilio.com to the sandbox's address instead."""
+
+    def __init__(self, base_url: str, **kwargs):
+        super().__init__(**kwargs)
+        self.base_url = base_url
+        # Plain HTTP to the sandbox gets the same pooled connections as HTTPS.
+        self.session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=32))
+
+    def request(self, method, url, *args, **kwargs):
+        if url.startswith(TWILIO_API):
+            url = self.base_url + url[len(TWILIO_API) :]
+        return super().request(method, url, *args, **kwargs)
+
+
+@functools.lru_cache(maxsize=4)
+def _client(sid: str, token: str, sandbox_url: str | None) -> Client:
+    if sandbox_url:
+        http_client = _RedirectingHttpClient(sandbox_url, timeout=15)
+    else:
+        http_client = TwilioHttpClient(timeout=15)
+    return Client(sid, token, http_client=http_client)
+
+
+def client() -> Client:
+    if is_sandbox():
+        return _client(settings.WAIHU_SANDBOX_ACCOUNT_SID, sandbox_auth_token(), sandbox_api_url())
+    return _client(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, None)
+
+
+def classify(error: Exception) -> TelephonyError:
+    if isinstance(error, TwilioRestException):
+        code = error.code if isinstance(error.code, int) else None
+        status = error.status
+        message = error.msg or str(error)
+        if code in INVALID_NUMBER_CODES:
+            return InvalidNumber(message, code=code, status=status)
+        if code in RATE_LIMIT_CODES or status == 429 or (status and status >= 500):
+            return TransientError(message, code=code, status=status)
+        return CallRejected(message, code=code, status=status)
+    if isinstance(error, requests.RequestException | TwilioException | OSError):
+        return TransientError(str(error))
+    return CallRejected(str(error))
+
+
+def place_call(
+    *,
+    to: str,
+    from_: str,
+    twiml_url: str,
+    status_callback: str,
+    timeout: int | None = None,
+    machine_detection: bool = False,
+    record: bool = False,
+) -> str:
+    """Asks the carrier to call `to`; returns the call's SID or raises a TelephonyError."""
+    options = {}
+    if machine_detection:
+        options["machine_detection"] = "Enable"
+    if record:
+        options["record"] = True
+    try:
+        call = client().calls.create(
+            to=to,
+            from_=from_,
+            url=twiml_url,
+            method="POST",
+            status_callback=status_callback,
+            status_callback_event=list(STATUS_EVENTS),
+            status_callback_method="POST",
+            timeout=timeout or settings.WAIHU_RING_TIMEOUT_SECONDS,
+            **options,
+        )
+    except Exception as error:
+        raise classify(error) from error
+    return call.sid
+
+
+def fetch_call(sid: str) -> CallSnapshot:
+    try:
+        call = client().calls(sid).fetch()
+    except Exception as error:
+        raise classify(error) from error
+    duration = int(call.duration) if call.duration not in (None, "") else None
+    return CallSnapshot(
+        sid=call.sid, status=call.status, duration=duration, answered_by=call.answered_by or ""
+    )
+
+
+def sign(url: str, params) -> str:
+    """The X-Twilio-Signature the carrier would send with `params` posted to `url`."""
+    return RequestValidator(auth_token()).compute_signature(url, params)
+
+
+def signature_is_valid(url: str, params, signature: str) -> bool:
+    if not signature:
+        return False
+    return RequestValidator(auth_token()).validate(url, params, signature)

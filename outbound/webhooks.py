@@ -1,0 +1,95 @@
+"""What the carrier calls back: status callbacks and the TwiML a call runs. Every request
+must carry a valid X-Twilio-Signature for the public address it was sent to."""
+
+import functools
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpResponse, HttpResponseForbidden
+from django.urls import path
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+from twilio.twiml.voice_response import VoiceResponse
+
+from outbound import telephony
+from outbound.dialer import services
+from outbound.models import CallAttempt
+from surveys.placeholders import placeholders_fill
+
+# Twilio's <Say> language for each questionnaire language.
+SAY_LANGUAGES = {"zh-hans": "zh-CN", "en": "en-US"}
+
+
+def public_url(request) -> str:
+    """The address the carrier signed: the public base URL, whatever proxy sits between."""
+    return settings.PUBLIC_BASE_URL + request.get_full_path()
+
+
+def signed(view):
+    """Refuses any request whose X-Twilio-Signature does not match its address and form."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        params = request.POST if request.method == "POST" else {}
+        signature = request.headers.get("X-Twilio-Signature", "")
+        if not telephony.signature_is_valid(public_url(request), params, signature):
+            return HttpResponseForbidden("Invalid signature.")
+        return view(request, *args, **kwargs)
+
+    return login_not_required(csrf_exempt(wrapper))
+
+
+@signed
+@require_http_methods(["POST"])
+def call_status(request, attempt_id: int):
+    if not services.attempt_record_status(attempt_id=attempt_id, params=request.POST):
+        return HttpResponse(status=404)
+    return HttpResponse(status=204)
+
+
+def _greeting(attempt: CallAttempt) -> tuple[str, str]:
+    version = attempt.campaign.questionnaire
+    contact = attempt.contact
+    if version is None:
+        return _("Hello, this is a call from customer service. Goodbye."), SAY_LANGUAGES.get(
+            translation.get_language() or "", "zh-CN"
+        )
+    language = version.questionnaire.language
+    text = " ".join(
+        part for part in (version.greeting_salutation, version.greeting_introduction) if part
+    )
+    context = {
+        "customer_name": contact.name,
+        "caller_number": attempt.caller_id,
+        "brand": contact.brand,
+        "region": contact.region,
+        "segment": contact.segment,
+        **(contact.attributes or {}),
+    }
+    return placeholders_fill(text, context), SAY_LANGUAGES.get(language, "zh-CN")
+
+
+@signed
+@require_http_methods(["GET", "POST"])
+def call_twiml(request, attempt_id: int):
+    attempt = (
+        CallAttempt.objects.select_related("contact", "campaign__questionnaire__questionnaire")
+        .filter(pk=attempt_id)
+        .first()
+    )
+    if attempt is None:
+        return HttpResponse(status=404)
+    text, language = _greeting(attempt)
+    response = VoiceResponse()
+    response.say(text, language=language)
+    response.hangup()
+    return HttpResponse(str(response), content_type="application/xml")
+
+
+app_name = "telephony"
+urlpatterns = [
+    path("attempts/<int:attempt_id>/status/", call_status, name="status"),
+    path("attempts/<int:attempt_id>/twiml/", call_twiml, name="twiml"),
+]

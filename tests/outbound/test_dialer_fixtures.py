@@ -1,0 +1,132 @@
+"""Shared pieces for the dialer, telephony, sandbox and webhook tests: a running campaign
+with contacts, the sandbox served by the live server, and signed callbacks."""
+
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from outbound import telephony
+from outbound.dialer import services
+from outbound.models import CampaignSettings, Contact, WorkOrder
+from tests.factories import Org, make_order
+
+ALL_DAY = {str(day): ["00:00", "23:59"] for day in range(1, 8)}
+
+
+def make_campaign(org: Org, *, phones=(), kind=WorkOrder.Kind.SATISFACTION, **rules):
+    order = make_order(org.requester, kind=kind)
+    WorkOrder.objects.filter(pk=order.pk).update(run_status=WorkOrder.RunStatus.READY)
+    order.refresh_from_db()
+    order.team.add(org.agent)
+    Contact.objects.bulk_create(
+        [
+            Contact(campaign=order, phone=phone, name=f"Customer {n}")
+            for n, phone in enumerate(phones)
+        ]
+    )
+    defaults = {
+        "weekly_hours": ALL_DAY,
+        "calls_per_second": 1000.0,
+        "max_concurrent": 100000,
+    }
+    defaults.update(rules)
+    CampaignSettings.objects.update_or_create(campaign=order, defaults=defaults)
+    order.refresh_from_db()
+    return order
+
+
+def start(order: WorkOrder, org: Org) -> WorkOrder:
+    services.campaign_start(campaign=order, user=org.outbound_admin)
+    order.refresh_from_db()
+    return order
+
+
+def signed_post(client, path: str, params: dict, *, base: str = "http://testserver"):
+    """POSTs `params` to `path` signed as Twilio signs, for the public base URL `base`."""
+    url = base + path
+    return client.post(path, params, headers={"X-Twilio-Signature": telephony.sign(url, params)})
+
+
+def phones(count: int, start: int = 0) -> list[str]:
+    return [f"+86138{start + n:08d}" for n in range(count)]
+
+
+def later(seconds: float) -> datetime.datetime:
+    return timezone.now() + datetime.timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def org(db):
+    return Org()
+
+
+@pytest.fixture
+def telephony_settings(settings):
+    settings.TWILIO_ACCOUNT_SID = ""
+    settings.TWILIO_AUTH_TOKEN = ""
+    settings.PUBLIC_BASE_URL = "http://testserver"
+    settings.WAIHU_SANDBOX_API_URL = ""
+    settings.WAIHU_SANDBOX_PLAY = False
+    settings.WAIHU_SANDBOX_RING_SECONDS = (0.0, 0.0)
+    settings.WAIHU_SANDBOX_TALK_SECONDS = (0.0, 0.0)
+    settings.WAIHU_DIALER_PLACE_THREADS = 4
+    return settings
+
+
+@pytest.fixture
+def sandbox(live_server, telephony_settings):
+    """The sandbox served by the live server, the SDK pointed at it."""
+    telephony_settings.PUBLIC_BASE_URL = live_server.url
+    return live_server
+
+
+def open_attempt(order: WorkOrder, contact: Contact | None = None, *, sid: str = "CA" + "1" * 32):
+    """An attempt handed to the carrier, its contact claimed, as the dialer leaves them."""
+    from outbound.models import CallAttempt, DialState
+
+    contact = contact or order.contacts.first()
+    state, _created = DialState.objects.get_or_create(contact=contact, defaults={"campaign": order})
+    DialState.objects.filter(pk=state.pk).update(
+        status=DialState.Status.DIALING, attempts=state.attempts + 1, next_attempt_at=None
+    )
+    return CallAttempt.objects.create(
+        campaign=order,
+        contact=contact,
+        number=state.attempts + 1,
+        to=contact.phone,
+        caller_id="+8673110086",
+        call_sid=sid,
+        status=CallAttempt.Status.QUEUED,
+        status_rank=CallAttempt.RANK["queued"],
+        placed_at=timezone.now(),
+        settle_at=timezone.now() + datetime.timedelta(minutes=15),
+    )
+
+
+@pytest.fixture
+def carrier(monkeypatch):
+    """Stands in for the carrier: records each call placed; `refuse` maps numbers to the
+    error to raise."""
+    import itertools
+
+    class Carrier:
+        def __init__(self):
+            self.calls = []
+            self.refuse = {}
+            self._ids = itertools.count(1)
+
+        def place_call(self, **kwargs):
+            self.calls.append(kwargs)
+            error = self.refuse.get(kwargs["to"])
+            if error is not None:
+                raise error
+            return f"CA{next(self._ids):032x}"
+
+        @property
+        def numbers(self):
+            return [call["to"] for call in self.calls]
+
+    fake = Carrier()
+    monkeypatch.setattr(telephony, "place_call", fake.place_call)
+    return fake
