@@ -17,5 +17,6 @@ urlpatterns = [
     path("contacts/", include("outbound.contacts.urls")),
     path("approvals/", include("approvals.urls")),
     path("questionnaires/", include("surveys.urls")),
+    path("reports/", include("reports.urls")),
     path("admin/", admin.site.urls),
 ]

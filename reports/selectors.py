@@ -5,7 +5,7 @@ region or segment. Every computation in reports takes such a queryset."""
 from __future__ import annotations
 
 import datetime
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 from django.contrib.auth import get_user_model
 from django.db.models import Count, QuerySet
@@ -36,11 +36,9 @@ class ResultFilters:
     agent_id: int | None = None
     attribute: str = ""
     attribute_value: str = ""
-    extra: dict = field(default_factory=dict, compare=False)
 
     def to_json(self) -> dict:
         data = asdict(self)
-        data.pop("extra")
         for name in ("date_from", "date_to"):
             if data[name] is not None:
                 data[name] = data[name].isoformat()
@@ -54,6 +52,9 @@ class ResultFilters:
                 data[name] = datetime.date.fromisoformat(data[name])
         known = {"statuses", "date_from", "date_to", "agent_id", "attribute", "attribute_value"}
         return cls(**{k: v for k, v in data.items() if k in known})
+
+    def as_kwargs(self) -> dict:
+        return asdict(self)
 
     @property
     def narrows_by_attribute(self) -> bool:

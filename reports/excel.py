@@ -1,0 +1,510 @@
+"""The results workbook, written in openpyxl's write-only mode so that its size, not the
+number of interviews, bounds the memory it takes: the interviews, their answers and their
+selected choices stream from the database in three ordered cursors merged by interview.
+
+Sheets: Summary (background, figures, index, the analysis), one per question table with a
+bar chart, Cross-tabs, Data (codes), Data (labels), Codebook, Open answers."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.chart import BarChart, Reference
+from openpyxl.styles import Font
+
+from reports import crosstabs as crosstab_module
+from reports.index import SOURCE_ATTRIBUTES, SOURCE_QUESTION
+from reports.models import Analysis, ExportJob, ExportStatus
+from reports.privacy import mask_phones_in_text, mask_reference
+from reports.results import Results, results_build
+from reports.selectors import ResultFilters
+from reports.tables import CLOSED_TYPES, SINGLE_CODED
+from surveys.models import Answer, AnswerChoice, QuestionType, Special
+
+logger = logging.getLogger(__name__)
+
+SPECIAL_CODES = {Special.DONT_KNOW: -98, Special.REFUSED: -99}
+CHUNK = 2000
+FORMULA_START = ("=", "+", "-", "@")
+_SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
+
+
+class _Sheets:
+    """Writes cells so that text is always text: a value beginning with =, +, - or @ is
+    stored as a string (with Excel's quote prefix), never as a formula."""
+
+    def __init__(self, workbook: Workbook):
+        self.workbook = workbook
+        self.bold = Font(bold=True)
+        self.names: set[str] = set()
+
+    def sheet(self, title: str):
+        name = _SHEET_BAD.sub("_", title)[:31] or "Sheet"
+        base, n = name, 2
+        while name.casefold() in self.names:
+            suffix = f" ({n})"
+            name = base[: 31 - len(suffix)] + suffix
+            n += 1
+        self.names.add(name.casefold())
+        return self.workbook.create_sheet(title=name)
+
+    def cell(self, ws, value, *, bold: bool = False):
+        if isinstance(value, datetime):
+            value = timezone.localtime(value).replace(tzinfo=None) if value.tzinfo else value
+        if isinstance(value, str):
+            value = ILLEGAL_CHARACTERS_RE.sub("", value)
+        cell = WriteOnlyCell(ws, value=value)
+        if isinstance(value, str) and value.startswith(FORMULA_START):
+            cell.data_type = "s"
+            cell.quotePrefix = True
+        if bold:
+            cell.font = self.bold
+        return cell
+
+    def row(self, ws, values, *, bold: bool = False) -> None:
+        ws.append([self.cell(ws, v, bold=bold) for v in values])
+
+
+def _pct(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def _summary(out: _Sheets, results: Results, analysis: Analysis | None, filters) -> None:
+    ws = out.sheet(_("Summary"))
+    version = results.version
+    out.row(ws, [_("Results of %(name)s") % {"name": str(version)}], bold=True)
+    out.row(ws, [])
+    out.row(ws, [_("Project background")], bold=True)
+    out.row(ws, [_("Questionnaire"), version.questionnaire.name])
+    out.row(ws, [_("Version"), version.number])
+    out.row(ws, [_("Purpose of the call"), version.transition_purpose])
+    out.row(ws, [_("Exported at"), timezone.now()])
+    for name, value in filters.to_json().items():
+        if value:
+            out.row(ws, [_("Filter"), f"{name} = {value}"])
+    out.row(ws, [])
+    out.row(ws, [_("Figures")], bold=True)
+    out.row(ws, [_("Interviews started"), results.started])
+    for status, n in sorted(results.outcomes.items()):
+        out.row(ws, [str(_status_label(status)), n])
+    out.row(ws, [_("Interviews in the tables"), results.interviews])
+    index = results.index
+    out.row(ws, [])
+    out.row(ws, [_("Satisfaction index")], bold=True)
+    if index.source == SOURCE_ATTRIBUTES:
+        source = _("Segments from the contacts' brand (contact attributes)")
+    elif index.source == SOURCE_QUESTION:
+        source = _("Segments from question %(code)s") % {"code": index.source_question.code}
+    else:
+        source = _("No segment source: unweighted mean")
+    out.row(ws, [_("Source"), source])
+    out.row(ws, [_("Index (%)"), _pct(index.index)])
+    for target in index.targets:
+        out.row(ws, [_("Target for %(kind)s (%%)") % {"kind": target.label}, float(target.percent)])
+    out.row(ws, [_("Segment"), _("Weight (%)"), _("Respondents"), _("Score (%)")], bold=True)
+    for s in index.segments:
+        out.row(ws, [s.name, float(s.weight), s.respondents, _pct(s.score)])
+    out.row(ws, [_("Weakest items")], bold=True)
+    for item in index.weakest:
+        out.row(ws, [item.question.code, item.question.text, _pct(item.percent)])
+    out.row(ws, [])
+    out.row(ws, [_("Result analysis")], bold=True)
+    if analysis is None:
+        out.row(ws, [_("No analysis has been written yet.")])
+    else:
+        for name in Analysis.SECTIONS:
+            label = Analysis._meta.get_field(name).verbose_name
+            out.row(ws, [str(label).capitalize(), getattr(analysis, name)])
+
+
+def _status_label(status: str) -> str:
+    from surveys.models import ResponseStatus
+
+    try:
+        return ResponseStatus(status).label
+    except ValueError:
+        return status
+
+
+def _question_sheets(out: _Sheets, results: Results) -> None:
+    for table in results.tables:
+        q = table.question
+        ws = out.sheet(q.code)
+        out.row(ws, [q.code, q.text], bold=True)
+        out.row(ws, [_("Base (asked)"), table.asked, _("Valid answers"), table.valid])
+        multiple = q.type == QuestionType.MULTIPLE
+        header = [_("Answer"), _("Code"), _("Count"), _("% of respondents") if multiple else "%"]
+        if multiple:
+            header.append(_("% of answers"))
+        out.row(ws, header, bold=True)
+        first = 4
+        for row in table.rows:
+            values = [row.label, row.code, row.count, _pct(row.percent)]
+            if multiple:
+                values.append(_pct(row.percent_of_answers))
+            out.row(ws, values)
+        last = first + len(table.rows) - 1
+        for special, n, share in (
+            (Special.DONT_KNOW, table.dont_know, table.dont_know_percent),
+            (Special.REFUSED, table.refused, table.refused_percent),
+        ):
+            if n:
+                out.row(ws, [str(special.label), SPECIAL_CODES[special], n, _pct(share)])
+        if table.summary is not None and table.summary.n:
+            s = table.summary
+            out.row(ws, [_("Mean"), _pct(s.mean)])
+            out.row(ws, [_("Standard deviation"), _pct(s.sd)])
+            out.row(ws, [_("Median"), _pct(s.median)])
+            out.row(ws, [_("Minimum"), s.minimum])
+            out.row(ws, [_("Maximum"), s.maximum])
+        if table.top_two is not None:
+            out.row(ws, [_("Top two boxes"), None, table.top_two, _pct(table.top_two_percent)])
+        if table.promoters is not None:
+            out.row(ws, [_("Promoters"), None, table.promoters, _pct(table.share(table.promoters))])
+            out.row(ws, [_("Passives"), None, table.passives, _pct(table.share(table.passives))])
+            out.row(
+                ws, [_("Detractors"), None, table.detractors, _pct(table.share(table.detractors))]
+            )
+            out.row(ws, ["NPS", None, None, _pct(table.nps)])
+        if table.rows:
+            chart = BarChart()
+            chart.type = "bar"
+            chart.title = q.code
+            chart.y_axis.title = "%"
+            chart.legend = None
+            chart.add_data(
+                Reference(ws, min_col=4, min_row=first - 1, max_row=last), titles_from_data=True
+            )
+            chart.set_categories(Reference(ws, min_col=1, min_row=first, max_row=last))
+            chart.height = max(6, 0.7 * len(table.rows) + 2)
+            ws.add_chart(chart, "H2")
+
+
+def _crosstab_sheet(out: _Sheets, results: Results, wanted: list[tuple[int, str]]) -> None:
+    ws = out.sheet(_("Cross-tabs"))
+    specs = list(wanted)
+    segment = None
+    if results.index.source == SOURCE_ATTRIBUTES:
+        segment = "attr:brand"
+    elif results.index.source == SOURCE_QUESTION:
+        segment = f"q:{results.index.source_question.pk}"
+    if segment:
+        for q in results.questions:
+            if q.type in SINGLE_CODED and f"q:{q.pk}" != segment:
+                specs.append((q.pk, segment))
+    if not specs:
+        out.row(ws, [_("No cross-tab was asked for and no segment source is available.")])
+    seen = set()
+    for row_pk, column_key in specs:
+        if (row_pk, column_key) in seen:
+            continue
+        seen.add((row_pk, column_key))
+        row_q = results.question(row_pk)
+        kind, _sep, key = column_key.partition(":")
+        column = results.question(int(key)) if kind == "q" and key.isdigit() else key
+        if row_q is None or row_q.type not in CLOSED_TYPES or column is None:
+            continue
+        try:
+            table = crosstab_module.crosstab(row=row_q, column=column, responses=results.responses)
+        except ValueError:
+            continue
+        out.row(ws, [table.row_title, "×", table.column_title], bold=True)
+        out.row(ws, ["", *table.column_labels, _("Total")], bold=True)
+        percents = table.percents
+        totals = table.total_percents
+        for i, label in enumerate(table.row_labels):
+            cells = []
+            for j in range(len(table.column_labels)):
+                mark = table.marks[i][j] if table.marks else ""
+                share = _pct(percents[i][j])
+                cells.append(share if not mark else f"{share}% {'▲' if mark == 'higher' else '▼'}")
+            out.row(ws, [label, *cells, _pct(totals[i])])
+        out.row(ws, [_("Base"), *table.column_bases, table.total_base])
+        if table.chi is not None:
+            out.row(
+                ws,
+                [
+                    "χ²",
+                    round(table.chi.statistic, 4),
+                    _("df"),
+                    table.chi.dof,
+                    "p",
+                    table.chi.p_value,
+                ],
+            )
+        for note in table.notes:
+            out.row(ws, [note])
+        out.row(ws, [])
+
+
+def _codebook(out: _Sheets, results: Results, columns: list) -> None:
+    ws = out.sheet(_("Codebook"))
+    out.row(
+        ws,
+        [_("Variable"), _("Question"), _("Question text"), _("Type"), _("Codes and labels")],
+        bold=True,
+    )
+    for name, label in (
+        ("id", _("Interview number")),
+        ("reference", _("Reference")),
+        ("status", _("Status")),
+        ("started_at", _("Started at")),
+        ("finished_at", _("Finished at")),
+        ("agent", _("Agent")),
+    ):
+        out.row(ws, [name, "", str(label), "", ""])
+    specials = "; ".join(f"{code}={Special(s).label}" for s, code in SPECIAL_CODES.items())
+    for variable, q, choice in columns:
+        if choice is not None:
+            codes = f"1={_('chosen')}; 0={_('not chosen')}; {specials}"
+            text = f"{q.text} — {choice.label}"
+        elif q.type in CLOSED_TYPES:
+            codes = "; ".join(f"{c.code}={c.label}" for c in q.choices.all()) + f"; {specials}"
+            text = q.text
+        else:
+            codes = specials
+            text = q.text
+        out.row(ws, [variable, q.code, text, q.get_type_display(), codes])
+
+
+def _columns(results: Results) -> list:
+    """(variable name, question, choice or None) per data column."""
+    columns = []
+    for q in results.questions:
+        if q.type == QuestionType.MULTIPLE:
+            columns += [(f"{q.code}_{c.code}", q, c) for c in q.choices.all()]
+        else:
+            columns.append((q.code, q, None))
+    return columns
+
+
+def _merge(results: Results) -> Iterator[tuple[tuple, dict, dict]]:
+    """(interview, {question id: (number, text, special)}, {question id: [choice ids]}) per
+    interview in id order, from three streams ordered by interview."""
+    ids = results.responses.order_by().values("pk")
+    interviews = (
+        results.responses.order_by("pk")
+        .values_list(
+            "pk", "reference", "status", "started_at", "finished_at", "created_by__username"
+        )
+        .iterator(chunk_size=CHUNK)
+    )
+    answers = (
+        Answer.objects.filter(response__in=ids)
+        .order_by("response_id")
+        .values_list("response_id", "question_id", "number", "text", "special")
+        .iterator(chunk_size=CHUNK)
+    )
+    choices = (
+        AnswerChoice.objects.filter(answer__response__in=ids)
+        .order_by("answer__response_id")
+        .values_list("answer__response_id", "question_id", "choice_id")
+        .iterator(chunk_size=CHUNK)
+    )
+    next_answer = next(answers, None)
+    next_choice = next(choices, None)
+    for interview in interviews:
+        pk = interview[0]
+        given: dict = {}
+        chosen: dict = {}
+        while next_answer is not None and next_answer[0] <= pk:
+            if next_answer[0] == pk:
+                given[next_answer[1]] = next_answer[2:]
+            next_answer = next(answers, None)
+        while next_choice is not None and next_choice[0] <= pk:
+            if next_choice[0] == pk:
+                chosen.setdefault(next_choice[1], []).append(next_choice[2])
+            next_choice = next(choices, None)
+        yield interview, given, chosen
+
+
+def _data_sheets(
+    out: _Sheets,
+    results: Results,
+    columns: list,
+    *,
+    show_phones: bool,
+    progress: Callable[[int], None],
+) -> None:
+    codes_ws = out.sheet(_("Data"))
+    labels_ws = out.sheet(_("Data (labels)"))
+    head = ["id", "reference", "status", "started_at", "finished_at", "agent"]
+    out.row(codes_ws, [*head, *(name for name, _q, _c in columns)], bold=True)
+    label_questions = list(results.questions)
+    out.row(labels_ws, [*head, *(q.code for q in label_questions)], bold=True)
+    choice_info = {c.pk: (c.code, c.label) for q in results.questions for c in q.choices.all()}
+    statuses = {}
+    total = max(results.interviews, 1)
+    done = 0
+    for interview, given, chosen in _merge(results):
+        pk, reference, status, started, finished, agent = interview
+        reference = reference if show_phones else mask_reference(reference)
+        if status not in statuses:
+            statuses[status] = str(_status_label(status))
+        base = [pk, reference, status, started, finished, agent or ""]
+        coded, labelled = [], []
+        for _name, q, choice in columns:
+            answer = given.get(q.pk)
+            if answer is None:
+                coded.append(None)
+                continue
+            number, text, special = answer
+            if special:
+                coded.append(SPECIAL_CODES.get(special))
+            elif choice is not None:
+                coded.append(1 if choice.pk in chosen.get(q.pk, ()) else 0)
+            elif q.type in CLOSED_TYPES:
+                picked = chosen.get(q.pk)
+                coded.append(choice_info[picked[0]][0] if picked else None)
+            elif number is not None:
+                coded.append(number)
+            else:
+                coded.append((text if show_phones else mask_phones_in_text(text)) or None)
+        for q in label_questions:
+            answer = given.get(q.pk)
+            if answer is None:
+                labelled.append(None)
+                continue
+            number, text, special = answer
+            if special:
+                labelled.append(str(Special(special).label))
+            elif q.type in CLOSED_TYPES:
+                labelled.append("; ".join(choice_info[c][1] for c in chosen.get(q.pk, ())) or None)
+            elif number is not None:
+                labelled.append(number)
+            else:
+                labelled.append((text if show_phones else mask_phones_in_text(text)) or None)
+        out.row(codes_ws, [*base, *coded])
+        out.row(labels_ws, [*base[:2], statuses[status], *base[3:], *labelled])
+        done += 1
+        if done % CHUNK == 0:
+            progress(30 + int(60 * done / total))
+
+
+def _open_answers(out: _Sheets, results: Results, *, show_phones: bool) -> None:
+    ws = out.sheet(_("Open answers"))
+    out.row(ws, [_("Interview"), _("Question"), _("Question text"), _("Answer")], bold=True)
+    ids = results.responses.order_by().values("pk")
+    texts = {q.pk: q for q in results.questions}
+    open_ids = [q.pk for q in results.questions if q.type == QuestionType.TEXT]
+    rows = (
+        Answer.objects.filter(question_id__in=open_ids, response__in=ids, special="")
+        .exclude(text="")
+        .order_by("question_id", "response_id")
+        .values_list("response_id", "question_id", "text")
+        .iterator(chunk_size=CHUNK)
+    )
+    for response_id, question_id, text in rows:
+        q = texts[question_id]
+        out.row(
+            ws, [response_id, q.code, q.text, text if show_phones else mask_phones_in_text(text)]
+        )
+    specified = (
+        AnswerChoice.objects.filter(answer__response__in=ids)
+        .exclude(specify_text="")
+        .order_by("question_id", "answer__response_id")
+        .values_list("answer__response_id", "question_id", "choice__label", "specify_text")
+        .iterator(chunk_size=CHUNK)
+    )
+    for response_id, question_id, label, text in specified:
+        q = texts[question_id]
+        shown = text if show_phones else mask_phones_in_text(text)
+        out.row(ws, [response_id, q.code, f"{q.text} — {label}", shown])
+
+
+def workbook_write(
+    *,
+    results: Results,
+    target: str | os.PathLike,
+    show_phones: bool = False,
+    crosstabs: list[tuple[int, str]] | None = None,
+    analysis: Analysis | None = None,
+    progress: Callable[[int], None] = lambda _p: None,
+) -> None:
+    """Write the whole workbook of the results to `target`."""
+    out = _Sheets(Workbook(write_only=True))
+    _summary(out, results, analysis, results.filters)
+    progress(10)
+    _question_sheets(out, results)
+    progress(20)
+    _crosstab_sheet(out, results, crosstabs or [])
+    progress(30)
+    columns = _columns(results)
+    if connection.vendor == "postgresql":
+        # Server-side cursors stream inside a transaction (one consistent snapshot).
+        with transaction.atomic():
+            _data_sheets(out, results, columns, show_phones=show_phones, progress=progress)
+    else:
+        _data_sheets(out, results, columns, show_phones=show_phones, progress=progress)
+    progress(92)
+    _codebook(out, results, columns)
+    _open_answers(out, results, show_phones=show_phones)
+    out.workbook.save(target)
+
+
+def export_build(*, job_id: int) -> ExportJob | None:
+    """Run a queued export job: claim it, write the workbook under MEDIA_ROOT, record the
+    file or the error."""
+    claimed = ExportJob.objects.filter(pk=job_id, status=ExportStatus.QUEUED).update(
+        status=ExportStatus.RUNNING, progress=1
+    )
+    if claimed != 1:
+        return None
+    job = ExportJob.objects.select_related("version__questionnaire", "created_by").get(pk=job_id)
+    folder = Path(settings.MEDIA_ROOT) / "exports"
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"results-{job.version_id}-{job.pk}.xlsx"
+
+    def progress(value: int) -> None:
+        ExportJob.objects.filter(pk=job.pk, status=ExportStatus.RUNNING).update(
+            progress=max(1, min(99, value))
+        )
+
+    temporary = None
+    try:
+        results = results_build(
+            version=job.version, filters=ResultFilters.from_json(job.options.get("filters"))
+        )
+        analysis = Analysis.objects.filter(version=job.version, work_order__isnull=True).first()
+        fd, temporary = tempfile.mkstemp(suffix=".xlsx", dir=folder)
+        os.close(fd)
+        language = getattr(job.created_by, "language", "") or settings.LANGUAGE_CODE
+        with translation.override(language):
+            workbook_write(
+                results=results,
+                target=temporary,
+                show_phones=job.show_phones,
+                crosstabs=[tuple(pair) for pair in job.options.get("crosstabs", [])],
+                analysis=analysis,
+                progress=progress,
+            )
+        os.replace(temporary, folder / name)
+    except Exception as exc:
+        logger.exception("export %s failed", job.pk)
+        if temporary and os.path.exists(temporary):
+            os.unlink(temporary)
+        ExportJob.objects.filter(pk=job.pk).update(
+            status=ExportStatus.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
+        )
+        return None
+    ExportJob.objects.filter(pk=job.pk).update(
+        status=ExportStatus.DONE,
+        progress=100,
+        file=f"exports/{name}",
+        finished_at=timezone.now(),
+    )
+    job.refresh_from_db()
+    return job

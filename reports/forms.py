@@ -1,0 +1,74 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from reports import hooks
+from reports.models import Analysis
+from reports.selectors import ResultFilters
+
+
+class ResultFilterForm(forms.Form):
+    statuses = forms.ChoiceField(
+        label=_("Interviews"),
+        required=False,
+        choices=[
+            ("completed", _("Completed")),
+            ("ended", _("Completed and partial")),
+            ("all", _("All")),
+        ],
+    )
+    date_from = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    agent = forms.ModelChoiceField(label=_("Agent"), queryset=None, required=False)
+    attribute = forms.ChoiceField(
+        label=_("Contact attribute"),
+        required=False,
+        choices=[("", "—"), *((k, v) for k, v in hooks.ATTRIBUTES.items())],
+    )
+    attribute_value = forms.CharField(label=_("equals"), required=False, max_length=100)
+
+    def __init__(self, *args, agents=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["agent"].queryset = agents
+        if not hooks.attributes_available():
+            del self.fields["attribute"]
+            del self.fields["attribute_value"]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            raise forms.ValidationError(_("The start date is after the end date."))
+        return data
+
+    def to_filters(self) -> ResultFilters:
+        if not self.is_valid():
+            return ResultFilters()
+        data = self.cleaned_data
+        return ResultFilters(
+            statuses=data.get("statuses") or "completed",
+            date_from=data.get("date_from"),
+            date_to=data.get("date_to"),
+            agent_id=data["agent"].pk if data.get("agent") else None,
+            attribute=data.get("attribute") or "",
+            attribute_value=(data.get("attribute_value") or "").strip(),
+        )
+
+
+class CrosstabForm(forms.Form):
+    row = forms.ChoiceField(label=_("Rows"))
+    column = forms.ChoiceField(label=_("Columns"))
+
+    def __init__(self, *args, rows=(), columns=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["row"].choices = list(rows)
+        self.fields["column"].choices = list(columns)
+
+
+class AnalysisForm(forms.ModelForm):
+    class Meta:
+        model = Analysis
+        fields = list(Analysis.SECTIONS)
+        widgets = {name: forms.Textarea(attrs={"rows": 6}) for name in Analysis.SECTIONS}

@@ -1,0 +1,163 @@
+"""Writes of reports: the four-section analysis and the Excel export jobs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Max, Min
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from accounts.roles import Role
+from reports.models import Analysis, ExportJob, ExportStatus
+from reports.privacy import may_see_phones
+from reports.results import Results
+from reports.selectors import ResultFilters
+from surveys.models import QuestionnaireVersion, QuestionType, ResponseStatus
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f}%"
+
+
+def analysis_draft(*, results: Results) -> dict[str, str]:
+    """The sections pre-filled from the figures; the suggestions are the analyst's own."""
+    version = results.version
+    span = results.responses.aggregate(first=Min("started_at"), last=Max("started_at"))
+    first, last = span["first"], span["last"]
+    background = _(
+        "Questionnaire “%(name)s”, version %(number)s. %(purpose)s %(count)s interviews are "
+        "analysed%(period)s."
+    ) % {
+        "name": version.questionnaire.name,
+        "number": version.number,
+        "purpose": version.transition_purpose,
+        "count": results.interviews,
+        "period": (
+            _(", taken from %(first)s to %(last)s")
+            % {
+                "first": date_format(timezone.localtime(first), "SHORT_DATE_FORMAT"),
+                "last": date_format(timezone.localtime(last), "SHORT_DATE_FORMAT"),
+            }
+            if first and last
+            else ""
+        ),
+    }
+    outcomes = results.outcomes
+    started = results.started
+    lines = [
+        _("%(started)s interviews were started: %(completed)s completed (%(share)s).")
+        % {
+            "started": started,
+            "completed": results.completed,
+            "share": _pct(100 * results.completed / started if started else None),
+        }
+    ]
+    for status, label in ResponseStatus.choices:
+        if status != ResponseStatus.COMPLETED and outcomes.get(status):
+            lines.append(f"{label}: {outcomes[status]}")
+    if results.index.index is not None:
+        lines.append(_("Satisfaction index: %(index)s.") % {"index": _pct(results.index.index)})
+        for target in results.index.targets:
+            lines.append(
+                _("Target for %(kind)s: %(target)s%%, %(verdict)s.")
+                % {
+                    "kind": target.label,
+                    "target": target.percent,
+                    "verdict": _("reached") if target.met else _("not reached"),
+                }
+            )
+    content = []
+    if results.index.items:
+        content.append(
+            _("Strongest items: %(items)s.")
+            % {
+                "items": "; ".join(
+                    f"{i.question.code} {i.question.text} ({_pct(i.percent)})"
+                    for i in results.index.strongest
+                )
+            }
+        )
+        content.append(
+            _("Weakest items: %(items)s.")
+            % {
+                "items": "; ".join(
+                    f"{i.question.code} {i.question.text} ({_pct(i.percent)})"
+                    for i in results.index.weakest
+                )
+            }
+        )
+    for table in results.tables:
+        if table.question.type in (QuestionType.SINGLE, QuestionType.MULTIPLE) and table.valid:
+            top = max(table.rows, key=lambda r: r.count)
+            content.append(
+                _("%(code)s %(text)s: most often “%(label)s” (%(share)s of %(base)s).")
+                % {
+                    "code": table.question.code,
+                    "text": table.question.text,
+                    "label": top.label,
+                    "share": _pct(top.percent),
+                    "base": table.valid,
+                }
+            )
+    return {
+        "background": background,
+        "data_analysis": "\n".join(lines),
+        "content_analysis": "\n".join(content),
+        "suggestions": "",
+    }
+
+
+def analysis_for(*, version: QuestionnaireVersion) -> Analysis | None:
+    return Analysis.objects.filter(version=version, work_order__isnull=True).first()
+
+
+def can_write_analysis(user) -> bool:
+    return user.has_role(Role.ANALYST)
+
+
+def analysis_save(*, version: QuestionnaireVersion, user: Any, data: dict[str, str]) -> Analysis:
+    """Create or update the analysis of a version's results."""
+    if not can_write_analysis(user):
+        raise PermissionDenied
+    fields = {name: (data.get(name) or "").strip() for name in Analysis.SECTIONS}
+    with transaction.atomic():
+        analysis, _created = Analysis.objects.select_for_update().update_or_create(
+            version=version,
+            work_order=None,
+            defaults={**fields, "updated_by": user},
+        )
+    return analysis
+
+
+def export_request(
+    *,
+    version: QuestionnaireVersion,
+    user: Any,
+    filters: ResultFilters,
+    crosstabs: list[tuple[int, str]] | None = None,
+) -> ExportJob:
+    """Queue the workbook of a version's results; the task starts once this commits."""
+    from reports.tasks import export_build_task
+
+    with transaction.atomic():
+        job = ExportJob.objects.create(
+            version=version,
+            created_by=user,
+            show_phones=may_see_phones(user),
+            options={
+                "filters": filters.to_json(),
+                "crosstabs": [[int(r), str(c)] for r, c in (crosstabs or [])],
+            },
+        )
+        transaction.on_commit(lambda: export_build_task.delay(job.pk))
+    return job
+
+
+def export_progress(*, job_id: int, progress: int) -> None:
+    ExportJob.objects.filter(pk=job_id, status=ExportStatus.RUNNING).update(
+        progress=max(0, min(99, progress))
+    )

@@ -1,0 +1,213 @@
+"""Results pages, the analysis and Excel exports.
+
+Who sees what: analysts and outbound administrators read the results of every published
+version (requesters will read those of the orders they filed once orders carry their
+interviews); everyone else gets 403. Only analysts write the analysis. An export job is
+seen only by the one who asked for it."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.roles import Role
+from reports import charts, crosstabs, hooks, selectors, services
+from reports.forms import AnalysisForm, CrosstabForm, ResultFilterForm
+from reports.index import SOURCE_ATTRIBUTES, SOURCE_QUESTION
+from reports.models import ExportJob, ExportStatus
+from reports.privacy import mask_phones_in_text, may_see_phones
+from reports.results import results_build
+from reports.selectors import ResultFilters
+from reports.tables import CLOSED_TYPES, open_answers
+from surveys.models import Question, QuestionnaireVersion, QuestionType, VersionStatus
+
+
+def can_read_results(user) -> bool:
+    return user.has_role(Role.ANALYST, Role.OUTBOUND_ADMIN)
+
+
+def _require_reader(request) -> None:
+    if not can_read_results(request.user):
+        raise PermissionDenied
+
+
+def _version(pk: int) -> QuestionnaireVersion:
+    return get_object_or_404(
+        QuestionnaireVersion.objects.select_related("questionnaire"),
+        pk=pk,
+        status=VersionStatus.PUBLISHED,
+    )
+
+
+def _filters(request, version) -> tuple[ResultFilterForm, ResultFilters]:
+    form = ResultFilterForm(request.GET or None, agents=selectors.version_agents(version=version))
+    return form, form.to_filters() if form.is_bound else ResultFilters()
+
+
+@require_GET
+def version_list(request):
+    _require_reader(request)
+    return render(request, "reports/version_list.html", {"versions": selectors.result_versions()})
+
+
+def _crosstab(request, results):
+    rows = [
+        (str(q.pk), f"{q.code} {q.text[:40]}") for q in results.questions if q.type in CLOSED_TYPES
+    ]
+    columns = crosstabs.variable_choices(questions=results.questions)
+    data = request.GET if "row" in request.GET else None
+    form = CrosstabForm(data, rows=rows, columns=columns)
+    table = None
+    if form.is_bound and form.is_valid():
+        row = results.question(int(form.cleaned_data["row"]))
+        kind, _sep, key = form.cleaned_data["column"].partition(":")
+        column = results.question(int(key)) if kind == "q" else key
+        if row is not None and column is not None:
+            table = crosstabs.crosstab(row=row, column=column, responses=results.responses)
+    return form, table
+
+
+@require_GET
+def results(request, pk: int):
+    _require_reader(request)
+    version = _version(pk)
+    form, filters = _filters(request, version)
+    built = results_build(version=version, filters=filters)
+    crosstab_form, crosstab = _crosstab(request, built)
+    index = built.index
+    return render(
+        request,
+        "reports/results.html",
+        {
+            "version": version,
+            "results": built,
+            "form": form,
+            "crosstab_form": crosstab_form,
+            "crosstab": crosstab,
+            "tables": [(t, charts.table_chart(t)) for t in built.tables],
+            "index": index,
+            "index_chart": charts.bar_chart(
+                [(s.name, s.score) for s in index.segments], title=_("Satisfaction by segment")
+            ),
+            "source_attributes": index.source == SOURCE_ATTRIBUTES,
+            "source_question": index.source == SOURCE_QUESTION,
+            "attributes_available": hooks.attributes_available(),
+            "query": request.GET.urlencode(),
+            "filters_json": filters.to_json(),
+            "can_write": services.can_write_analysis(request.user),
+            "analysis": services.analysis_for(version=version),
+        },
+    )
+
+
+@require_GET
+def open_answer_list(request, pk: int, question_pk: int):
+    _require_reader(request)
+    version = _version(pk)
+    question = get_object_or_404(Question, pk=question_pk, version=version, type=QuestionType.TEXT)
+    _form, filters = _filters(request, version)
+    responses = selectors.scope_responses(version=version, filters=filters)
+    page = Paginator(open_answers(question=question, responses=responses), 50).get_page(
+        request.GET.get("page")
+    )
+    show = may_see_phones(request.user)
+    rows = [(a, a.text if show else mask_phones_in_text(a.text)) for a in page.object_list]
+    params = request.GET.copy()
+    params.pop("page", None)
+    return render(
+        request,
+        "reports/open_answers.html",
+        {
+            "version": version,
+            "question": question,
+            "page": page,
+            "rows": rows,
+            "query": params.urlencode(),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def analysis(request, pk: int):
+    _require_reader(request)
+    version = _version(pk)
+    existing = services.analysis_for(version=version)
+    can_write = services.can_write_analysis(request.user)
+    if request.method == "POST":
+        if not can_write:
+            raise PermissionDenied
+        form = AnalysisForm(request.POST, instance=existing)
+        if form.is_valid():
+            services.analysis_save(version=version, user=request.user, data=form.cleaned_data)
+            messages.success(request, _("The analysis was saved."))
+            return redirect("reports:analysis", pk=version.pk)
+    else:
+        initial = None
+        if existing is None:
+            initial = services.analysis_draft(results=results_build(version=version))
+        form = AnalysisForm(instance=existing, initial=initial)
+    return render(
+        request,
+        "reports/analysis.html",
+        {"version": version, "form": form, "analysis": existing, "can_write": can_write},
+    )
+
+
+@require_POST
+def export_start(request, pk: int):
+    _require_reader(request)
+    version = _version(pk)
+    form = ResultFilterForm(request.POST, agents=selectors.version_agents(version=version))
+    filters = form.to_filters()
+    wanted = []
+    row, column = request.POST.get("crosstab_row", ""), request.POST.get("crosstab_column", "")
+    if row.isdigit() and column:
+        wanted.append((int(row), column))
+    job = services.export_request(
+        version=version, user=request.user, filters=filters, crosstabs=wanted
+    )
+    return redirect("reports:export_detail", pk=job.pk)
+
+
+def _job(request, pk: int) -> ExportJob:
+    _require_reader(request)
+    job = ExportJob.objects.select_related("version__questionnaire").filter(pk=pk).first()
+    if job is None or job.created_by_id != request.user.pk:
+        raise Http404
+    return job
+
+
+@require_GET
+def export_detail(request, pk: int):
+    job = _job(request, pk)
+    return render(request, "reports/export_detail.html", {"job": job})
+
+
+@require_GET
+def export_status(request, pk: int):
+    job = _job(request, pk)
+    done = job.status == ExportStatus.DONE
+    return JsonResponse(
+        {
+            "status": job.status,
+            "status_label": job.get_status_display(),
+            "progress": 100 if done else job.progress,
+            "download_url": reverse("reports:export_download", args=[job.pk]) if done else None,
+            "error": job.error if job.status == ExportStatus.FAILED else "",
+        }
+    )
+
+
+@require_GET
+def export_download(request, pk: int):
+    job = _job(request, pk)
+    if job.status != ExportStatus.DONE or not job.file:
+        raise Http404
+    name = f"{job.version.questionnaire.name}-v{job.version.number}-{job.pk}.xlsx"
+    return FileResponse(job.file.open("rb"), as_attachment=True, filename=name)
