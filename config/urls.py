@@ -18,5 +18,8 @@ urlpatterns = [
     path("approvals/", include("approvals.urls")),
     path("questionnaires/", include("surveys.urls")),
     path("reports/", include("reports.urls")),
+    path("campaigns/", include("outbound.dialer.urls")),
+    path("telephony/", include("outbound.webhooks")),
+    path("sandbox/", include("outbound.sandbox.urls")),
     path("admin/", admin.site.urls),
 ]

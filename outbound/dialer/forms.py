@@ -1,0 +1,129 @@
+import datetime
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from outbound.models import CallAttempt, CampaignSettings, Outcome
+
+WEEKDAY_NAMES = {
+    1: _("Monday"),
+    2: _("Tuesday"),
+    3: _("Wednesday"),
+    4: _("Thursday"),
+    5: _("Friday"),
+    6: _("Saturday"),
+    7: _("Sunday"),
+}
+
+
+class CampaignSettingsForm(forms.ModelForm):
+    """The dialing rules; calling hours are a pair of times per weekday (both empty: no
+    calls that day) and excluded dates one per line."""
+
+    excluded_dates_text = forms.CharField(
+        label=_("Dates without calls"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("One date a line, such as 2026-10-01 (public holidays)."),
+    )
+
+    class Meta:
+        model = CampaignSettings
+        fields = [
+            "caller_id",
+            "starts_on",
+            "ends_on",
+            "max_attempts",
+            "retry_busy",
+            "retry_busy_minutes",
+            "retry_no_answer",
+            "retry_no_answer_minutes",
+            "retry_failed",
+            "retry_failed_minutes",
+            "retry_machine",
+            "retry_machine_minutes",
+            "calls_per_second",
+            "max_concurrent",
+            "machine_detection",
+            "record",
+        ]
+        widgets = {
+            "starts_on": forms.DateInput(attrs={"type": "date"}),
+            "ends_on": forms.DateInput(attrs={"type": "date"}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        hours = self.instance.weekly_hours or {}
+        for day, name in WEEKDAY_NAMES.items():
+            pair = hours.get(str(day)) or [None, None]
+            self.fields[f"from_{day}"] = forms.TimeField(
+                label=_("%(day)s from") % {"day": name},
+                required=False,
+                initial=pair[0],
+                widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+            )
+            self.fields[f"until_{day}"] = forms.TimeField(
+                label=_("%(day)s until") % {"day": name},
+                required=False,
+                initial=pair[1],
+                widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+            )
+        self.fields["excluded_dates_text"].initial = "\n".join(self.instance.excluded_dates or [])
+
+    def clean_caller_id(self):
+        value = self.cleaned_data["caller_id"].strip().replace(" ", "")
+        if value and not (value.startswith("+") and value[1:].isdigit() and len(value) >= 8):
+            raise forms.ValidationError(_("Enter the number in E.164 form, such as +8673110086."))
+        return value
+
+    def clean_excluded_dates_text(self):
+        dates = []
+        for line in self.cleaned_data["excluded_dates_text"].replace(",", "\n").splitlines():
+            if not line.strip():
+                continue
+            try:
+                dates.append(datetime.date.fromisoformat(line.strip()).isoformat())
+            except ValueError:
+                raise forms.ValidationError(
+                    _("“%(value)s” is not a date such as 2026-10-01.") % {"value": line.strip()}
+                ) from None
+        return sorted(set(dates))
+
+    def clean(self):
+        cleaned = super().clean()
+        hours = {}
+        for day in WEEKDAY_NAMES:
+            start, end = cleaned.get(f"from_{day}"), cleaned.get(f"until_{day}")
+            if start is None and end is None:
+                continue
+            if start is None or end is None or end <= start:
+                self.add_error(
+                    f"until_{day}", _("Give both times, the second later than the first.")
+                )
+                continue
+            hours[str(day)] = [start.strftime("%H:%M"), end.strftime("%H:%M")]
+        self.instance.weekly_hours = hours
+        self.instance.excluded_dates = cleaned.get("excluded_dates_text", [])
+        if (cleaned.get("calls_per_second") or 0) <= 0:
+            self.add_error("calls_per_second", _("Give a number above zero."))
+        return cleaned
+
+    def hour_rows(self):
+        return [
+            (WEEKDAY_NAMES[day], self[f"from_{day}"], self[f"until_{day}"]) for day in WEEKDAY_NAMES
+        ]
+
+
+class AttemptFilterForm(forms.Form):
+    outcome = forms.ChoiceField(
+        label=_("Outcome"),
+        required=False,
+        choices=[("", _("Any outcome")), ("open", _("Not finished")), *Outcome.choices],
+    )
+    status = forms.ChoiceField(
+        label=_("Status"),
+        required=False,
+        choices=[("", _("Any status")), *CallAttempt.Status.choices],
+    )
+    q = forms.CharField(label=_("Number or name"), required=False, max_length=50)

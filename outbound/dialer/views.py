@@ -1,0 +1,112 @@
+"""The campaign page: live progress, start/pause/resume/stop, the settings, the attempts."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
+
+from outbound.dialer import selectors, services
+from outbound.dialer.forms import AttemptFilterForm, CampaignSettingsForm
+from outbound.models import CampaignSettings, DialState, Outcome, WorkOrder
+
+ACTIONS = {
+    "start": (services.campaign_start, gettext_lazy("The campaign is running.")),
+    "pause": (
+        services.campaign_pause,
+        gettext_lazy("The campaign is paused: no new call is placed."),
+    ),
+    "resume": (services.campaign_resume, gettext_lazy("The campaign is running again.")),
+    "stop": (services.campaign_stop, gettext_lazy("The campaign is stopped.")),
+}
+ATTEMPTS_PER_PAGE = 50
+
+
+def _campaign_or_404(request, pk: int) -> WorkOrder:
+    try:
+        return selectors.campaign_for(user=request.user, pk=pk)
+    except WorkOrder.DoesNotExist:
+        raise Http404(_("No such campaign.")) from None
+
+
+def _live(campaign: WorkOrder, rules: CampaignSettings) -> dict:
+    numbers = selectors.progress(campaign=campaign)
+    numbers["state"] = rules.state
+    numbers["state_label"] = str(rules.get_state_display())
+    return numbers
+
+
+@require_GET
+def campaign_detail(request, pk: int):
+    campaign = _campaign_or_404(request, pk)
+    rules = services.settings_for(campaign=campaign)
+    filters = AttemptFilterForm(request.GET or None)
+    criteria = filters.cleaned_data if filters.is_valid() else {}
+    attempts = selectors.attempt_list(
+        campaign=campaign,
+        outcome=criteria.get("outcome", ""),
+        status=criteria.get("status", ""),
+        search=criteria.get("q", ""),
+    )
+    page = Paginator(attempts, ATTEMPTS_PER_PAGE).get_page(request.GET.get("page"))
+    live = _live(campaign, rules)
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "outbound/campaign/detail.html",
+        {
+            "campaign": campaign,
+            "rules": rules,
+            "live": live,
+            "contact_states": [
+                (value, label, live["contacts"][value]) for value, label in DialState.Status.choices
+            ],
+            "outcomes": [
+                (value, label, live["outcomes"][value]) for value, label in Outcome.choices
+            ],
+            "at_risk": selectors.contacts_at_risk(campaign=campaign),
+            "filters": filters,
+            "page": page,
+            "query": query.urlencode(),
+            "can_operate": services.can_operate(user=request.user),
+            "is_ready": campaign.run_status == WorkOrder.RunStatus.READY,
+        },
+    )
+
+
+@require_GET
+def campaign_live(request, pk: int):
+    campaign = _campaign_or_404(request, pk)
+    return JsonResponse(_live(campaign, services.settings_for(campaign=campaign)))
+
+
+@require_POST
+def campaign_control(request, pk: int, action: str):
+    campaign = _campaign_or_404(request, pk)
+    if action not in ACTIONS:
+        raise Http404
+    service, done = ACTIONS[action]
+    try:
+        service(campaign=campaign, user=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, done)
+    return redirect("campaigns:detail", pk=campaign.pk)
+
+
+def campaign_settings(request, pk: int):
+    campaign = _campaign_or_404(request, pk)
+    if not services.can_operate(user=request.user):
+        raise PermissionDenied(_("Only outbound administrators change a campaign's settings."))
+    rules = services.settings_for(campaign=campaign)
+    form = CampaignSettingsForm(request.POST or None, instance=rules)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("The campaign's settings are saved."))
+        return redirect("campaigns:detail", pk=campaign.pk)
+    return render(request, "outbound/campaign/settings.html", {"campaign": campaign, "form": form})
