@@ -22,7 +22,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, WriteOnlyCell
 
 from outbound.contacts.normalise import normalise_phone, parse_date
 from outbound.contacts.readers import cell_text, open_table
-from outbound.contacts.selectors import Exclusion, excluded_numbers
+from outbound.contacts.selectors import Exclusion, excluded_e164
 from outbound.models import Contact, ContactImport, WorkOrder
 from outbound.models.contacts import FIELD_MAX_LENGTH
 
@@ -472,7 +472,7 @@ class ContactImporter:
             candidates.append((phone, row, deadline))
         if not candidates:
             return
-        excluded = excluded_numbers(
+        excluded = excluded_e164(
             campaign=self.campaign.pk, phones=[c[0] for c in candidates], on_date=self.today
         )
         mapping = self.mapping
