@@ -196,7 +196,21 @@ if WORKING_DAY_START >= WORKING_DAY_END:
     raise ImproperlyConfigured(
         "Environment variable WAIHU_WORKING_DAY_END must be later than WAIHU_WORKING_DAY_START."
     )
-APPROVAL_DEFAULT_STEP_HOURS = env_float("WAIHU_APPROVAL_DEFAULT_STEP_HOURS", 8.0, minimum=0.5)
+
+# The questionnaire checker's reading pace (the customer's practice: 120-150 Chinese
+# characters a minute) and how far the promised duration may stray from the estimate.
+WAIHU_SPEECH_CHARS_PER_MINUTE_MIN = env_int("WAIHU_SPEECH_CHARS_PER_MINUTE_MIN", 120, minimum=1)
+WAIHU_SPEECH_CHARS_PER_MINUTE_MAX = env_int("WAIHU_SPEECH_CHARS_PER_MINUTE_MAX", 150, minimum=1)
+WAIHU_SPEECH_WORDS_PER_MINUTE_MIN = env_int("WAIHU_SPEECH_WORDS_PER_MINUTE_MIN", 130, minimum=1)
+WAIHU_SPEECH_WORDS_PER_MINUTE_MAX = env_int("WAIHU_SPEECH_WORDS_PER_MINUTE_MAX", 160, minimum=1)
+WAIHU_ANSWER_PAUSE_SECONDS = env_float("WAIHU_ANSWER_PAUSE_SECONDS", 5.0, minimum=0)
+WAIHU_DURATION_MARGIN = env_float("WAIHU_DURATION_MARGIN", 0.3, minimum=0)
+for _low, _high in (
+    ("WAIHU_SPEECH_CHARS_PER_MINUTE_MIN", "WAIHU_SPEECH_CHARS_PER_MINUTE_MAX"),
+    ("WAIHU_SPEECH_WORDS_PER_MINUTE_MIN", "WAIHU_SPEECH_WORDS_PER_MINUTE_MAX"),
+):
+    if globals()[_low] > globals()[_high]:
+        raise ImproperlyConfigured(f"Environment variable {_high} must not be below {_low}.")
 
 LOGGING = {
     "version": 1,

@@ -26,6 +26,16 @@ def _celery_eager():
 
 
 @pytest.fixture(autouse=True)
+def _english():
+    """Code run outside a request speaks English in tests, so messages can be quoted;
+    requests still pick their language from the browser (Chinese by default)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture(autouse=True)
 def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.WHITENOISE_AUTOREFRESH = True

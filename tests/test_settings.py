@@ -39,7 +39,8 @@ def test_defaults_need_no_setup():
         ("DJANGO_DEBUG", "maybe"),
         ("WAIHU_WORKING_DAYS", "1,2,9"),
         ("WAIHU_WORKING_DAY_START", "nine"),
-        ("WAIHU_APPROVAL_DEFAULT_STEP_HOURS", "0"),
+        ("WAIHU_DURATION_MARGIN", "-1"),
+        ("WAIHU_SPEECH_CHARS_PER_MINUTE_MIN", "fast"),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(variable, value):
