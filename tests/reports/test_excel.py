@@ -115,7 +115,8 @@ def test_libreoffice_opens_the_workbook(workbook):
                 f"-env:UserInstallation=file://{profile}",
                 "--headless",
                 "--convert-to",
-                f"csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,{index}",
+                "csv:Text - txt - csv (StarCalc):"
+                f"44,34,76,1,,0,false,true,false,false,false,{index}",
                 "--outdir",
                 out,
                 str(path),
