@@ -7,6 +7,7 @@ from outbound.models.calls import (
     SandboxCall,
 )
 from outbound.models.contacts import Contact, ContactImport, DoNotCallEntry, RedListEntry
+from outbound.models.interviews import Interview
 from outbound.models.workorders import WorkOrder
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "ContactImport",
     "DialState",
     "DoNotCallEntry",
+    "Interview",
     "Outcome",
     "RedListEntry",
     "SandboxCall",
