@@ -6,8 +6,8 @@ from fractions import Fraction
 
 import pytest
 from django.db import connection
-from django.utils import translation
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 from scipy.stats import chi2_contingency
 
 from reports import hooks

@@ -1,0 +1,68 @@
+"""The analyst's journey in Chromium: the results of the demo questionnaire, a cross-tab,
+the suggestions of the analysis, and an Excel export downloaded and opened."""
+
+import pytest
+from openpyxl import load_workbook
+
+from accounts.roles import Role
+from surveys.demo import demo_questionnaire_create
+from surveys.models import Question
+from tests.e2e.conftest import login
+from tests.factories import UserFactory, ensure_reference_data
+from tests.reports.conftest import install_index_defaults
+from tests.reports.data import demo_dataset
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_analyst_reads_crosstabs_writes_and_exports(page, live_server, tmp_path, settings):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    ensure_reference_data()
+    install_index_defaults()
+    analyst = UserFactory(username="ana", roles=[Role.ANALYST])
+    version = demo_questionnaire_create()
+    demo_dataset(version, count=30, agents=[analyst])
+    q1 = Question.objects.get(version=version, code="Q1")
+    q9 = Question.objects.get(version=version, code="Q9")
+
+    login(page, live_server, "ana")
+    page.goto(f"{live_server.url}/reports/")
+    page.click(f"a:has-text('{version.questionnaire.name}')")
+    page.wait_for_selector("[data-testid=table-Q1]")
+    assert "30 interviews" in page.inner_text("[data-testid=interview-count]")
+    assert "Q3" in page.inner_text("[data-testid=segment-source]")
+    assert page.locator("[data-testid=table-Q9] svg").count() == 1
+
+    page.select_option("[data-testid=crosstab-form] select[name=row]", str(q9.pk))
+    page.select_option("[data-testid=crosstab-form] select[name=column]", f"q:{q1.pk}")
+    page.click("[data-testid=crosstab-form] button[type=submit]")
+    page.wait_for_selector("[data-testid=crosstab-table]")
+    assert "χ²" in page.inner_text("[data-testid=crosstab-table]")
+
+    page.click("[data-testid=analysis-link]")
+    page.wait_for_selector("[data-testid=analysis-form]")
+    assert "interviews are analysed" in page.input_value("textarea[name=background]")
+    page.fill("textarea[name=suggestions]", "缩短等待接通的时间。")
+    page.click("[data-testid=analysis-form] button[type=submit]")
+    page.wait_for_selector(".alert-success")
+    assert page.input_value("textarea[name=suggestions]") == "缩短等待接通的时间。"
+
+    page.goto(f"{live_server.url}/reports/versions/{version.pk}/?row={q9.pk}&column=q:{q1.pk}")
+    page.click("[data-testid=export]")
+    link = page.locator("[data-testid=export-download]")
+    link.wait_for(state="visible")
+    with page.expect_download() as download_info:
+        link.click()
+    target = tmp_path / "results.xlsx"
+    download_info.value.save_as(target)
+
+    book = load_workbook(target)
+    assert book.sheetnames[0] == "Summary"
+    assert {"Q1", "Q15", "Cross-tabs", "Data", "Data (labels)", "Codebook", "Open answers"} <= set(
+        book.sheetnames
+    )
+    summary = [cell for row in book["Summary"].iter_rows(values_only=True) for cell in row]
+    assert "缩短等待接通的时间。" in summary
+    crosstabs = [row[0] for row in book["Cross-tabs"].iter_rows(values_only=True)]
+    assert f"{q9.code} {q9.text}" in crosstabs
+    assert book["Data"].max_row == 31
