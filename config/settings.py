@@ -178,6 +178,8 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
+# The queue tasks go to unless routed elsewhere (one per environment sharing a broker).
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
@@ -325,6 +327,16 @@ CELERY_BEAT_SCHEDULE.update(
         },
     }
 )
+# The dialer and the sandbox run many short tasks: over the SQLite broker a worker looks for
+# new messages ten times a second instead of once.
+# (The SQLAlchemy transport hands every transport option to create_engine, so the interval
+# is set on the transport itself.)
+if CELERY_BROKER_URL.startswith("sqla+"):
+    from kombu.transport import sqlalchemy as _sqla_transport
+
+    _sqla_transport.Transport.polling_interval = env_float(
+        "WAIHU_BROKER_POLLING_SECONDS", 0.1, minimum=0.01
+    )
 # The SDK logs every request's headers at INFO.
 LOGGING.setdefault("loggers", {})["twilio.http_client"] = {"level": "WARNING"}
 # Workers and beat load the telephony tasks at start (they are not in an app's tasks.py).

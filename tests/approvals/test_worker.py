@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -35,11 +36,15 @@ def _database_url() -> str:
 
 @pytest.fixture
 def worker(transactional_db, tmp_path):
+    """A worker process on a queue of its own, so nothing else left on the broker (by an
+    earlier run or a development server) stands in its way."""
+    queue = f"test-{uuid.uuid4().hex}"
     env = {
         **os.environ,
         "DATABASE_URL": _database_url(),
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         "EMAIL_URL": f"file://{tmp_path}",
+        "CELERY_TASK_DEFAULT_QUEUE": queue,
     }
     process = subprocess.Popen(
         [
@@ -62,7 +67,7 @@ def worker(transactional_db, tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
-    yield tmp_path
+    yield tmp_path, queue
     process.terminate()
     try:
         output, _ = process.communicate(timeout=20)
@@ -78,23 +83,24 @@ def test_beat_schedules_the_reminder():
 
 
 def test_real_worker_sends_the_overdue_reminder(worker):
+    outbox, queue = worker
     org = Org()
     order = make_order(org.requester)
     order_submit(order=order, user=org.requester)
     ApprovalRequest.objects.update(step_due_at=timezone.now() - datetime.timedelta(minutes=5))
     app.conf.task_always_eager = False
     try:
-        remind_overdue_steps.delay()
+        remind_overdue_steps.apply_async(queue=queue)
     finally:
         app.conf.task_always_eager = True
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if (
-            list(worker.iterdir())
+            list(outbox.iterdir())
             and ApprovalRequest.objects.filter(overdue_notified_at__isnull=False).exists()
         ):
             break
         time.sleep(0.5)
     assert ApprovalRequest.objects.get().overdue_notified_at is not None
-    sent = "".join(path.read_text() for path in worker.iterdir())
+    sent = "".join(path.read_text() for path in outbox.iterdir())
     assert "leader@example.com" in sent and order.title in sent
