@@ -21,5 +21,7 @@ urlpatterns = [
     path("campaigns/", include("outbound.dialer.urls")),
     path("telephony/", include("outbound.webhooks")),
     path("sandbox/", include("outbound.sandbox.urls")),
+    path("agent/", include("outbound.agent.urls")),
+    path("twilio/voice/", include("outbound.voice.urls")),
     path("admin/", admin.site.urls),
 ]

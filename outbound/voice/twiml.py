@@ -1,0 +1,148 @@
+"""Keypad questions in TwiML: what a caller is told to press, the <Gather> that collects
+it, and the digits read back into an answer. Prompts are spoken in the questionnaire's
+language, whatever the language of the request."""
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from django.utils import translation
+from django.utils.translation import gettext as _
+from twilio.twiml.voice_response import VoiceResponse
+
+from outbound.webhooks import SAY_LANGUAGES
+from surveys.engine import AnswerValue, QuestionSpec
+from surveys.models import CHOICE_TYPES, Language, QuestionType
+
+GATHER_TIMEOUT_SECONDS = 8
+# A question is asked once more after a wrong or missing key; then it is left unanswered.
+TRIES = 2
+# The most values a number question lists as the keys it expects.
+HINTED_VALUES = 30
+
+
+def say_language(language: str) -> str:
+    """Twilio's <Say> language for a questionnaire language."""
+    return SAY_LANGUAGES.get(language, "zh-CN")
+
+
+def django_language(language: str) -> str:
+    return Language.EN if language == Language.EN else Language.ZH_HANS
+
+
+def takes_several_keys(spec: QuestionSpec) -> bool:
+    return spec.type in (QuestionType.MULTIPLE, QuestionType.NPS, QuestionType.NUMBER)
+
+
+def _number_hints(spec: QuestionSpec) -> list[str]:
+    low, high = spec.lower, spec.upper
+    if low is None or high is None:
+        return []
+    if low != low.to_integral_value() or high != high.to_integral_value():
+        return []
+    if high - low + 1 > HINTED_VALUES or low < 0:
+        return []
+    return [str(n) for n in range(int(low), int(high) + 1)]
+
+
+def keys_offered(spec: QuestionSpec) -> list[str]:
+    """The keys (or numbers) the caller is told about, for the <Gather>'s hints."""
+    if spec.type in CHOICE_TYPES:
+        return [c.keypad for c in spec.choices if c.keypad]
+    if spec.type in (QuestionType.NPS, QuestionType.NUMBER):
+        return _number_hints(spec)
+    return []
+
+
+def prompts(spec: QuestionSpec, labels: dict[int, str], language: str) -> list[str]:
+    """What is said after the question's text: the key for each choice, or how to key a
+    number."""
+    with translation.override(django_language(language)):
+        lines = []
+        if spec.type in CHOICE_TYPES:
+            for choice in spec.choices:
+                lines.append(
+                    _("For %(label)s, press %(digit)s.")
+                    % {"label": labels.get(choice.code, choice.label), "digit": choice.keypad}
+                )
+            if spec.type == QuestionType.MULTIPLE:
+                lines.append(_("Press the key of every answer that applies, then the hash key."))
+        elif spec.type == QuestionType.NPS:
+            lines.append(_("Key a number from 0 to 10, then press the hash key."))
+        elif spec.type == QuestionType.NUMBER:
+            lines.append(_("Key the number, then press the hash key."))
+        return lines
+
+
+def in_language(language: str):
+    """Translations switched to the questionnaire's language for what is said aloud."""
+    return translation.override(django_language(language))
+
+
+def gather(
+    response: VoiceResponse,
+    *,
+    spec: QuestionSpec,
+    text: str,
+    labels: dict[int, str],
+    language: str,
+    action: str,
+    lead_in: str = "",
+) -> None:
+    """Adds the question's <Gather>, and a <Redirect> to the same action for a caller who
+    presses nothing (Twilio then moves on past the <Gather>)."""
+    options = {
+        "input": "dtmf",
+        "action": action,
+        "method": "POST",
+        "timeout": GATHER_TIMEOUT_SECONDS,
+    }
+    if takes_several_keys(spec):
+        options["finish_on_key"] = "#"
+    else:
+        options["num_digits"] = 1
+    hints = keys_offered(spec)
+    if hints:
+        options["hints"] = ",".join(hints)
+    say = say_language(language)
+    ask = response.gather(**options)
+    if lead_in:
+        ask.say(lead_in, language=say)
+    if text:
+        ask.say(text, language=say)
+    for line in prompts(spec, labels, language):
+        ask.say(line, language=say)
+    response.redirect(action, method="POST")
+
+
+_KEYS = re.compile(r"^[0-9*]*$")
+
+
+def answer_from_digits(spec: QuestionSpec, digits: str) -> AnswerValue | None:
+    """The answer the keys stand for; None when they mean nothing here (or none were
+    pressed), so the question can be asked again."""
+    digits = (digits or "").strip().rstrip("#")
+    if not digits or not _KEYS.match(digits):
+        return None
+    if spec.type in CHOICE_TYPES:
+        by_key = {c.keypad: c.code for c in spec.choices if c.keypad}
+        if spec.type != QuestionType.MULTIPLE and len(digits) != 1:
+            return None
+        codes = []
+        for key in digits:
+            if key not in by_key:
+                return None
+            codes.append(by_key[key])
+        return AnswerValue.of_choices(*codes)
+    if spec.type in (QuestionType.NPS, QuestionType.NUMBER):
+        try:
+            number = Decimal(digits.replace("*", "."))
+        except InvalidOperation:
+            return None
+        if spec.lower is not None and number < spec.lower:
+            return None
+        if spec.upper is not None and number > spec.upper:
+            return None
+        if spec.type == QuestionType.NPS and number != number.to_integral_value():
+            return None
+        return AnswerValue.of_number(number)
+    return None

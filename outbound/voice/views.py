@@ -1,0 +1,70 @@
+"""The carrier's requests for the voice survey and the agent's bridge. Like the dialer's
+webhooks, each must carry a valid X-Twilio-Signature for its public address."""
+
+from django.http import HttpResponse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from outbound.agent import services as agent_services
+from outbound.models import CallAttempt
+from outbound.voice import services
+from outbound.webhooks import signed
+
+XML = "application/xml"
+
+
+def _attempt(attempt_id: int) -> CallAttempt | None:
+    return (
+        CallAttempt.objects.select_related(
+            "contact", "campaign__dialing", "campaign__questionnaire__questionnaire"
+        )
+        .filter(pk=attempt_id)
+        .first()
+    )
+
+
+@signed
+@require_http_methods(["GET", "POST"])
+def start(request, attempt_id: int):
+    attempt = _attempt(attempt_id)
+    if attempt is None:
+        return HttpResponse(status=404)
+    return HttpResponse(services.voice_start_twiml(attempt=attempt, request=request), XML)
+
+
+@signed
+@require_POST
+def gather(request, interview_id: int, code: str):
+    try:
+        tries = max(1, int(request.GET.get("try", "1")))
+    except ValueError:
+        tries = 1
+    document = services.voice_gather_twiml(
+        interview_id=interview_id,
+        code=code,
+        digits=request.POST.get("Digits", ""),
+        tries=tries,
+    )
+    return HttpResponse(document, XML)
+
+
+@signed
+@require_http_methods(["GET", "POST"])
+def bridge(request, attempt_id: int):
+    attempt = _attempt(attempt_id)
+    if attempt is None:
+        return HttpResponse(status=404)
+    return HttpResponse(services.agent_bridge_twiml(attempt=attempt, request=request), XML)
+
+
+@signed
+@require_POST
+def bridge_status(request, attempt_id: int):
+    if not agent_services.agent_leg_record(attempt_id=attempt_id, params=request.POST):
+        return HttpResponse(status=404)
+    return HttpResponse(status=204)
+
+
+@signed
+@require_http_methods(["GET", "POST"])
+def hold(request, attempt_id: int):
+    return HttpResponse(services.hold_twiml(), XML)
