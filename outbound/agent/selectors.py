@@ -101,14 +101,8 @@ def due_states(
     promised_here = open_interviews_qs.filter(callback_agent=agent)
     due = (
         DialState.objects.filter(campaign=campaign, status=DialState.Status.PENDING)
-        .filter(
-            Q(callback_at__isnull=False, callback_at__lte=now)
-            | Q(
-                callback_at__isnull=True,
-                next_attempt_at__lte=now,
-                attempts__lt=rules.max_attempts,
-            )
-        )
+        .filter(next_attempt_at__lte=now)
+        .filter(Q(callback_at__isnull=False) | Q(attempts__lt=rules.max_attempts))
         .exclude(Exists(promised_elsewhere.filter(callback_at__isnull=False)))
         .exclude(Exists(held_elsewhere))
     )

@@ -124,31 +124,33 @@ def contact_reserve(
     reservations_expire(campaign_id=campaign.pk, now=now)
     contacts_enrol(campaign_id=campaign.pk)
     for _round in range(5):
-        with transaction.atomic():
-            due = selectors.due_states(campaign=campaign, rules=rules, agent=agent, now=now)
-            rows = list(_lock_candidates(due).values_list("pk", "contact__phone")[:CANDIDATES])
-            if not rows:
-                return None
-            chosen = _first_callable(campaign, rules, rows, now)
-            if chosen is None:
-                continue
-            won = DialState.objects.filter(pk=chosen, status=DialState.Status.PENDING).update(
-                status=DialState.Status.DIALING, next_attempt_at=None
-            )
-            if won:
-                return _interview_open(campaign=campaign, contact_id=chosen, agent=agent, now=now)
+        due = selectors.due_states(campaign=campaign, rules=rules, agent=agent, now=now)
+        rows = list(due.values_list("pk", "contact__phone")[:CANDIDATES])
+        if not rows:
+            return None
+        for pk in _callable(campaign, rules, rows, now):
+            # Locks one row at a time, so agents asking together each get their own.
+            with transaction.atomic():
+                if _lock_candidates(due.filter(pk=pk)).values_list("pk", flat=True).first() is None:
+                    continue
+                won = DialState.objects.filter(pk=pk, status=DialState.Status.PENDING).update(
+                    status=DialState.Status.DIALING, next_attempt_at=None
+                )
+                if won:
+                    return _interview_open(campaign=campaign, contact_id=pk, agent=agent, now=now)
     return None
 
 
-def _first_callable(campaign, rules, rows, now) -> int | None:
-    """The first candidate inside its calling window and on no list; the others are moved
-    on the way the dialer moves them (to the window's opening, or out of the queue)."""
+def _callable(campaign, rules, rows, now) -> list[int]:
+    """The candidates inside their calling window and on no list, in order; the others
+    are moved on the way the dialer moves them (to the window's opening, or out of the
+    queue)."""
     excluded = excluded_numbers(
         campaign=campaign.pk, phones=[phone for _pk, phone in rows], on_date=timezone.localdate(now)
     )
     later: dict[datetime.datetime | None, list[int]] = defaultdict(list)
     by_reason: dict[str, list[int]] = defaultdict(list)
-    chosen = None
+    callable_pks = []
     for pk, phone in rows:
         if phone in excluded:
             by_reason[excluded[phone]].append(pk)
@@ -157,8 +159,7 @@ def _first_callable(campaign, rules, rows, now) -> int | None:
         if not windows.is_open(rules, now, zone):
             later[windows.next_opening(rules, now, zone)].append(pk)
             continue
-        chosen = pk
-        break
+        callable_pks.append(pk)
     for reason, pks in by_reason.items():
         DialState.objects.filter(pk__in=pks, status=DialState.Status.PENDING).update(
             status=DialState.Status.EXCLUDED, excluded_reason=reason, next_attempt_at=None
@@ -168,8 +169,8 @@ def _first_callable(campaign, rules, rows, now) -> int | None:
         if when is None:
             pending.update(status=DialState.Status.FINISHED, next_attempt_at=None)
         else:
-            pending.update(next_attempt_at=when, callback_at=None)
-    return chosen
+            pending.update(next_attempt_at=when)
+    return callable_pks
 
 
 def _interview_open(*, campaign, contact_id: int, agent, now) -> Interview:
