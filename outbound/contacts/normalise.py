@@ -38,6 +38,10 @@ def _country_code(region: str) -> str:
 
 def normalise_phone(raw, region: str = DEFAULT_REGION) -> str | None:
     """`raw` in E.164 ('+8613812345678'), or None when it is not a valid number."""
+    if type(raw) is float and raw.is_integer():
+        raw = str(int(raw))  # Excel keeps a mobile number as a number
+    elif type(raw) is int:
+        raw = str(raw)
     if type(raw) is str and len(raw) == 11 and raw.isascii() and raw.isdigit():
         pattern = _mobile_pattern(region)
         if pattern is not None and pattern.fullmatch(raw):
