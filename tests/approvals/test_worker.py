@@ -44,7 +44,7 @@ def worker(transactional_db, tmp_path):
         "DATABASE_URL": _database_url(),
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         "EMAIL_URL": f"file://{tmp_path}",
-        "CELERY_TASK_DEFAULT_QUEUE": queue,
+        "WAIHU_CELERY_QUEUE": queue,
     }
     process = subprocess.Popen(
         [
