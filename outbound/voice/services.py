@@ -3,6 +3,7 @@ transition read aloud, each question asked by keypad with the skip rules followe
 answer saved as it is keyed, the closing read and the call hung up. An answering machine
 gets no survey; a questionnaire a keypad cannot answer is never played."""
 
+import functools
 import logging
 
 from django.conf import settings
@@ -53,7 +54,25 @@ def voice_askable(version: QuestionnaireVersion | None) -> bool:
     and free of the checker's errors."""
     if version is None or not version.is_published or version.mode != Mode.VOICE:
         return False
+    return _checked(version.pk, version.published_at.isoformat())
+
+
+# A published version never changes, so its check and its script are worked out once.
+@functools.lru_cache(maxsize=64)
+def _checked(version_id: int, published_at: str) -> bool:
+    version = QuestionnaireVersion.objects.select_related("questionnaire").get(pk=version_id)
     return not checker.has_errors(checker.check_version(version))
+
+
+@functools.lru_cache(maxsize=64)
+def _published_script(version_id: int, published_at: str) -> Script:
+    return script_build(QuestionnaireVersion.objects.get(pk=version_id))
+
+
+def _script(version: QuestionnaireVersion) -> Script:
+    if version.is_published and version.published_at is not None:
+        return _published_script(version.pk, version.published_at.isoformat())
+    return script_build(version)
 
 
 def _values(attempt: CallAttempt) -> dict:
@@ -133,7 +152,7 @@ def voice_start_twiml(*, attempt: CallAttempt, request) -> str:
         logger.warning("voice: campaign %s has no keypad questionnaire", campaign.pk)
         return _goodbye(language)
     interview = _open_interview(attempt, version)
-    script = script_build(version)
+    script = _script(version)
     values = _values(attempt)
     response = VoiceResponse()
     say = twiml.say_language(language)
@@ -231,7 +250,7 @@ def voice_gather_twiml(*, interview_id: int, code: str, digits: str, tries: int)
         return _document(response)
     version = interview.response.version
     language = version.questionnaire.language
-    script = script_build(version)
+    script = _script(version)
     values = _values(interview.attempt) if interview.attempt else {}
     record = interview.response
     response = VoiceResponse()

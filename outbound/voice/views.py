@@ -1,6 +1,7 @@
 """The carrier's requests for the voice survey and the agent's bridge. Like the dialer's
 webhooks, each must carry a valid X-Twilio-Signature for its public address."""
 
+from django.db import transaction
 from django.http import HttpResponse
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -28,7 +29,10 @@ def start(request, attempt_id: int):
     attempt = _attempt(attempt_id)
     if attempt is None:
         return HttpResponse(status=404)
-    return HttpResponse(services.voice_start_twiml(attempt=attempt, request=request), XML)
+    # One commit per document: the carrier waits on it.
+    with transaction.atomic():
+        document = services.voice_start_twiml(attempt=attempt, request=request)
+    return HttpResponse(document, XML)
 
 
 @signed
@@ -38,12 +42,13 @@ def gather(request, interview_id: int, code: str):
         tries = max(1, int(request.GET.get("try", "1")))
     except ValueError:
         tries = 1
-    document = services.voice_gather_twiml(
-        interview_id=interview_id,
-        code=code,
-        digits=request.POST.get("Digits", ""),
-        tries=tries,
-    )
+    with transaction.atomic():
+        document = services.voice_gather_twiml(
+            interview_id=interview_id,
+            code=code,
+            digits=request.POST.get("Digits", ""),
+            tries=tries,
+        )
     return HttpResponse(document, XML)
 
 
