@@ -299,7 +299,6 @@ def interview_release(request, pk: int):
 def supervisor(request):
     if not selectors.is_supervisor(request.user):
         raise Http404
-    services.reservations_expire()
     overview = selectors.supervisor_overview()
     for row in overview["agents"]:
         row["calls"] = [

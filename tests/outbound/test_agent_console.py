@@ -519,3 +519,17 @@ def test_an_agent_without_a_phone_is_told(org):
     interview = services.contact_reserve(campaign=order, agent=loner)
     with pytest.raises(Exception, match="phone number is not set"):
         services.interview_dial(interview=interview, agent=loner)
+
+
+def test_periodic_tasks_let_holds_lapse_and_settle_voice_interviews(org, monkeypatch):
+    from outbound.agent import tasks as agent_tasks
+    from outbound.voice import tasks as voice_tasks
+
+    order = agent_campaign(org, phones=phones(1))
+    interview = services.contact_reserve(campaign=order, agent=org.agent)
+    Interview.objects.filter(pk=interview.pk).update(
+        reserved_until=timezone.now() - datetime.timedelta(minutes=1)
+    )
+    assert agent_tasks.expire_holds.delay().get() == 1
+    assert DialState.objects.get(pk=interview.contact_id).status == DialState.Status.PENDING
+    assert voice_tasks.settle_interviews.delay().get() == 0

@@ -1,0 +1,10 @@
+"""The agent console's periodic work: holds abandoned by their agents lapse."""
+
+from celery import shared_task
+
+from outbound.agent import services
+
+
+@shared_task(ignore_result=True)
+def expire_holds() -> int:
+    return services.reservations_expire()
