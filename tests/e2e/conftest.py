@@ -43,7 +43,7 @@ def context_factory(browser):
     def make(**kwargs):
         kwargs.setdefault("locale", "en-US")
         context = browser.new_context(**kwargs)
-        context.set_default_timeout(15_000)
+        context.set_default_timeout(30_000)
         contexts.append(context)
         return context
 
