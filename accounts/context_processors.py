@@ -13,6 +13,9 @@ def navigation(request: HttpRequest) -> dict:
     return {
         "nav": {
             "can_file": user.has_role(Role.REQUESTER),
+            "is_agent": user.has_role(Role.CALL_AGENT),
+            "is_outbound_admin": user.has_role(Role.OUTBOUND_ADMIN),
+            "can_read_results": user.has_role(Role.ANALYST, Role.OUTBOUND_ADMIN),
             "inbox_count": inbox_count(user=user),
             "is_admin": user.is_staff,
         }
