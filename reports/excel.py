@@ -40,6 +40,7 @@ SPECIAL_CODES = {Special.DONT_KNOW: -98, Special.REFUSED: -99}
 CHUNK = 2000
 FORMULA_START = ("=", "+", "-", "@")
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
+_ILLEGAL = ILLEGAL_CHARACTERS_RE.search
 
 
 class _Sheets:
@@ -75,7 +76,19 @@ class _Sheets:
         return cell
 
     def row(self, ws, values, *, bold: bool = False) -> None:
-        ws.append([self.cell(ws, v, bold=bold) for v in values])
+        if bold:
+            ws.append([self.cell(ws, v, bold=True) for v in values])
+            return
+        # Plain values go in as they are; only what needs care becomes a cell object.
+        ws.append(
+            [
+                self.cell(ws, v)
+                if isinstance(v, (str, datetime))
+                and (isinstance(v, datetime) or v.startswith(FORMULA_START) or _ILLEGAL(v))
+                else v
+                for v in values
+            ]
+        )
 
 
 def _pct(value: float | None) -> float | None:

@@ -18,6 +18,7 @@ from surveys.models import (
     Answer,
     AnswerChoice,
     Choice,
+    Mode,
     Question,
     QuestionnaireVersion,
     QuestionType,
@@ -173,8 +174,20 @@ def question_tables(
         )
         for row in rows:
             counts[row["question_id"]][row["choice_id"]] = row["n"]
-    multiple = [q.pk for q in questions if q.type == QuestionType.MULTIPLE]
-    respondents: dict[int, int] = {}
+    # The base of a multiple choice is the number of people who chose something. A required
+    # question of an agent-mode version is never left empty (the interview services refuse
+    # it, and a published version is frozen), so there it is the answers that are neither
+    # "don't know" nor "refused"; only optional questions and voice surveys, where a caller
+    # may press nothing, need the count of distinct answers with a selection.
+    voice = version.mode == Mode.VOICE
+    multiple = [
+        q.pk for q in questions if q.type == QuestionType.MULTIPLE and (voice or not q.required)
+    ]
+    respondents: dict[int, int] = {
+        q.pk: max(tables[q.pk].asked - tables[q.pk].dont_know - tables[q.pk].refused, 0)
+        for q in questions
+        if q.type == QuestionType.MULTIPLE and q.pk not in multiple
+    }
     if multiple:
         rows = (
             AnswerChoice.objects.filter(question_id__in=multiple, answer__response__in=ids)
@@ -182,7 +195,7 @@ def question_tables(
             .annotate(n=Count("answer_id", distinct=True))
             .order_by()
         )
-        respondents = {row["question_id"]: row["n"] for row in rows}
+        respondents.update({row["question_id"]: row["n"] for row in rows})
     numeric = [q.pk for q in questions if q.type in NUMERIC]
     distributions: dict[int, list[tuple[Decimal, int]]] = defaultdict(list)
     if numeric:

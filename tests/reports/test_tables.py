@@ -172,3 +172,29 @@ def test_filters_narrow_the_interviews(demo_version, analyst):
         response__status="completed",
     ).count()  # fmt: skip
     assert q1.asked == expected == 10
+
+
+def test_an_optional_multiple_choice_left_empty_is_not_a_respondent():
+    from surveys import services
+    from surveys.demo import DEMO_PARTS
+    from tests.reports.data import bulk_interviews
+
+    version = services.questionnaire_create(name="Optional")
+    services.version_update_parts(version=version, **DEMO_PARTS)
+    q = services.question_add(
+        version=version, type=QuestionType.MULTIPLE, text="Which?", required=False
+    )
+    for label in ("a", "b", "c"):
+        services.choice_add(question=q, label=label)
+    services.version_publish(version=version)
+    import datetime
+
+    from django.utils import timezone
+
+    now = timezone.now() - datetime.timedelta(hours=1)
+    given = [{"Q1": {1, 2}}, {"Q1": None}, {"Q1": {2}}, {"Q1": None}]
+    bulk_interviews(version, [(g, None, now) for g in given])
+    (table,) = question_tables(version=version, responses=scope_responses(version=version))
+    assert (table.asked, table.valid, table.no_answer) == (4, 2, 2)
+    assert [r.count for r in table.rows] == [1, 2, 0]
+    assert table.rows[1].percent == 100.0
