@@ -118,3 +118,26 @@ def test_analysis_draft_save_and_read(client, demo_version, analyst, outbound_ad
     denied = client.post(url(demo_version, "analysis/"), {"suggestions": "mine"})
     assert denied.status_code == 403
     assert Analysis.objects.get(version=demo_version).suggestions.startswith("Shorten")
+
+
+def test_with_contact_attributes_the_page_filters_and_crosstabs_by_brand(
+    client, demo_version, analyst, no_attribute_source
+):
+    from surveys.models import Response
+
+    def source(responses):
+        rows = Response.objects.filter(pk__in=responses.values("pk")).values_list("pk", flat=True)
+        return {pk: {"brand": "神州行" if pk % 2 else "全球通", "region": "长沙"} for pk in rows}
+
+    hooks.register_attribute_source(source)
+    demo_dataset(demo_version, count=20)
+    client.force_login(analyst)
+    q1 = Question.objects.get(version=demo_version, code="Q1")
+    page = client.get(
+        url(demo_version),
+        {"attribute": "brand", "attribute_value": "全球通", "row": q1.pk, "column": "attr:brand"},
+    ).content.decode()
+    assert "No contact attributes available" not in page
+    assert "Segments come from the contacts’ brand" in page or "contacts' brand" in page
+    assert "10 interviews in these tables." in page
+    assert 'data-testid="crosstab-table"' in page and "全球通" in page
