@@ -287,36 +287,44 @@ class _PostgresWriter(_Writer):
         self.inserted += cursor.rowcount
 
 
-class _BulkWriter(_Writer):
+class _SqliteWriter(_Writer):
+    """INSERT OR IGNORE, many rows per statement. bulk_create would do the same but builds
+    a model instance per row and, on SQLite, sends 99 rows per statement: ten times slower."""
+
+    COLUMNS = (
+        "campaign_id, source_import_id, created_at, "
+        "phone, name, brand, region, segment, attributes, deadline"
+    )
+
     def _store(self, rows: list[tuple]) -> None:
-        contacts = [
-            Contact(
-                campaign_id=self.campaign_id,
-                source_import_id=self.import_id,
-                phone=phone,
-                name=name,
-                brand=brand,
-                region=region,
-                segment=segment,
-                attributes=attributes,
-                deadline=deadline,
+        ops = connection.ops
+        now = ops.adapt_datetimefield_value(timezone.now())
+        campaign_id, import_id, dumps = self.campaign_id, self.import_id, _JSON.encode
+        values = [
+            (
+                campaign_id,
+                import_id,
+                now,
+                phone,
+                name,
+                brand,
+                region,
+                segment,
+                dumps(attributes),
+                ops.adapt_datefield_value(deadline),
             )
             for phone, name, brand, region, segment, attributes, deadline in rows
         ]
-        with transaction.atomic():
-            before = _changes()
-            Contact.objects.bulk_create(contacts, ignore_conflicts=True, batch_size=2000)
-            after = _changes()
-        if before is None or after is None:
-            self.inserted += len(contacts)
-        else:
-            self.inserted += after - before
-
-
-def _changes() -> int | None:
-    """Rows changed so far on this SQLite connection: conflicts ignored are not counted."""
-    raw = connection.connection
-    return getattr(raw, "total_changes", None)
+        table = Contact._meta.db_table
+        marks = ", ".join(["%s"] * 10)
+        with transaction.atomic(), connection.cursor() as cursor:
+            before = connection.connection.total_changes
+            cursor.executemany(
+                f"INSERT OR IGNORE INTO {table} ({self.COLUMNS}) VALUES ({marks})",  # noqa: S608
+                values,
+            )
+            # Rows ignored for a conflict are not changes.
+            self.inserted += connection.connection.total_changes - before
 
 
 class _PostgresBackgroundWriter(_InBackground, _PostgresWriter):
@@ -330,7 +338,7 @@ def _writer(campaign_id: int, import_id: int | None) -> _Writer:
         if connection.in_atomic_block:
             return _PostgresWriter(campaign_id, import_id)
         return _PostgresBackgroundWriter(campaign_id, import_id)
-    return _BulkWriter(campaign_id, import_id)
+    return _SqliteWriter(campaign_id, import_id)
 
 
 def _phone_key(phone: str) -> int:

@@ -451,7 +451,7 @@ def test_a_storage_error_fails_the_job(media, monkeypatch):
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(importer._PostgresWriter, "_store", broken)
-    monkeypatch.setattr(importer._BulkWriter, "_store", broken)
+    monkeypatch.setattr(importer._SqliteWriter, "_store", broken)
     org = Org()
     campaign = ready_order(org)
     job = services.import_create(campaign=campaign, user=org.requester, upload=csv_upload())
