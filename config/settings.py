@@ -337,6 +337,8 @@ if CELERY_BROKER_URL.startswith("sqla+"):
     _sqla_transport.Transport.polling_interval = env_float(
         "WAIHU_BROKER_POLLING_SECONDS", 0.1, minimum=0.01
     )
+# Tests give their workers a queue of their own.
+CELERY_TASK_DEFAULT_QUEUE = env_str("WAIHU_CELERY_QUEUE", "celery")
 # The SDK logs every request's headers at INFO.
 LOGGING.setdefault("loggers", {})["twilio.http_client"] = {"level": "WARNING"}
 # Workers and beat load the telephony tasks at start (they are not in an app's tasks.py).

@@ -12,6 +12,7 @@ from phonenumbers import timezone as number_timezone
 from outbound.models import CampaignSettings
 
 _UNKNOWN = "Etc/Unknown"
+END_OF_DAY = datetime.time(23, 59)
 
 
 @functools.lru_cache(maxsize=64)
@@ -48,7 +49,11 @@ def is_open(rules: CampaignSettings, moment: datetime.datetime, zone: ZoneInfo) 
     if not _day_allowed(rules, local.date()):
         return False
     hours = rules.hours_on(local.isoweekday())
-    return hours is not None and hours[0] <= local.time().replace(tzinfo=None) < hours[1]
+    if hours is None:
+        return False
+    now = local.time().replace(tzinfo=None)
+    # An end of 23:59 means the end of the day.
+    return hours[0] <= now and (now < hours[1] or hours[1] == END_OF_DAY)
 
 
 def next_opening(

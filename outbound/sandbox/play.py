@@ -12,7 +12,6 @@ from email.utils import format_datetime
 
 import requests
 from django.conf import settings
-from django.db.models import F
 from django.utils import timezone
 
 from outbound import telephony
@@ -21,6 +20,7 @@ from outbound.models import SandboxCall
 logger = logging.getLogger(__name__)
 API_VERSION = "2010-04-01"
 MAX_DOCUMENTS = 30
+EVENTS = ("initiated", "ringing", "answered", "completed")
 SIP_CODES = {"busy": "486", "no-answer": "487", "failed": "500", "completed": "200"}
 _session = requests.Session()
 
@@ -85,13 +85,13 @@ def callback(call: SandboxCall, event: str, extra: dict[str, str] | None = None)
     """Posts a status callback for `event` if the call asked for it."""
     if not call.status_callback or event not in call.status_callback_events:
         return
-    SandboxCall.objects.filter(pk=call.pk).update(sequence=F("sequence") + 1)
-    call.sequence += 1
+    # Numbered in the order the call's events happen, counting those asked for.
+    sequence = [e for e in EVENTS if e in call.status_callback_events].index(event)
     params = _base_params(call)
     params.update(
         {
             "CallbackSource": "call-progress-events",
-            "SequenceNumber": str(call.sequence - 1),
+            "SequenceNumber": str(sequence),
             "Timestamp": rfc2822(timezone.now()),
             **(extra or {}),
         }
@@ -108,7 +108,8 @@ def _set(call: SandboxCall, **fields) -> None:
 def dial(call: SandboxCall) -> float:
     """Initiated and ringing; returns how long the phone rings."""
     _refuse_outside_sandbox()
-    _set(call, status="initiated")
+    # Only the statuses a fetch can observe for long are stored.
+    call.status = "initiated"
     callback(call, "initiated")
     if call.plan == "failed":
         return 0.0

@@ -77,7 +77,8 @@ def telephony_settings(settings):
 @pytest.fixture
 def sandbox(live_server, telephony_settings):
     """The sandbox served by the live server, the SDK pointed at it."""
-    telephony_settings.PUBLIC_BASE_URL = live_server.url
+    # By address: "localhost" would have every new connection try ::1 first.
+    telephony_settings.PUBLIC_BASE_URL = live_server.url.replace("//localhost:", "//127.0.0.1:")
     return live_server
 
 
@@ -130,3 +131,110 @@ def carrier(monkeypatch):
     fake = Carrier()
     monkeypatch.setattr(telephony, "place_call", fake.place_call)
     return fake
+
+
+# --- real Celery workers against the test database and the configured broker ------------
+
+
+def database_url() -> str:
+    from django.db import connection
+
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    host = db.get("HOST") or "127.0.0.1"
+    port = db.get("PORT") or 5432
+    user = db.get("USER") or "postgres"
+    return f"postgres://{user}@{host}:{port}/{db['NAME']}"
+
+
+class Workers:
+    """Celery worker processes started for a test, stopped (and their output printed) at
+    the end."""
+
+    def __init__(self, queue: str, folder):
+        self.processes = []
+        self.queue = queue
+        self.folder = folder
+
+    def start(self, name: str, env: dict, *, pool: str = "threads", concurrency: int = 4):
+        import os
+        import subprocess
+        import sys
+
+        from django.conf import settings
+
+        # A file, not a pipe: a pipe nobody reads fills up and stalls the worker's logging.
+        log = open(self.folder / f"worker-{name}.log", "wb")  # noqa: SIM115
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--hostname",
+                f"{name}@%h",
+                "--pool",
+                pool,
+                "--concurrency",
+                str(concurrency),
+                "--loglevel",
+                "INFO",
+                "--without-heartbeat",
+                "--without-mingle",
+                "--without-gossip",
+                "--queues",
+                self.queue,
+            ],
+            cwd=settings.BASE_DIR,
+            env={
+                **os.environ,
+                "DATABASE_URL": database_url(),
+                "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+                "CELERY_TASK_ALWAYS_EAGER": "false",
+                "WAIHU_CELERY_QUEUE": self.queue,
+                **env,
+            },
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        self.processes.append((name, process, log))
+        return process
+
+    def stop(self) -> dict[str, str]:
+        import subprocess
+
+        outputs = {}
+        for name, process, log in self.processes:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            log.close()
+            outputs[name] = (self.folder / f"worker-{name}.log").read_text(errors="replace")
+        self.processes = []
+        return outputs
+
+
+@pytest.fixture
+def workers(transactional_db, tmp_path):
+    import uuid
+
+    from config.celery import app
+
+    # A queue of the test's own: nothing left on the broker by an earlier run reaches it.
+    started = Workers(f"test-{uuid.uuid4().hex[:12]}", tmp_path)
+    default_queue = app.conf.task_default_queue
+    app.conf.task_default_queue = started.queue
+    app.conf.task_always_eager = False
+    try:
+        yield started
+    finally:
+        app.conf.task_always_eager = True
+        app.conf.task_default_queue = default_queue
+        for name, output in started.stop().items():
+            print(f"--- worker {name} ---\n{output[-4000:]}")
