@@ -127,6 +127,58 @@ def _response_ids(responses: QuerySet[Response]) -> QuerySet:
     return responses.order_by().values("pk")
 
 
+# Up to this many left-out interviews are passed to the database as a list of ids.
+EXCLUDED_AS_LIST = 5000
+
+
+@dataclass
+class _Scope:
+    """How the interviews are picked out of a version's answers. When they are most of the
+    version's interviews, each count is the count over all the version's answers (a plain
+    GROUP BY of an indexed table) less the count over the few left out; otherwise the answers
+    are joined to the interviews."""
+
+    included: QuerySet
+    excluded: QuerySet | list[int] | None = None
+
+    @classmethod
+    def of(cls, version: QuestionnaireVersion, responses: QuerySet[Response]) -> _Scope:
+        ids = _response_ids(responses)
+        everyone = Response.objects.filter(version=version).order_by()
+        total = everyone.count()
+        inside = responses.order_by().filter(version=version).count()
+        if not total or inside * 2 < total:
+            return cls(included=ids)
+        if inside == total:
+            return cls(included=ids, excluded=[])
+        left_out = everyone.exclude(pk__in=ids).values("pk")
+        n = left_out.count()
+        if n == 0:
+            return cls(included=ids, excluded=[])
+        if n <= EXCLUDED_AS_LIST:
+            return cls(included=ids, excluded=list(left_out.values_list("pk", flat=True)))
+        return cls(included=ids, excluded=left_out)
+
+    def grouped(self, rows: QuerySet, path: str, keys: list[str], **counts) -> list[dict]:
+        """GROUP BY keys with Count aggregates over the rows of the interviews in scope;
+        `path` leads from the rows to their interview."""
+        if self.excluded is None:
+            query = rows.filter(**{f"{path}__in": self.included})
+            return list(query.values(*keys).annotate(**counts).order_by())
+        totals = {
+            tuple(row[k] for k in keys): row
+            for row in rows.values(*keys).annotate(**counts).order_by()
+        }
+        if isinstance(self.excluded, list) and not self.excluded:
+            return list(totals.values())
+        minus = rows.filter(**{f"{path}__in": self.excluded}).values(*keys).annotate(**counts)
+        for row in minus.order_by():
+            total = totals[tuple(row[k] for k in keys)]
+            for name in counts:
+                total[name] -= row[name]
+        return [row for row in totals.values() if any(row[name] for name in counts)]
+
+
 def question_tables(
     *,
     version: QuestionnaireVersion,
@@ -137,40 +189,43 @@ def question_tables(
     questions = questions if questions is not None else version_questions(version=version)
     if not questions:
         return []
-    ids = _response_ids(responses)
+    scope = _Scope.of(version, responses)
     by_id = {q.pk: q for q in questions}
     tables = {q.pk: QuestionTable(question=q) for q in questions}
 
-    bases = (
-        Answer.objects.filter(question_id__in=list(by_id), response__in=ids)
-        .values("question_id")
-        .annotate(
-            asked=Count("id"),
-            dk=Count("id", filter=Q(special=Special.DONT_KNOW)),
-            refused=Count("id", filter=Q(special=Special.REFUSED)),
-            numbers=Count("number", filter=Q(special="")),
-            texts=Count("id", filter=Q(special="") & ~Q(text="")),
-        )
-        .order_by()
+    # One pass over the answers gives every base and, grouped by the number too, the
+    # distribution of the number questions.
+    distributions: dict[int, list[tuple[Decimal, int]]] = defaultdict(list)
+    bases = scope.grouped(
+        Answer.objects.filter(question_id__in=list(by_id)),
+        "response",
+        ["question_id", "number"],
+        asked=Count("id"),
+        dk=Count("id", filter=Q(special=Special.DONT_KNOW)),
+        refused=Count("id", filter=Q(special=Special.REFUSED)),
+        numbers=Count("number", filter=Q(special="")),
+        texts=Count("id", filter=Q(special="") & ~Q(text="")),
     )
     for row in bases:
         table = tables[row["question_id"]]
-        table.asked = row["asked"]
-        table.dont_know = row["dk"]
-        table.refused = row["refused"]
+        table.asked += row["asked"]
+        table.dont_know += row["dk"]
+        table.refused += row["refused"]
         if table.type in NUMERIC:
-            table.valid = row["numbers"]
+            table.valid += row["numbers"]
+            if row["numbers"]:
+                distributions[row["question_id"]].append((Decimal(row["number"]), row["numbers"]))
         elif table.type == QuestionType.TEXT:
-            table.valid = row["texts"]
+            table.valid += row["texts"]
 
     closed = [q.pk for q in questions if q.type in CLOSED_TYPES]
     counts: dict[int, dict[int, int]] = defaultdict(dict)
     if closed:
-        rows = (
-            AnswerChoice.objects.filter(question_id__in=closed, answer__response__in=ids)
-            .values("question_id", "choice_id")
-            .annotate(n=Count("id"))
-            .order_by()
+        rows = scope.grouped(
+            AnswerChoice.objects.filter(question_id__in=closed),
+            "answer__response",
+            ["question_id", "choice_id"],
+            n=Count("id"),
         )
         for row in rows:
             counts[row["question_id"]][row["choice_id"]] = row["n"]
@@ -189,27 +244,14 @@ def question_tables(
         if q.type == QuestionType.MULTIPLE and q.pk not in multiple
     }
     if multiple:
-        rows = (
-            AnswerChoice.objects.filter(question_id__in=multiple, answer__response__in=ids)
-            .values("question_id")
-            .annotate(n=Count("answer_id", distinct=True))
-            .order_by()
+        # Each answer belongs to one interview, so distinct answers add up across interviews.
+        rows = scope.grouped(
+            AnswerChoice.objects.filter(question_id__in=multiple),
+            "answer__response",
+            ["question_id"],
+            n=Count("answer_id", distinct=True),
         )
         respondents.update({row["question_id"]: row["n"] for row in rows})
-    numeric = [q.pk for q in questions if q.type in NUMERIC]
-    distributions: dict[int, list[tuple[Decimal, int]]] = defaultdict(list)
-    if numeric:
-        rows = (
-            Answer.objects.filter(
-                question_id__in=numeric, response__in=ids, number__isnull=False, special=""
-            )
-            .values("question_id", "number")
-            .annotate(n=Count("id"))
-            .order_by()
-        )
-        for row in rows:
-            distributions[row["question_id"]].append((Decimal(row["number"]), row["n"]))
-
     for q in questions:
         table = tables[q.pk]
         if q.type in CLOSED_TYPES:
