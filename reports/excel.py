@@ -75,6 +75,14 @@ class _Sheets:
             cell.font = self.bold
         return cell
 
+    def text(self, ws, value: str | None):
+        """A string as it may go into a row: itself, or a cell when it needs care."""
+        if not value:
+            return value or None
+        if value.startswith(FORMULA_START) or _ILLEGAL(value):
+            return self.cell(ws, value)
+        return value
+
     def row(self, ws, values, *, bold: bool = False) -> None:
         if bold:
             ws.append([self.cell(ws, v, bold=True) for v in values])
@@ -359,49 +367,69 @@ def _data_sheets(
     label_questions = list(results.questions)
     out.row(labels_ws, [*head, *(q.code for q in label_questions)], bold=True)
     choice_info = {c.pk: (c.code, c.label) for q in results.questions for c in q.choices.all()}
-    statuses = {}
+    special_labels = {code: str(label) for code, label in Special.choices}
+    status_labels: dict[str, str] = {}
+    plan = [
+        (q.pk, choice.pk if choice is not None else None, q.type in CLOSED_TYPES)
+        for _name, q, choice in columns
+    ]
+    label_plan = [(q.pk, q.type in CLOSED_TYPES) for q in label_questions]
+    text = out.text
+    masked = (lambda t: t) if show_phones else mask_phones_in_text
+    zone = timezone.get_current_timezone()
     total = max(results.interviews, 1)
     done = 0
     for interview, given, chosen in _merge(results):
         pk, reference, status, started, finished, agent = interview
-        reference = reference if show_phones else mask_reference(reference)
-        if status not in statuses:
-            statuses[status] = str(_status_label(status))
-        base = [pk, reference, status, started, finished, agent or ""]
-        coded, labelled = [], []
-        for _name, q, choice in columns:
-            answer = given.get(q.pk)
+        if not show_phones:
+            reference = mask_reference(reference)
+        if status not in status_labels:
+            status_labels[status] = str(_status_label(status))
+        started = started.astimezone(zone).replace(tzinfo=None) if started else None
+        finished = finished.astimezone(zone).replace(tzinfo=None) if finished else None
+        coded = [pk, text(codes_ws, reference), status, started, finished, text(codes_ws, agent)]
+        for question_id, choice_id, closed in plan:
+            answer = given.get(question_id)
             if answer is None:
                 coded.append(None)
                 continue
-            number, text, special = answer
+            number, written, special = answer
             if special:
                 coded.append(SPECIAL_CODES.get(special))
-            elif choice is not None:
-                coded.append(1 if choice.pk in chosen.get(q.pk, ()) else 0)
-            elif q.type in CLOSED_TYPES:
-                picked = chosen.get(q.pk)
+            elif choice_id is not None:
+                coded.append(1 if choice_id in chosen.get(question_id, ()) else 0)
+            elif closed:
+                picked = chosen.get(question_id)
                 coded.append(choice_info[picked[0]][0] if picked else None)
             elif number is not None:
                 coded.append(number)
             else:
-                coded.append((text if show_phones else mask_phones_in_text(text)) or None)
-        for q in label_questions:
-            answer = given.get(q.pk)
+                coded.append(text(codes_ws, masked(written)) if written else None)
+        labelled = [
+            pk,
+            text(labels_ws, reference),
+            status_labels[status],
+            started,
+            finished,
+            text(labels_ws, agent),
+        ]
+        for question_id, closed in label_plan:
+            answer = given.get(question_id)
             if answer is None:
                 labelled.append(None)
                 continue
-            number, text, special = answer
+            number, written, special = answer
             if special:
-                labelled.append(str(Special(special).label))
-            elif q.type in CLOSED_TYPES:
-                labelled.append("; ".join(choice_info[c][1] for c in chosen.get(q.pk, ())) or None)
+                labelled.append(special_labels.get(special, special))
+            elif closed:
+                names = "; ".join(choice_info[c][1] for c in chosen.get(question_id, ()))
+                labelled.append(text(labels_ws, names) if names else None)
             elif number is not None:
                 labelled.append(number)
             else:
-                labelled.append((text if show_phones else mask_phones_in_text(text)) or None)
-        out.row(codes_ws, [*base, *coded])
-        out.row(labels_ws, [*base[:2], statuses[status], *base[3:], *labelled])
+                labelled.append(text(labels_ws, masked(written)) if written else None)
+        codes_ws.append(coded)
+        labels_ws.append(labelled)
         done += 1
         if done % CHUNK == 0:
             progress(30 + int(60 * done / total))
