@@ -12,7 +12,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from accounts.roles import Role
-from reports.models import Analysis, ExportJob, ExportStatus
+from reports.models import Analysis, ExportJob
 from reports.privacy import may_see_phones
 from reports.results import Results
 from reports.selectors import ResultFilters
@@ -155,9 +155,3 @@ def export_request(
         )
         transaction.on_commit(lambda: export_build_task.delay(job.pk))
     return job
-
-
-def export_progress(*, job_id: int, progress: int) -> None:
-    ExportJob.objects.filter(pk=job_id, status=ExportStatus.RUNNING).update(
-        progress=max(0, min(99, progress))
-    )

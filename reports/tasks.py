@@ -1,9 +1,10 @@
 from celery import shared_task
 
 
-@shared_task(bind=True, max_retries=2, acks_late=True)
-def export_build_task(self, job_id: int) -> None:
-    """Build the workbook of an export job (reports.excel.export_build)."""
+@shared_task(acks_late=True)
+def export_build_task(job_id: int) -> None:
+    """Build the workbook of an export job. A failure is recorded on the job (its status and
+    error), where the user sees it and can ask again; a job already claimed is left alone."""
     from reports.excel import export_build
 
     export_build(job_id=job_id)
