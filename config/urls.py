@@ -17,6 +17,7 @@ urlpatterns = [
     path("contacts/", include("outbound.contacts.urls")),
     path("approvals/", include("approvals.urls")),
     path("questionnaires/", include("surveys.urls")),
+    path("reports/campaigns/", include("reports.campaign_urls")),
     path("reports/", include("reports.urls")),
     path("campaigns/", include("outbound.dialer.urls")),
     path("telephony/", include("outbound.webhooks")),
