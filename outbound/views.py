@@ -108,6 +108,8 @@ def order_detail(request, pk: int, *, decision_form=None, assignment_form=None, 
         "can_edit": approval.is_editable and order.requester_id == request.user.pk,
         "can_run": request.user.has_role(Role.OUTBOUND_ADMIN)
         or order.requester_id == request.user.pk,
+        "can_read_results": request.user.has_role(Role.ANALYST, Role.OUTBOUND_ADMIN)
+        or order.requester_id == request.user.pk,
         "decision_form": decision_form,
         "assignment_form": assignment_form,
         "overdue": approval.is_overdue(now),

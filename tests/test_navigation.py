@@ -61,3 +61,8 @@ def test_an_approved_order_links_to_its_campaign(client):
     assert reverse("campaigns:detail", args=[order.pk]) in page
     assert client.get(reverse("campaigns:detail", args=[order.pk])).status_code == 200
     assert client.get(reverse("contacts:campaign_contacts", args=[order.pk])).status_code == 200
+    results = reverse("campaign_reports:results", args=[order.pk])
+    assert results in page and client.get(results).status_code == 200
+    client.force_login(org.requester)
+    page = client.get(order.get_absolute_url()).content.decode()
+    assert results in page and client.get(results).status_code == 200
