@@ -88,8 +88,17 @@ def call_twiml(request, attempt_id: int):
     return HttpResponse(str(response), content_type="application/xml")
 
 
+@login_not_required
+@require_http_methods(["GET", "HEAD"])
+def health(request):
+    """The webhooks' address answers: for a load balancer, or to compare a callback's cost
+    with a request that does nothing."""
+    return HttpResponse(status=204)
+
+
 app_name = "telephony"
 urlpatterns = [
     path("attempts/<int:attempt_id>/status/", call_status, name="status"),
     path("attempts/<int:attempt_id>/twiml/", call_twiml, name="twiml"),
+    path("health/", health, name="health"),
 ]
