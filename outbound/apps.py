@@ -12,7 +12,3 @@ class OutboundConfig(AppConfig):
         from surveys.hooks import register_usage_provider
 
         register_usage_provider(questionnaire_usage)
-        from outbound.reporting import attribute_source
-        from reports.hooks import register_attribute_source
-
-        register_attribute_source(attribute_source)

@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class ReportsConfig(AppConfig):
     name = "reports"
     verbose_name = _("Reports")
+
+    def ready(self) -> None:
+        # Reports read outbound: the contact behind each response gives its attributes.
+        from reports.contact_attributes import attribute_source
+        from reports.hooks import register_attribute_source
+
+        register_attribute_source(attribute_source)

@@ -13,8 +13,8 @@ from django.urls import reverse
 
 from accounts.roles import Role
 from outbound.models import Contact, WorkOrder
-from outbound.reporting import attribute_source
 from reports import hooks
+from reports.contact_attributes import attribute_source
 from surveys.models import Question, Response
 from tests.factories import Org, UserFactory, make_order
 from tests.reports.campaign_data import D2, at, build_campaign

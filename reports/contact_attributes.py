@@ -1,4 +1,5 @@
-"""What reports learn about the people who answered: the contact behind each response."""
+"""What reports learn about the people who answered: the contact behind each response
+(from outbound, which reports may read)."""
 
 from __future__ import annotations
 
