@@ -254,7 +254,17 @@ def child_tables(work: Path, version_id: str) -> dict:
         runs.append(time.perf_counter() - started)
     assert tables[0].asked == INTERVIEWS, tables[0].asked
     assert sum(r.count for r in tables[0].rows) == INTERVIEWS
-    return {"runs": runs, "seconds": sorted(runs)[1]}
+    # For scale: the plainest GROUP BY over every answer, on the same machine and moment.
+    from django.db import connection
+
+    plain = []
+    with connection.cursor() as cursor:
+        for _ in range(3):
+            started = time.perf_counter()
+            cursor.execute("SELECT question_id, COUNT(*) FROM surveys_answer GROUP BY question_id")
+            cursor.fetchall()
+            plain.append(time.perf_counter() - started)
+    return {"runs": runs, "seconds": sorted(runs)[1], "plain_group_by": sorted(plain)[1]}
 
 
 def child_export(work: Path, version_id: str) -> dict:
@@ -375,6 +385,7 @@ def main() -> None:
             tables = _child("tables", work, version)
             print(f"# tables: {json.dumps(tables)}", flush=True)
             _say("tables_seconds", tables["seconds"], "s")
+            _say("tables_vs_plain_group_by", tables["seconds"] / tables["plain_group_by"], "x")
             ours = _child("export", work, version)
             print(f"# export: {json.dumps(ours)}", flush=True)
             _say("export_seconds", ours["seconds"], "s")
