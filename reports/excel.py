@@ -13,6 +13,7 @@ import re
 import tempfile
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
@@ -20,10 +21,13 @@ from django.db import connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+from openpyxl.utils.datetime import to_excel
+from openpyxl.xml.functions import XML_NS, Element, SubElement
 
 from reports import crosstabs as crosstab_module
 from reports.index import SOURCE_ATTRIBUTES, SOURCE_QUESTION
@@ -97,6 +101,64 @@ class _Sheets:
                 for v in values
             ]
         )
+
+
+class _PlainRows:
+    """Serialises the rows of a write-only sheet in one lxml element each, without building a
+    cell object per value: the data sheets hold millions of values, and openpyxl's per-cell
+    path is most of the time of an export. Values are None, numbers, strings, naive
+    datetimes, or the cells `_Sheets.cell` makes for text that needs care (written with
+    their style). The XML is what openpyxl writes for the same values."""
+
+    def __init__(self, ws):
+        ws._get_writer()
+        probe = WriteOnlyCell(ws, value=datetime(2000, 1, 1))
+        self.date_style = str(probe.style_id)
+        self.epoch = ws.parent.epoch
+        ws._values_to_row = lambda values, _row_idx: values
+        ws._writer.write_row = self.write_row
+
+    def write_row(self, xf, values, row_idx: int) -> None:
+        number = str(row_idx)
+        row = Element("row", {"r": number})
+        for column, value in enumerate(values, 1):
+            if value is None:
+                continue
+            ref = get_column_letter(column) + number
+            kind = type(value)
+            if kind is str:
+                self._text(row, ref, value, None)
+            elif kind is int or kind is float or kind is Decimal:
+                SubElement(SubElement(row, "c", {"r": ref, "t": "n"}), "v").text = str(value)
+            elif kind is bool:
+                SubElement(SubElement(row, "c", {"r": ref, "t": "b"}), "v").text = (
+                    "1" if value else "0"
+                )
+            elif kind is datetime:
+                c = SubElement(row, "c", {"r": ref, "t": "n", "s": self.date_style})
+                SubElement(c, "v").text = str(to_excel(value, self.epoch))
+            elif isinstance(value, Cell):
+                style = str(value.style_id) if value.has_style else None
+                if value.data_type == "s":
+                    self._text(row, ref, value._value, style)
+                else:
+                    attrs = {"r": ref, "t": value.data_type}
+                    if style:
+                        attrs["s"] = style
+                    SubElement(SubElement(row, "c", attrs), "v").text = str(value._value)
+            else:
+                self._text(row, ref, str(value), None)
+        xf.write(row)
+
+    @staticmethod
+    def _text(row, ref: str, value: str, style: str | None) -> None:
+        attrs = {"r": ref, "t": "inlineStr"}
+        if style:
+            attrs["s"] = style
+        t = SubElement(SubElement(SubElement(row, "c", attrs), "is"), "t")
+        if value != value.strip():
+            t.set(f"{{{XML_NS}}}space", "preserve")
+        t.text = value
 
 
 def _pct(value: float | None) -> float | None:
@@ -366,6 +428,8 @@ def _data_sheets(
     out.row(codes_ws, [*head, *(name for name, _q, _c in columns)], bold=True)
     label_questions = list(results.questions)
     out.row(labels_ws, [*head, *(q.code for q in label_questions)], bold=True)
+    _PlainRows(codes_ws)
+    _PlainRows(labels_ws)
     choice_info = {c.pk: (c.code, c.label) for q in results.questions for c in q.choices.all()}
     special_labels = {code: str(label) for code, label in Special.choices}
     status_labels: dict[str, str] = {}
@@ -438,6 +502,7 @@ def _data_sheets(
 def _open_answers(out: _Sheets, results: Results, *, show_phones: bool) -> None:
     ws = out.sheet(_("Open answers"))
     out.row(ws, [_("Interview"), _("Question"), _("Question text"), _("Answer")], bold=True)
+    _PlainRows(ws)
     ids = results.responses.order_by().values("pk")
     texts = {q.pk: q for q in results.questions}
     open_ids = [q.pk for q in results.questions if q.type == QuestionType.TEXT]

@@ -136,9 +136,11 @@ def satisfaction_index(
     source, source_question = SOURCE_NONE, None
     ids = responses.order_by().values("pk")
     scale_ids = list(top_two_ids)
-    if hooks.attributes_available():
+    # The contacts' brand when the interviews have contacts that carry one; else the
+    # questionnaire's own brand question.
+    mapping = hooks.contact_attributes(responses) or {}
+    if any(attrs.get("brand") for attrs in mapping.values()):
         source = SOURCE_ATTRIBUTES
-        mapping = hooks.contact_attributes(responses) or {}
         people: dict[str, int] = Counter()
         for attrs in mapping.values():
             brand = attrs.get("brand", "")
