@@ -344,6 +344,27 @@ LOGGING.setdefault("loggers", {})["twilio.http_client"] = {"level": "WARNING"}
 # Workers and beat load the telephony tasks at start (they are not in an app's tasks.py).
 CELERY_IMPORTS = (
     *globals().get("CELERY_IMPORTS", ()),
+    "outbound.contacts.tasks",
     "outbound.dialer.tasks",
     "outbound.sandbox.tasks",
+    "outbound.agent.tasks",
+    "outbound.voice.tasks",
 )
+CELERY_BEAT_SCHEDULE.update(
+    {
+        # An agent's hold on a contact lapses when the agent walks away.
+        "agent-expire-holds": {
+            "task": "outbound.agent.tasks.expire_holds",
+            "schedule": 60.0,
+            "options": {"expires": 120},
+        },
+        # Voice interviews whose call ended without a final callback are closed as partial.
+        "voice-settle-interviews": {
+            "task": "outbound.voice.tasks.settle_interviews",
+            "schedule": 60.0,
+            "options": {"expires": 120},
+        },
+    }
+)
+WAIHU_AGENT_HOLD_MINUTES = env_int("WAIHU_AGENT_HOLD_MINUTES", 15, minimum=1)
+WAIHU_COMPLAINT_CALLBACK_DAYS = env_int("WAIHU_COMPLAINT_CALLBACK_DAYS", 7, minimum=1)

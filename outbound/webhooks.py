@@ -15,7 +15,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from outbound import telephony
 from outbound.dialer import services
-from outbound.models import CallAttempt
+from outbound.models import CallAttempt, WorkOrder
 from surveys.placeholders import placeholders_fill
 
 # Twilio's <Say> language for each questionnaire language.
@@ -46,6 +46,12 @@ def signed(view):
 def call_status(request, attempt_id: int):
     if not services.attempt_record_status(attempt_id=attempt_id, params=request.POST):
         return HttpResponse(status=404)
+    if request.POST.get("CallStatus") in CallAttempt.FINAL_STATUSES:
+        # A voice survey left halfway by a hang-up is kept as a partial interview. (The
+        # voice package reads this module's language table, hence the late import.)
+        from outbound.voice.services import interview_attempt_ended
+
+        interview_attempt_ended(attempt_id=attempt_id)
     return HttpResponse(status=204)
 
 
@@ -81,6 +87,12 @@ def call_twiml(request, attempt_id: int):
     )
     if attempt is None:
         return HttpResponse(status=404)
+    if attempt.campaign.mode == WorkOrder.Mode.VOICE and attempt.campaign.questionnaire_id:
+        from outbound.voice.services import voice_start_twiml
+
+        return HttpResponse(
+            voice_start_twiml(attempt=attempt, request=request), content_type="application/xml"
+        )
     text, language = _greeting(attempt)
     response = VoiceResponse()
     response.say(text, language=language)

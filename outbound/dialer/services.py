@@ -609,8 +609,12 @@ def attempts_settle(*, now: datetime.datetime | None = None, limit: int = 200) -
 
 
 def running_campaign_ids() -> list[int]:
+    """The campaigns the dialer calls by itself: automated ones. Agent campaigns are dialled
+    from the agents' console, agent first, so that no customer waits for an agent."""
     return list(
         CampaignSettings.objects.filter(
-            state=State.RUNNING, campaign__run_status=WorkOrder.RunStatus.READY
+            state=State.RUNNING,
+            campaign__run_status=WorkOrder.RunStatus.READY,
+            campaign__mode=WorkOrder.Mode.VOICE,
         ).values_list("pk", flat=True)
     )

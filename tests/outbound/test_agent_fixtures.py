@@ -101,7 +101,7 @@ def agent_campaign(org: Org, *, phones, team=(), **rules) -> WorkOrder:
     """A running agent campaign on the English questionnaire, its contacts queued."""
     org.agent.phone = AGENT_PHONE
     org.agent.save(update_fields=["phone"])
-    order = make_campaign(org, phones=phones, **rules)
+    order = make_campaign(org, phones=phones, mode=WorkOrder.Mode.AGENTS, **rules)
     WorkOrder.objects.filter(pk=order.pk).update(questionnaire=org.questionnaire)
     for agent in team:
         order.team.add(agent)

@@ -14,8 +14,12 @@ from tests.factories import Org, make_order
 ALL_DAY = {str(day): ["00:00", "23:59"] for day in range(1, 8)}
 
 
-def make_campaign(org: Org, *, phones=(), kind=WorkOrder.Kind.SATISFACTION, **rules):
-    order = make_order(org.requester, kind=kind)
+def make_campaign(
+    org: Org, *, phones=(), kind=WorkOrder.Kind.SATISFACTION, mode=WorkOrder.Mode.VOICE, **rules
+):
+    """A ready campaign; automated unless `mode` says agents, since the dialer places the
+    calls of automated campaigns by itself."""
+    order = make_order(org.requester, kind=kind, mode=mode)
     WorkOrder.objects.filter(pk=order.pk).update(run_status=WorkOrder.RunStatus.READY)
     order.refresh_from_db()
     order.team.add(org.agent)

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from outbound.models import CallAttempt, CallEvent, DialState, Outcome
+from outbound.models import CallAttempt, CallEvent, DialState, Outcome, WorkOrder
 from surveys.models import Questionnaire, QuestionnaireVersion
 from tests.outbound import test_dialer_fixtures as fx
 from tests.outbound.test_dialer_fixtures import make_campaign, open_attempt, phones, signed_post
@@ -184,8 +184,10 @@ def test_twiml_says_the_greeting_in_the_questionnaire_language(client, attempt, 
         greeting_salutation="Hello {customer_name},",
         greeting_introduction="this is customer service.",
     )
+    # A call of a campaign without a keypad survey (a notification) only says the greeting.
     attempt.campaign.questionnaire = version
-    attempt.campaign.save(update_fields=["questionnaire"])
+    attempt.campaign.mode = WorkOrder.Mode.AGENTS
+    attempt.campaign.save(update_fields=["questionnaire", "mode"])
     path = reverse("telephony:twiml", args=[attempt.pk])
     assert client.post(path, {"CallSid": SID}).status_code == 403
     response = signed_post(client, path, {"CallSid": SID})
