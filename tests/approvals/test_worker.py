@@ -39,13 +39,17 @@ def worker(transactional_db, tmp_path):
     """A worker process on a queue of its own, so nothing else left on the broker (by an
     earlier run or a development server) stands in its way."""
     queue = f"test-{uuid.uuid4().hex}"
+    outbox = tmp_path / "outbox"
+    outbox.mkdir()
+    log_path = tmp_path / "worker.log"
     env = {
         **os.environ,
         "DATABASE_URL": _database_url(),
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-        "EMAIL_URL": f"file://{tmp_path}",
+        "EMAIL_URL": f"file://{outbox}",
         "WAIHU_CELERY_QUEUE": queue,
     }
+    log = log_path.open("wb")
     process = subprocess.Popen(
         [
             sys.executable,
@@ -64,17 +68,19 @@ def worker(transactional_db, tmp_path):
         ],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.PIPE,
+        # A file, not a pipe: a pipe nobody reads fills up and stalls the worker.
+        stdout=log,
         stderr=subprocess.STDOUT,
     )
-    yield tmp_path, queue
+    yield outbox, queue
     process.terminate()
     try:
-        output, _ = process.communicate(timeout=20)
+        process.wait(timeout=20)
     except subprocess.TimeoutExpired:
         process.kill()
-        output, _ = process.communicate()
-    print(output.decode(errors="replace")[-3000:])
+        process.wait()
+    log.close()
+    print(log_path.read_text(errors="replace")[-3000:])
 
 
 def test_beat_schedules_the_reminder():
