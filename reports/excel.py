@@ -229,8 +229,11 @@ def _question_sheets(out: _Sheets, results: Results) -> None:
         out.row(ws, [q.code, q.text], bold=True)
         out.row(ws, [_("Base (asked)"), table.asked, _("Valid answers"), table.valid])
         multiple = q.type == QuestionType.MULTIPLE
-        header = [_("Answer"), _("Code"), _("Count"), _("% of respondents") if multiple else "%"]
+        # xgettext:no-python-format
+        respondents = _("% of respondents")
+        header = [_("Answer"), _("Code"), _("Count"), respondents if multiple else "%"]
         if multiple:
+            # xgettext:no-python-format
             header.append(_("% of answers"))
         out.row(ws, header, bold=True)
         first = 4
