@@ -1081,13 +1081,18 @@ def response_start(
         )
 
 
-def _response_lock(response: Response) -> Response:
+def _response_lock(response: Response, *, ended_ok: bool = False) -> Response:
+    """The response, locked; refused once it has ended, unless `ended_ok` (going back from
+    the closing or a screen-out reopens it)."""
     locked = (
         Response.objects.select_for_update()
         .select_related("version__questionnaire")
         .get(pk=response.pk)
     )
-    if locked.status != ResponseStatus.IN_PROGRESS:
+    allowed = {ResponseStatus.IN_PROGRESS}
+    if ended_ok:
+        allowed |= {ResponseStatus.COMPLETED, ResponseStatus.SCREENED_OUT}
+    if locked.status not in allowed:
         raise ValidationError(_("This interview has already ended."), code="response_ended")
     return locked
 
@@ -1174,18 +1179,30 @@ def response_back(*, response: Response) -> Response:
     """Step back to the question asked before the current one; its answer is kept so it can
     be shown and changed."""
     with transaction.atomic():
-        locked = _response_lock(response)
+        locked = _response_lock(response, ended_ok=True)
         script = script_build(locked.version)
         result = walk(script, _answers_load(locked))
         here = locked.current_question.code if locked.current_question else result.current
-        previous = result.previous(here) if here is not None else None
+        ended = (
+            locked.status in (ResponseStatus.COMPLETED, ResponseStatus.SCREENED_OUT)
+            and result.outcome != Outcome.IN_PROGRESS
+            and bool(result.path)
+        )
+        # From the closing or a screen-out, back to the last question asked: the interview
+        # opens again until that answer is given anew.
+        previous = result.path[-1] if ended else (result.previous(here) if here else None)
         if previous is None:
             raise ValidationError(_("This is the first question."), code="at_start")
         target = Question.objects.get(version_id=locked.version_id, code=previous)
-        Response.objects.filter(pk=locked.pk, status=ResponseStatus.IN_PROGRESS).update(
-            current_question=target
+        reopenable = [ResponseStatus.IN_PROGRESS]
+        if ended:
+            reopenable += [ResponseStatus.COMPLETED, ResponseStatus.SCREENED_OUT]
+        Response.objects.filter(pk=locked.pk, status__in=reopenable).update(
+            current_question=target, status=ResponseStatus.IN_PROGRESS, finished_at=None
         )
     response.current_question = target
+    response.status = ResponseStatus.IN_PROGRESS
+    response.finished_at = None
     return response
 
 

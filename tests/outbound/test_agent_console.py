@@ -284,6 +284,28 @@ def test_screen_out_ends_the_script(client, org, carrier):
     assert interview.response.status == ResponseStatus.SCREENED_OUT
 
 
+def test_back_from_a_screen_out_reopens_the_interview(client, org, carrier):
+    order = agent_campaign(org, phones=phones(1))
+    interview = services.contact_reserve(campaign=order, agent=org.agent)
+    _dial(interview, org.agent)
+    _answer(interview, org.agent, "Q1", choice(2))
+    interview.response.refresh_from_db()
+    assert interview.response.status == ResponseStatus.SCREENED_OUT
+    client.force_login(org.agent)
+    page = reverse("agent:interview", args=[interview.pk])
+    assert 'data-testid="answer-back"' in client.get(page).content.decode()
+    # The customer misheard: back to Q1 from the end, and the interview goes on.
+    client.post(reverse("agent:back", args=[interview.pk]))
+    interview.response.refresh_from_db()
+    assert interview.response.status == ResponseStatus.IN_PROGRESS
+    assert interview.response.current_question.code == "Q1"
+    assert interview.response.finished_at is None
+    _answer(interview, org.agent, "Q1", choice(1))
+    interview.response.refresh_from_db()
+    assert interview.response.current_question.code == "Q2"
+    assert 'data-outcome="screened_out"' not in client.get(page).content.decode()
+
+
 def test_completed_needs_the_end_of_the_script(client, org, carrier):
     order = agent_campaign(org, phones=phones(1))
     interview = services.contact_reserve(campaign=order, agent=org.agent)

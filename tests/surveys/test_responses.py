@@ -198,3 +198,27 @@ def test_counts_per_choice_come_from_one_group_by(version, django_assert_num_que
             .annotate(n=Count("id"))
         )
     assert counts == {1: 2, 2: 1, 9: 1}
+
+
+def test_back_from_the_closing_reopens_at_the_last_question(version):
+    response = services.response_start(version=version)
+    full_interview(response, version)
+    response.refresh_from_db()
+    assert response.status == ResponseStatus.COMPLETED
+    services.response_back(response=response)
+    response.refresh_from_db()
+    assert response.status == ResponseStatus.IN_PROGRESS and response.finished_at is None
+    assert response.current_question.code == "Q7"
+    # A lower score now asks for the reason before the closing.
+    assert answer(response, version, "Q7", A.of_number(3)).current == "Q8"
+    answer(response, version, "Q8", A.of_text("Too slow"))
+    response.refresh_from_db()
+    assert response.status == ResponseStatus.COMPLETED
+
+
+def test_a_response_ended_as_partial_stays_closed(version):
+    response = services.response_start(version=version)
+    answer(response, version, "Q1", A.of_choices(1))
+    services.response_finish(response=response)
+    with pytest.raises(ValidationError):
+        services.response_back(response=response)
