@@ -35,7 +35,9 @@ class UserFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def roles(self, create, extracted, **kwargs):
         if create and extracted:
-            self.groups.set(Group.objects.filter(name__in=[str(r) for r in extracted]))
+            # get_or_create: a transactional test before this one may have flushed the
+            # groups that the roles migration made.
+            self.groups.set([Group.objects.get_or_create(name=str(r))[0] for r in extracted])
 
 
 def order_data(**overrides) -> dict:
