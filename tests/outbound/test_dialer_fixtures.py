@@ -207,6 +207,20 @@ class Workers:
         self.processes.append((name, process, log))
         return process
 
+    def wait_ready(self, timeout: float = 60) -> None:
+        """Until every worker started says it is ready to take tasks."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        pending = {name for name, _process, _log in self.processes}
+        while pending and time.monotonic() < deadline:
+            for name in list(pending):
+                log = (self.folder / f"worker-{name}.log").read_text(errors="replace")
+                if " ready." in log:
+                    pending.discard(name)
+            time.sleep(0.2)
+        assert not pending, f"workers not ready after {timeout} s: {sorted(pending)}"
+
     def stop(self) -> dict[str, str]:
         import subprocess
 

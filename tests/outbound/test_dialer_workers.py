@@ -31,7 +31,7 @@ def test_two_workers_never_dial_a_contact_twice(org, sandbox, telephony_settings
     }
     workers.start("one", env, concurrency=2)
     workers.start("two", env, concurrency=2)
-    time.sleep(3)  # both ready before the work arrives
+    workers.wait_ready()  # both take work from the start
     for _ in range(CONTACTS // 8 + 10):
         tasks.dial_campaign.delay(order.pk)
 
