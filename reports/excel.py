@@ -2,8 +2,9 @@
 number of interviews, bounds the memory it takes: the interviews, their answers and their
 selected choices stream from the database in three ordered cursors merged by interview.
 
-Sheets: Summary (background, figures, index, the analysis), one per question table with a
-bar chart, Cross-tabs, Data (codes), Data (labels), Codebook, Open answers."""
+Sheets: Summary (background, figures, index, the analysis), Call outcomes (a campaign's),
+one per question table with a bar chart, Cross-tabs, Data (codes), Data (labels), Codebook,
+Open answers."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from openpyxl import Workbook
 from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -32,7 +34,7 @@ from openpyxl.xml.functions import XML_NS, Element, SubElement
 from reports import crosstabs as crosstab_module
 from reports.index import SOURCE_ATTRIBUTES, SOURCE_QUESTION
 from reports.models import Analysis, ExportJob, ExportStatus
-from reports.privacy import mask_phones_in_text, mask_reference
+from reports.privacy import mask_phone, mask_phones_in_text, mask_reference
 from reports.results import Results, results_build
 from reports.selectors import ResultFilters
 from reports.tables import CLOSED_TYPES, SINGLE_CODED
@@ -41,6 +43,14 @@ from surveys.models import Answer, AnswerChoice, QuestionType, Special
 logger = logging.getLogger(__name__)
 
 SPECIAL_CODES = {Special.DONT_KNOW: -98, Special.REFUSED: -99}
+# The contact's columns in a campaign's data sheets (after the interview's own).
+CONTACT_COLUMNS = (
+    ("phone", _lazy("Phone number")),
+    ("name", _lazy("Name")),
+    ("brand", _lazy("Brand")),
+    ("region", _lazy("Region")),
+    ("segment", _lazy("Segment")),
+)
 CHUNK = 2000
 FORMULA_START = ("=", "+", "-", "@")
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
@@ -168,9 +178,29 @@ def _pct(value: float | None) -> float | None:
 def _summary(out: _Sheets, results: Results, analysis: Analysis | None, filters) -> None:
     ws = out.sheet(_("Summary"))
     version = results.version
-    out.row(ws, [_("Results of %(name)s") % {"name": str(version)}], bold=True)
+    order = results.campaign
+    if order is not None:
+        out.row(ws, [_("Results of the campaign %(title)s") % {"title": order.title}], bold=True)
+    else:
+        out.row(ws, [_("Results of %(name)s") % {"name": str(version)}], bold=True)
     out.row(ws, [])
     out.row(ws, [_("Project background")], bold=True)
+    if order is not None:
+        requester = order.requester
+        for label, value in (
+            (_("Work order"), f"#{order.pk} {order.title}"),
+            (_("Kind"), order.get_kind_display()),
+            (_("Requester"), requester.get_full_name() or requester.get_username()),
+            (_("Department"), str(order.department)),
+            (_("Background"), order.background),
+            (_("Purpose"), order.purpose),
+            (_("Target customers"), order.target_description),
+            (_("Mode"), order.get_mode_display()),
+            (_("Planned start"), order.planned_start or order.desired_start),
+            (_("Planned end"), order.planned_end or order.desired_end),
+            (_("Expected number of contacts"), order.expected_contacts),
+        ):
+            out.row(ws, [str(label), value])
     out.row(ws, [_("Questionnaire"), version.questionnaire.name])
     out.row(ws, [_("Version"), version.number])
     out.row(ws, [_("Purpose of the call"), version.transition_purpose])
@@ -178,6 +208,20 @@ def _summary(out: _Sheets, results: Results, analysis: Analysis | None, filters)
     for name, value in filters.to_json().items():
         if value:
             out.row(ws, [_("Filter"), f"{name} = {value}"])
+    calls = results.calls
+    if calls is not None:
+        out.row(ws, [])
+        out.row(ws, [_("Calls")], bold=True)
+        for label, value in (
+            (_("Contacts"), calls.contacts),
+            (_("Attempts"), calls.attempts),
+            (_("Contacts reached"), calls.reached),
+            (_("Completed"), calls.completed),
+            (_("Attempts per complete"), _pct(calls.attempts_per_complete)),
+        ):
+            out.row(ws, [str(label), value])
+        for rate in calls.rates:
+            out.row(ws, [f"{rate.name} (%)", _pct(rate.percent)])
     out.row(ws, [])
     out.row(ws, [_("Figures")], bold=True)
     out.row(ws, [_("Interviews started"), results.started])
@@ -211,6 +255,68 @@ def _summary(out: _Sheets, results: Results, analysis: Analysis | None, filters)
         for name in Analysis.SECTIONS:
             label = Analysis._meta.get_field(name).verbose_name
             out.row(ws, [str(label).capitalize(), getattr(analysis, name)])
+
+
+def _calls_sheet(out: _Sheets, results: Results) -> None:
+    """A campaign's call outcomes: final dispositions with their AAPOR codes and a chart,
+    the rates with their formulas, and the calling work by day, hour and agent."""
+    calls = results.calls
+    if calls is None:
+        return
+    ws = out.sheet(_("Call outcomes"))
+    out.row(ws, [_("Final disposition"), _("Category"), _("AAPOR code"), _("Contacts")], bold=True)
+    for final in calls.finals:
+        out.row(ws, [final.label, final.code, final.aapor, final.count])
+    first, last = 2, 1 + len(calls.finals)
+    out.row(ws, [_("Total"), None, None, calls.contacts], bold=True)
+    out.row(ws, [])
+    out.row(ws, [_("Rate"), _("Name"), _("Formula"), "%"], bold=True)
+    for rate in calls.rates:
+        out.row(ws, [rate.name, rate.label, rate.formula, _pct(rate.percent)])
+    for title, periods, key in (
+        (_("By day"), calls.by_day, lambda p: p.key),
+        (_("By hour of the day"), calls.by_hour, lambda p: f"{p.key:02d}:00"),
+    ):
+        out.row(ws, [])
+        out.row(ws, [str(title), _("Attempts"), _("Answered"), _("Completes")], bold=True)
+        for period in periods:
+            out.row(ws, [key(period), period.attempts, period.reached, period.completes])
+    out.row(ws, [])
+    out.row(
+        ws,
+        [
+            _("Agent"),
+            _("Interviews closed"),
+            _("Completes"),
+            _("Hours of work"),
+            _("Completes per hour"),
+            _("Average length (minutes)"),
+        ],
+        bold=True,
+    )
+    for agent in calls.by_agent:
+        out.row(
+            ws,
+            [
+                agent.name,
+                agent.interviews,
+                agent.completes,
+                _pct(agent.hours),
+                _pct(agent.completes_per_hour),
+                _pct(agent.average_minutes),
+            ],
+        )
+    if calls.finals:
+        chart = BarChart()
+        chart.type = "bar"
+        chart.title = str(_("Final dispositions"))
+        chart.legend = None
+        chart.add_data(
+            Reference(ws, min_col=4, min_row=first - 1, max_row=last), titles_from_data=True
+        )
+        chart.set_categories(Reference(ws, min_col=1, min_row=first, max_row=last))
+        chart.height = max(7, 0.6 * len(calls.finals) + 2)
+        ws.add_chart(chart, "G2")
 
 
 def _status_label(status: str) -> str:
@@ -350,6 +456,7 @@ def _codebook(out: _Sheets, results: Results, columns: list) -> None:
         ("started_at", _("Started at")),
         ("finished_at", _("Finished at")),
         ("agent", _("Agent")),
+        *(CONTACT_COLUMNS if results.campaign is not None else ()),
     ):
         out.row(ws, [name, "", str(label), "", ""])
     specials = "; ".join(f"{code}={Special(s).label}" for s, code in SPECIAL_CODES.items())
@@ -381,13 +488,10 @@ def _merge(results: Results) -> Iterator[tuple[tuple, dict, dict]]:
     """(interview, {question id: (number, text, special)}, {question id: [choice ids]}) per
     interview in id order, from three streams ordered by interview."""
     ids = results.responses.order_by().values("pk")
-    interviews = (
-        results.responses.order_by("pk")
-        .values_list(
-            "pk", "reference", "status", "started_at", "finished_at", "created_by__username"
-        )
-        .iterator(chunk_size=CHUNK)
-    )
+    fields = ["pk", "reference", "status", "started_at", "finished_at", "created_by__username"]
+    if results.campaign is not None:
+        fields += [f"interview__contact__{name}" for name, _label in CONTACT_COLUMNS]
+    interviews = results.responses.order_by("pk").values_list(*fields).iterator(chunk_size=CHUNK)
     answers = (
         Answer.objects.filter(response__in=ids)
         .order_by("response_id")
@@ -428,6 +532,8 @@ def _data_sheets(
     codes_ws = out.sheet(_("Data"))
     labels_ws = out.sheet(_("Data (labels)"))
     head = ["id", "reference", "status", "started_at", "finished_at", "agent"]
+    if results.campaign is not None:
+        head += [name for name, _label in CONTACT_COLUMNS]
     out.row(codes_ws, [*head, *(name for name, _q, _c in columns)], bold=True)
     label_questions = list(results.questions)
     out.row(labels_ws, [*head, *(q.code for q in label_questions)], bold=True)
@@ -447,14 +553,25 @@ def _data_sheets(
     total = max(results.interviews, 1)
     done = 0
     for interview, given, chosen in _merge(results):
-        pk, reference, status, started, finished, agent = interview
+        pk, reference, status, started, finished, agent = interview[:6]
+        contact = list(interview[6:])
+        if contact and not show_phones:
+            contact[0] = mask_phone(contact[0])
         if not show_phones:
             reference = mask_reference(reference)
         if status not in status_labels:
             status_labels[status] = str(_status_label(status))
         started = started.astimezone(zone).replace(tzinfo=None) if started else None
         finished = finished.astimezone(zone).replace(tzinfo=None) if finished else None
-        coded = [pk, text(codes_ws, reference), status, started, finished, text(codes_ws, agent)]
+        coded = [
+            pk,
+            text(codes_ws, reference),
+            status,
+            started,
+            finished,
+            text(codes_ws, agent),
+            *(text(codes_ws, value) for value in contact),
+        ]
         for question_id, choice_id, closed in plan:
             answer = given.get(question_id)
             if answer is None:
@@ -479,6 +596,7 @@ def _data_sheets(
             started,
             finished,
             text(labels_ws, agent),
+            *(text(labels_ws, value) for value in contact),
         ]
         for question_id, closed in label_plan:
             answer = given.get(question_id)
@@ -546,6 +664,7 @@ def workbook_write(
     """Write the whole workbook of the results to `target`."""
     out = _Sheets(Workbook(write_only=True))
     _summary(out, results, analysis, results.filters)
+    _calls_sheet(out, results)
     progress(10)
     _question_sheets(out, results)
     progress(20)
@@ -572,10 +691,19 @@ def export_build(*, job_id: int) -> ExportJob | None:
     )
     if claimed != 1:
         return None
-    job = ExportJob.objects.select_related("version__questionnaire", "created_by").get(pk=job_id)
+    job = ExportJob.objects.select_related(
+        "version__questionnaire",
+        "created_by",
+        "work_order__questionnaire__questionnaire",
+        "work_order__requester",
+        "work_order__department",
+    ).get(pk=job_id)
     folder = Path(settings.MEDIA_ROOT) / "exports"
     folder.mkdir(parents=True, exist_ok=True)
-    name = f"results-{job.version_id}-{job.pk}.xlsx"
+    if job.work_order_id:
+        name = f"campaign-{job.work_order_id}-{job.pk}.xlsx"
+    else:
+        name = f"results-{job.version_id}-{job.pk}.xlsx"
 
     def progress(value: int) -> None:
         ExportJob.objects.filter(pk=job.pk, status=ExportStatus.RUNNING).update(
@@ -584,14 +712,19 @@ def export_build(*, job_id: int) -> ExportJob | None:
 
     temporary = None
     try:
-        results = results_build(
-            version=job.version, filters=ResultFilters.from_json(job.options.get("filters"))
-        )
-        analysis = Analysis.objects.filter(version=job.version, work_order__isnull=True).first()
+        filters = ResultFilters.from_json(job.options.get("filters"))
         fd, temporary = tempfile.mkstemp(suffix=".xlsx", dir=folder)
         os.close(fd)
         language = getattr(job.created_by, "language", "") or settings.LANGUAGE_CODE
         with translation.override(language):
+            if job.work_order_id:
+                results = results_build(campaign=job.work_order, filters=filters)
+                analysis = Analysis.objects.filter(work_order=job.work_order_id).first()
+            else:
+                results = results_build(version=job.version, filters=filters)
+                analysis = Analysis.objects.filter(
+                    version=job.version, work_order__isnull=True
+                ).first()
             workbook_write(
                 results=results,
                 target=temporary,

@@ -1,9 +1,11 @@
 """Everything a results scope shows, assembled once for the page, the analysis draft and
-the workbook."""
+the workbook. A scope is a questionnaire version's interviews, or a campaign's: the
+interviews taken in one work order, with that campaign's call outcomes beside them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet
 
@@ -12,6 +14,10 @@ from reports.index import SatisfactionIndex, satisfaction_index
 from reports.selectors import ResultFilters, scope_responses, status_counts
 from reports.tables import QuestionTable, question_tables, version_questions
 from surveys.models import Question, QuestionnaireVersion, Response, ResponseStatus
+
+if TYPE_CHECKING:
+    from outbound.models import WorkOrder
+    from reports.outcomes import CampaignOutcomes
 
 
 @dataclass
@@ -24,6 +30,8 @@ class Results:
     index: SatisfactionIndex
     outcomes: dict[str, int]
     attributes_available: bool
+    campaign: WorkOrder | None = None
+    calls: CampaignOutcomes | None = None
 
     @property
     def completed(self) -> int:
@@ -49,13 +57,36 @@ def _statuses(filters: ResultFilters) -> tuple:
 
 
 def results_build(
-    *, version: QuestionnaireVersion, filters: ResultFilters | None = None, kind: str | None = None
+    *,
+    version: QuestionnaireVersion | None = None,
+    filters: ResultFilters | None = None,
+    kind: str | None = None,
+    campaign: WorkOrder | None = None,
 ) -> Results:
+    """The results of a version's interviews, or of a campaign's (its questionnaire's
+    interviews taken in it, its kind's satisfaction target, and its call outcomes)."""
     filters = filters or ResultFilters()
-    responses = scope_responses(version=version, filters=filters)
+    calls = None
+    if campaign is not None:
+        from django.contrib.auth import get_user_model
+
+        from reports.outcomes import campaign_outcomes
+
+        version = campaign.questionnaire
+        kind = campaign.kind
+        agent = None
+        if filters.agent_id:
+            agent = get_user_model().objects.filter(pk=filters.agent_id).first()
+        calls = campaign_outcomes(
+            campaign=campaign, date_from=filters.date_from, date_to=filters.date_to, agent=agent
+        )
+    if version is None:
+        raise ValueError("results need a questionnaire version or a campaign that has one")
+    responses = scope_responses(version=version, filters=filters, campaign=campaign)
     everyone = scope_responses(
         version=version,
         filters=ResultFilters(**{**filters.as_kwargs(), "statuses": "all"}),
+        campaign=campaign,
     )
     questions = version_questions(version=version)
     tables = question_tables(version=version, responses=responses, questions=questions)
@@ -70,4 +101,6 @@ def results_build(
         ),
         outcomes=status_counts(responses=everyone),
         attributes_available=hooks.attributes_available(),
+        campaign=campaign,
+        calls=calls,
     )

@@ -36,6 +36,8 @@ class ResultFilters:
     agent_id: int | None = None
     attribute: str = ""
     attribute_value: str = ""
+    # A campaign's own contacts carry a segment column; the campaign pages filter on it.
+    segment: str = ""
 
     def to_json(self) -> dict:
         data = asdict(self)
@@ -50,7 +52,15 @@ class ResultFilters:
         for name in ("date_from", "date_to"):
             if data.get(name):
                 data[name] = datetime.date.fromisoformat(data[name])
-        known = {"statuses", "date_from", "date_to", "agent_id", "attribute", "attribute_value"}
+        known = {
+            "statuses",
+            "date_from",
+            "date_to",
+            "agent_id",
+            "attribute",
+            "attribute_value",
+            "segment",
+        }
         return cls(**{k: v for k, v in data.items() if k in known})
 
     def as_kwargs(self) -> dict:
@@ -66,14 +76,19 @@ def _day_start(day: datetime.date) -> datetime.datetime:
 
 
 def scope_responses(
-    *, version: QuestionnaireVersion, filters: ResultFilters | None = None
+    *, version: QuestionnaireVersion, filters: ResultFilters | None = None, campaign=None
 ) -> QuerySet[Response]:
-    """The responses of the version the filters keep. The brand/region/segment filter applies
-    only when a source of contact attributes is registered; otherwise it is ignored."""
+    """The responses of the version the filters keep; with a campaign (a work order), only
+    the interviews taken in it. The brand/region/segment filter applies only when a source
+    of contact attributes is registered; otherwise it is ignored."""
     filters = filters or ResultFilters()
     responses = Response.objects.filter(
         version=version, status__in=STATUS_SETS.get(filters.statuses, STATUS_SETS["completed"])
     )
+    if campaign is not None:
+        responses = responses.filter(interview__campaign=campaign)
+        if filters.segment:
+            responses = responses.filter(interview__contact__segment=filters.segment)
     if filters.date_from:
         responses = responses.filter(started_at__gte=_day_start(filters.date_from))
     if filters.date_to:

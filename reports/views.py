@@ -1,9 +1,9 @@
 """Results pages, the analysis and Excel exports.
 
 Who sees what: analysts and outbound administrators read the results of every published
-version (requesters will read those of the orders they filed once orders carry their
-interviews); everyone else gets 403. Only analysts write the analysis. An export job is
-seen only by the one who asked for it."""
+version; everyone else gets 403 (requesters read their own campaigns' results, analysis
+and exports through reports.campaign_views). Only analysts write the analysis. An export
+job is seen only by the one who asked for it."""
 
 from __future__ import annotations
 
@@ -176,8 +176,12 @@ def export_start(request, pk: int):
 
 
 def _job(request, pk: int) -> ExportJob:
-    _require_reader(request)
-    job = ExportJob.objects.select_related("version__questionnaire").filter(pk=pk).first()
+    """The job, for the one who asked for it (who could read its results then)."""
+    job = (
+        ExportJob.objects.select_related("version__questionnaire", "work_order")
+        .filter(pk=pk)
+        .first()
+    )
     if job is None or job.created_by_id != request.user.pk:
         raise Http404
     return job
@@ -209,5 +213,8 @@ def export_download(request, pk: int):
     job = _job(request, pk)
     if job.status != ExportStatus.DONE or not job.file:
         raise Http404
-    name = f"{job.version.questionnaire.name}-v{job.version.number}-{job.pk}.xlsx"
+    if job.work_order_id:
+        name = f"{job.work_order.title}-{job.pk}.xlsx"
+    else:
+        name = f"{job.version.questionnaire.name}-v{job.version.number}-{job.pk}.xlsx"
     return FileResponse(job.file.open("rb"), as_attachment=True, filename=name)
