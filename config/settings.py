@@ -96,7 +96,11 @@ DATABASES = {
     "default": env_url(
         "DATABASE_URL",
         _SQLITE_DEFAULT,
-        lambda url: dj_database_url.parse(url, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0)),
+        # Connections are kept (and checked before reuse): opening one per request costs a
+        # PostgreSQL backend process each time, more than a status callback's own work.
+        lambda url: dj_database_url.parse(
+            url, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60), conn_health_checks=True
+        ),
         ("sqlite", "postgres", "postgresql", "pgsql"),
     )
 }

@@ -44,9 +44,12 @@ def signed(view):
 @signed
 @require_http_methods(["POST"])
 def call_status(request, attempt_id: int):
-    if not services.attempt_record_status(attempt_id=attempt_id, params=request.POST):
+    exists, voice_open = services.attempt_record_callback(
+        attempt_id=attempt_id, params=request.POST
+    )
+    if not exists:
         return HttpResponse(status=404)
-    if request.POST.get("CallStatus") in CallAttempt.FINAL_STATUSES:
+    if voice_open and request.POST.get("CallStatus") in CallAttempt.FINAL_STATUSES:
         # A voice survey left halfway by a hang-up is kept as a partial interview. (The
         # voice package reads this module's language table, hence the late import.)
         from outbound.voice.services import interview_attempt_ended

@@ -437,16 +437,37 @@ def attempt_record_status(
     """Applies a status the carrier reported. A status only moves an attempt forward, so
     callbacks arriving out of order end in the true order; a repeated one changes nothing.
     Returns whether the attempt exists."""
+    return attempt_record_callback(attempt_id=attempt_id, params=params, source=source)[0]
+
+
+def attempt_record_callback(
+    *, attempt_id: int, params, source: str = CallEvent.Source.CALLBACK
+) -> tuple[bool, bool]:
+    """attempt_record_status, returning (whether the attempt exists, whether a voice
+    interview may still be open on it after a final status)."""
     status = params.get("CallStatus", "")
     rank = CallAttempt.RANK.get(status)
     if rank is None:
-        return CallAttempt.objects.filter(pk=attempt_id).exists()
+        return CallAttempt.objects.filter(pk=attempt_id).exists(), False
     sequence = params.get("SequenceNumber")
     details = {
         key: params.get(key)
         for key in ("CallSid", "AnsweredBy", "CallDuration", "ErrorCode", "RecordingUrl")
         if params.get(key)
     }
+    if connection.vendor == "postgresql":
+        from outbound.dialer import status_sql
+
+        return status_sql.record_status(
+            attempt_id=attempt_id,
+            status=status,
+            rank=rank,
+            params=params,
+            details=details,
+            occurred_at=_occurred_at(params),
+            source=source,
+        )
+    final = status in CallAttempt.FINAL_STATUSES
     with transaction.atomic():
         relaxed_commit()
         changes = _advance(status)
@@ -454,7 +475,7 @@ def attempt_record_status(
         if sid:
             changes["call_sid"] = Coalesce(F("call_sid"), Value(sid))
         if not CallAttempt.objects.filter(pk=attempt_id).update(**changes):
-            return False
+            return False, False
         CallEvent.objects.bulk_create(
             [
                 CallEvent(
@@ -468,8 +489,8 @@ def attempt_record_status(
             ],
             ignore_conflicts=True,
         )
-        if status not in CallAttempt.FINAL_STATUSES:
-            return True
+        if not final:
+            return True, False
         answered_by = params.get("AnsweredBy", "")
         error_code = params.get("ErrorCode", "") or ""
         duration = params.get("CallDuration")
@@ -485,7 +506,7 @@ def attempt_record_status(
             recording_url=params.get("RecordingUrl", "") or "",
             source=None,
         )
-    return True
+    return True, True
 
 
 def attempt_finish(
