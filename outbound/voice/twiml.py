@@ -18,6 +18,8 @@ GATHER_TIMEOUT_SECONDS = 8
 TRIES = 2
 # The most values a number question lists as the keys it expects.
 HINTED_VALUES = 30
+# The key for "don't know", on a question that accepts it: the star alone.
+DONT_KNOW_KEY = "*"
 
 
 def say_language(language: str) -> str:
@@ -46,11 +48,14 @@ def _number_hints(spec: QuestionSpec) -> list[str]:
 
 def keys_offered(spec: QuestionSpec) -> list[str]:
     """The keys (or numbers) the caller is told about, for the <Gather>'s hints."""
+    keys: list[str] = []
     if spec.type in CHOICE_TYPES:
-        return [c.keypad for c in spec.choices if c.keypad]
-    if spec.type in (QuestionType.NPS, QuestionType.NUMBER):
-        return _number_hints(spec)
-    return []
+        keys = [c.keypad for c in spec.choices if c.keypad]
+    elif spec.type in (QuestionType.NPS, QuestionType.NUMBER):
+        keys = _number_hints(spec)
+    if keys and spec.allow_dont_know:
+        keys.append(DONT_KNOW_KEY)
+    return keys
 
 
 def prompts(spec: QuestionSpec, labels: dict[int, str], language: str) -> list[str]:
@@ -70,6 +75,11 @@ def prompts(spec: QuestionSpec, labels: dict[int, str], language: str) -> list[s
             lines.append(_("Key a number from 0 to 10, then press the hash key."))
         elif spec.type == QuestionType.NUMBER:
             lines.append(_("Key the number, then press the hash key."))
+        if lines and spec.allow_dont_know:
+            if takes_several_keys(spec):
+                lines.append(_("If you don't know, press the star key, then the hash key."))
+            else:
+                lines.append(_("If you don't know, press the star key."))
         return lines
 
 
@@ -123,6 +133,8 @@ def answer_from_digits(spec: QuestionSpec, digits: str) -> AnswerValue | None:
     digits = (digits or "").strip().rstrip("#")
     if not digits or not _KEYS.match(digits):
         return None
+    if digits == DONT_KNOW_KEY:
+        return AnswerValue.dont_know() if spec.allow_dont_know else None
     if spec.type in CHOICE_TYPES:
         by_key = {c.keypad: c.code for c in spec.choices if c.keypad}
         if spec.type != QuestionType.MULTIPLE and len(digits) != 1:

@@ -254,3 +254,35 @@ def test_the_start_is_the_same_document_for_the_dialers_webhook(rf, attempt):
     root = parse_twiml(document)
     assert _gather(root).get("numDigits") == "1"
     assert CallAttempt.objects.get().interviews.count() == 1
+
+
+def test_the_star_key_answers_dont_know_where_the_question_allows_it(client, org):
+    from dataclasses import replace
+
+    from outbound.voice.twiml import keys_offered, prompts
+    from surveys.models import Question, Special
+
+    version = keypad_questionnaire()
+    script = script_build(version)
+    q2, q3, q4 = (script.question(code) for code in ("Q2", "Q3", "Q4"))
+    assert answer_from_digits(q2, "*") is None and "*" not in keys_offered(q2)
+    for spec, keys in ((q2, "*"), (q3, "*#"), (q4, "*#")):
+        allowing = replace(spec, allow_dont_know=True)
+        assert answer_from_digits(allowing, keys) == AnswerValue.dont_know(), spec.code
+        assert keys_offered(allowing)[-1] == "*"
+    assert prompts(replace(q2, allow_dont_know=True), {}, Language.EN)[-1] == (
+        "If you don't know, press the star key."
+    )
+    assert prompts(replace(q4, allow_dont_know=True), {}, Language.EN)[-1] == (
+        "If you don't know, press the star key, then the hash key."
+    )
+
+    # On a call: the satisfaction question accepts "don't know", and the star records it.
+    Question.objects.filter(version=version, code="Q2").update(allow_dont_know=True)
+    order = voice_campaign(org, phones=phones(1), version=version)
+    attempt = open_attempt(order)
+    root = parse_twiml(start_call(client, attempt).content)
+    root = parse_twiml(press(client, _gather(root).get("action"), "1").content)
+    assert "If you don't know, press the star key." in _said(root)
+    press(client, _gather(root).get("action"), "*")
+    assert _answers(attempt)["Q2"].special == Special.DONT_KNOW
