@@ -11,26 +11,28 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from outbound.models import Interview, WorkOrder
 from outbound.selectors import orders_visible_to
-from reports import charts, crosstabs, services
-from reports.forms import AnalysisForm, CrosstabForm
+from reports import charts, services
+from reports.forms import BaseFilterForm
 from reports.index import SOURCE_ATTRIBUTES, SOURCE_QUESTION
 from reports.outcomes import CATEGORY_LABELS, FINALS, campaign_outcomes
-from reports.privacy import mask_phones_in_text, may_see_phones
-from reports.results import Results, results_build
-from reports.selectors import STATUS_SETS, ResultFilters, scope_responses
-from reports.tables import CLOSED_TYPES, open_answers
-from reports.views import can_read_results
+from reports.results import results_build
+from reports.selectors import ResultFilters, scope_responses
+from reports.views import (
+    can_read_results,
+    crosstab_from_request,
+    render_analysis,
+    render_open_answers,
+)
 from surveys.models import Question, QuestionType
 
 
@@ -57,27 +59,19 @@ def _campaign(request, order_pk: int) -> WorkOrder:
     return campaign
 
 
-class CampaignFilterForm(forms.Form):
-    statuses = forms.ChoiceField(
-        label=gettext_lazy("Interviews"),
-        required=False,
-        choices=[
-            ("completed", gettext_lazy("Completed")),
-            ("ended", gettext_lazy("Completed and partial")),
-            ("all", gettext_lazy("All")),
-        ],
-    )
-    date_from = forms.DateField(
-        label=gettext_lazy("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    date_to = forms.DateField(
-        label=gettext_lazy("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+class CampaignFilterForm(BaseFilterForm):
     segment = forms.ChoiceField(label=gettext_lazy("Segment"), required=False)
-    agent = forms.ModelChoiceField(label=gettext_lazy("Agent"), queryset=None, required=False)
 
     def __init__(self, *args, campaign: WorkOrder, **kwargs):
-        super().__init__(*args, **kwargs)
+        agents = Interview.objects.filter(campaign=campaign, agent__isnull=False).values("agent")
+        super().__init__(
+            *args,
+            agents=get_user_model()
+            .objects.filter(Q(pk__in=agents) | Q(assigned_orders=campaign))
+            .distinct()
+            .order_by("username"),
+            **kwargs,
+        )
         segments = (
             campaign.contacts.exclude(segment="")
             .order_by("segment")
@@ -85,31 +79,12 @@ class CampaignFilterForm(forms.Form):
             .distinct()
         )
         self.fields["segment"].choices = [("", "—"), *((s, s) for s in segments)]
-        agents = Interview.objects.filter(campaign=campaign, agent__isnull=False).values("agent")
-        self.fields["agent"].queryset = (
-            get_user_model()
-            .objects.filter(Q(pk__in=agents) | Q(assigned_orders=campaign))
-            .distinct()
-            .order_by("username")
-        )
-
-    def clean(self):
-        data = super().clean()
-        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
-            raise forms.ValidationError(_("The start date is after the end date."))
-        return data
 
     def to_filters(self) -> ResultFilters:
         if not self.is_bound or not self.is_valid():
             return ResultFilters()
-        data = self.cleaned_data
-        statuses = data.get("statuses") or "completed"
         return ResultFilters(
-            statuses=statuses if statuses in STATUS_SETS else "completed",
-            date_from=data.get("date_from"),
-            date_to=data.get("date_to"),
-            agent_id=data["agent"].pk if data.get("agent") else None,
-            segment=data.get("segment") or "",
+            **self.common_filters(), segment=self.cleaned_data.get("segment") or ""
         )
 
 
@@ -117,22 +92,6 @@ def _filters(request, campaign: WorkOrder, data=None) -> tuple[CampaignFilterFor
     data = data if data is not None else (request.GET or None)
     form = CampaignFilterForm(data, campaign=campaign)
     return form, form.to_filters()
-
-
-def _crosstab(request, results: Results):
-    rows = [
-        (str(q.pk), f"{q.code} {q.text[:40]}") for q in results.questions if q.type in CLOSED_TYPES
-    ]
-    columns = crosstabs.variable_choices(questions=results.questions)
-    form = CrosstabForm(request.GET if "row" in request.GET else None, rows=rows, columns=columns)
-    if not (form.is_bound and form.is_valid()):
-        return form, None
-    row = results.question(int(form.cleaned_data["row"]))
-    kind, _sep, key = form.cleaned_data["column"].partition(":")
-    column = results.question(int(key)) if kind == "q" else key
-    if row is None or column is None:
-        return form, None
-    return form, crosstabs.crosstab(row=row, column=column, responses=results.responses)
 
 
 def _count_chart(rows: list[tuple[str, int]], title: str):
@@ -194,7 +153,7 @@ def campaign_results(request, order_pk: int):
         "query": request.GET.urlencode(),
     }
     if built is not None:
-        crosstab_form, crosstab = _crosstab(request, built)
+        crosstab_form, crosstab = crosstab_from_request(request, built)
         index = built.index
         context.update(
             results=built,
@@ -229,24 +188,11 @@ def campaign_open_answers(request, order_pk: int, question_pk: int):
     )
     _form, filters = _filters(request, campaign)
     responses = scope_responses(version=campaign.questionnaire, filters=filters, campaign=campaign)
-    page = Paginator(open_answers(question=question, responses=responses), 50).get_page(
-        request.GET.get("page")
-    )
-    show = may_see_phones(request.user)
-    rows = [(a, a.text if show else mask_phones_in_text(a.text)) for a in page.object_list]
-    params = request.GET.copy()
-    params.pop("page", None)
-    return render(
+    return render_open_answers(
         request,
-        "reports/open_answers.html",
-        {
-            "campaign": campaign,
-            "version": campaign.questionnaire,
-            "question": question,
-            "page": page,
-            "rows": rows,
-            "query": params.urlencode(),
-        },
+        question=question,
+        responses=responses,
+        context={"campaign": campaign, "version": campaign.questionnaire},
     )
 
 
@@ -255,31 +201,13 @@ def campaign_analysis(request, order_pk: int):
     """The four-section analysis of a campaign: a draft from its figures until an analyst
     saves it; the requester and the other readers read it."""
     campaign = _with_questionnaire(request, order_pk)
-    existing = services.analysis_for(work_order=campaign)
-    can_write = services.can_write_analysis(request.user)
-    if request.method == "POST":
-        if not can_write:
-            raise PermissionDenied
-        form = AnalysisForm(request.POST, instance=existing)
-        if form.is_valid():
-            services.analysis_save(work_order=campaign, user=request.user, data=form.cleaned_data)
-            messages.success(request, _("The analysis was saved."))
-            return redirect("campaign_reports:analysis", order_pk=campaign.pk)
-    else:
-        initial = None
-        if existing is None and can_write:
-            initial = services.analysis_draft(results=results_build(campaign=campaign))
-        form = AnalysisForm(instance=existing, initial=initial)
-    return render(
+    return render_analysis(
         request,
-        "reports/analysis.html",
-        {
-            "campaign": campaign,
-            "version": campaign.questionnaire,
-            "form": form,
-            "analysis": existing,
-            "can_write": can_write,
-        },
+        existing=services.analysis_for(work_order=campaign),
+        save=lambda data: services.analysis_save(work_order=campaign, user=request.user, data=data),
+        draft=lambda: services.analysis_draft(results=results_build(campaign=campaign)),
+        done_url=reverse("campaign_reports:analysis", args=[campaign.pk]),
+        context={"campaign": campaign, "version": campaign.questionnaire},
     )
 
 

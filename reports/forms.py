@@ -3,10 +3,12 @@ from django.utils.translation import gettext_lazy as _
 
 from reports import hooks
 from reports.models import Analysis
-from reports.selectors import ResultFilters
+from reports.selectors import STATUS_SETS, ResultFilters
 
 
-class ResultFilterForm(forms.Form):
+class BaseFilterForm(forms.Form):
+    """The filters every results page has: which interviews, a date range, an agent."""
+
     statuses = forms.ChoiceField(
         label=_("Interviews"),
         required=False,
@@ -23,6 +25,29 @@ class ResultFilterForm(forms.Form):
         label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     agent = forms.ModelChoiceField(label=_("Agent"), queryset=None, required=False)
+
+    def __init__(self, *args, agents=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["agent"].queryset = agents
+
+    def clean(self):
+        data = super().clean()
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            raise forms.ValidationError(_("The start date is after the end date."))
+        return data
+
+    def common_filters(self) -> dict:
+        data = self.cleaned_data
+        statuses = data.get("statuses") or "completed"
+        return {
+            "statuses": statuses if statuses in STATUS_SETS else "completed",
+            "date_from": data.get("date_from"),
+            "date_to": data.get("date_to"),
+            "agent_id": data["agent"].pk if data.get("agent") else None,
+        }
+
+
+class ResultFilterForm(BaseFilterForm):
     attribute = forms.ChoiceField(
         label=_("Contact attribute"),
         required=False,
@@ -31,27 +56,17 @@ class ResultFilterForm(forms.Form):
     attribute_value = forms.CharField(label=_("equals"), required=False, max_length=100)
 
     def __init__(self, *args, agents=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["agent"].queryset = agents
+        super().__init__(*args, agents=agents, **kwargs)
         if not hooks.attributes_available():
             del self.fields["attribute"]
             del self.fields["attribute_value"]
-
-    def clean(self):
-        data = super().clean()
-        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
-            raise forms.ValidationError(_("The start date is after the end date."))
-        return data
 
     def to_filters(self) -> ResultFilters:
         if not self.is_valid():
             return ResultFilters()
         data = self.cleaned_data
         return ResultFilters(
-            statuses=data.get("statuses") or "completed",
-            date_from=data.get("date_from"),
-            date_to=data.get("date_to"),
-            agent_id=data["agent"].pk if data.get("agent") else None,
+            **self.common_filters(),
             attribute=data.get("attribute") or "",
             attribute_value=(data.get("attribute_value") or "").strip(),
         )

@@ -56,7 +56,9 @@ def version_list(request):
     return render(request, "reports/version_list.html", {"versions": selectors.result_versions()})
 
 
-def _crosstab(request, results):
+def crosstab_from_request(request, results):
+    """The cross-tab form of a results page and, once a row and a column are chosen, the
+    table."""
     rows = [
         (str(q.pk), f"{q.code} {q.text[:40]}") for q in results.questions if q.type in CLOSED_TYPES
     ]
@@ -79,7 +81,7 @@ def results(request, pk: int):
     version = _version(pk)
     form, filters = _filters(request, version)
     built = results_build(version=version, filters=filters)
-    crosstab_form, crosstab = _crosstab(request, built)
+    crosstab_form, crosstab = crosstab_from_request(request, built)
     index = built.index
     return render(
         request,
@@ -106,13 +108,9 @@ def results(request, pk: int):
     )
 
 
-@require_GET
-def open_answer_list(request, pk: int, question_pk: int):
-    _require_reader(request)
-    version = _version(pk)
-    question = get_object_or_404(Question, pk=question_pk, version=version, type=QuestionType.TEXT)
-    _form, filters = _filters(request, version)
-    responses = selectors.scope_responses(version=version, filters=filters)
+def render_open_answers(request, *, question, responses, context: dict):
+    """A page of a text question's answers among the responses, masked for those who may
+    not see phone numbers."""
     page = Paginator(open_answers(question=question, responses=responses), 50).get_page(
         request.GET.get("page")
     )
@@ -123,13 +121,41 @@ def open_answer_list(request, pk: int, question_pk: int):
     return render(
         request,
         "reports/open_answers.html",
-        {
-            "version": version,
-            "question": question,
-            "page": page,
-            "rows": rows,
-            "query": params.urlencode(),
-        },
+        {**context, "question": question, "page": page, "rows": rows, "query": params.urlencode()},
+    )
+
+
+@require_GET
+def open_answer_list(request, pk: int, question_pk: int):
+    _require_reader(request)
+    version = _version(pk)
+    question = get_object_or_404(Question, pk=question_pk, version=version, type=QuestionType.TEXT)
+    _form, filters = _filters(request, version)
+    responses = selectors.scope_responses(version=version, filters=filters)
+    return render_open_answers(
+        request, question=question, responses=responses, context={"version": version}
+    )
+
+
+def render_analysis(request, *, existing, save, draft, done_url: str, context: dict):
+    """The analysis page: analysts edit a draft (written by `draft()` until one is saved)
+    and save it with `save(data)`; other readers read what was saved."""
+    can_write = services.can_write_analysis(request.user)
+    if request.method == "POST":
+        if not can_write:
+            raise PermissionDenied
+        form = AnalysisForm(request.POST, instance=existing)
+        if form.is_valid():
+            save(form.cleaned_data)
+            messages.success(request, _("The analysis was saved."))
+            return redirect(done_url)
+    else:
+        initial = draft() if existing is None and can_write else None
+        form = AnalysisForm(instance=existing, initial=initial)
+    return render(
+        request,
+        "reports/analysis.html",
+        {**context, "form": form, "analysis": existing, "can_write": can_write},
     )
 
 
@@ -137,25 +163,13 @@ def open_answer_list(request, pk: int, question_pk: int):
 def analysis(request, pk: int):
     _require_reader(request)
     version = _version(pk)
-    existing = services.analysis_for(version=version)
-    can_write = services.can_write_analysis(request.user)
-    if request.method == "POST":
-        if not can_write:
-            raise PermissionDenied
-        form = AnalysisForm(request.POST, instance=existing)
-        if form.is_valid():
-            services.analysis_save(version=version, user=request.user, data=form.cleaned_data)
-            messages.success(request, _("The analysis was saved."))
-            return redirect("reports:analysis", pk=version.pk)
-    else:
-        initial = None
-        if existing is None:
-            initial = services.analysis_draft(results=results_build(version=version))
-        form = AnalysisForm(instance=existing, initial=initial)
-    return render(
+    return render_analysis(
         request,
-        "reports/analysis.html",
-        {"version": version, "form": form, "analysis": existing, "can_write": can_write},
+        existing=services.analysis_for(version=version),
+        save=lambda data: services.analysis_save(version=version, user=request.user, data=data),
+        draft=lambda: services.analysis_draft(results=results_build(version=version)),
+        done_url=reverse("reports:analysis", args=[version.pk]),
+        context={"version": version},
     )
 
 
