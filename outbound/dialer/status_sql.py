@@ -31,17 +31,7 @@ _RULES = CampaignSettings._meta.db_table
 _INTERVIEW = Interview._meta.db_table
 
 # The retry rules the policy reads, in the order the statement returns them.
-_RULE_FIELDS = (
-    "max_attempts",
-    "retry_busy",
-    "retry_busy_minutes",
-    "retry_no_answer",
-    "retry_no_answer_minutes",
-    "retry_failed",
-    "retry_failed_minutes",
-    "retry_machine",
-    "retry_machine_minutes",
-)
+_RULE_FIELDS = CampaignSettings.RETRY_FIELDS
 
 _EVENT_INSERT = f"""
     INSERT INTO {_EVENT} (attempt_id, status, sequence, occurred_at, received_at, source, details)

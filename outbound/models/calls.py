@@ -116,6 +116,19 @@ class CampaignSettings(models.Model):
     def __str__(self) -> str:
         return str(self.campaign_id)
 
+    # The fields retry_rule and the dialer's policy read.
+    RETRY_FIELDS = (
+        "max_attempts",
+        "retry_busy",
+        "retry_busy_minutes",
+        "retry_no_answer",
+        "retry_no_answer_minutes",
+        "retry_failed",
+        "retry_failed_minutes",
+        "retry_machine",
+        "retry_machine_minutes",
+    )
+
     def retry_rule(self, outcome: str) -> tuple[bool, int]:
         """(retry?, minutes to wait) for an attempt's outcome."""
         rules = {
