@@ -52,8 +52,37 @@ def _filters(request, version) -> tuple[ResultFilterForm, ResultFilters]:
 
 @require_GET
 def version_list(request):
+    """The results index: the campaigns with a questionnaire, newest first, then every
+    published version with its interviews."""
     _require_reader(request)
-    return render(request, "reports/version_list.html", {"versions": selectors.result_versions()})
+    from django.db.models import Count, IntegerField, OuterRef, Subquery
+    from django.db.models.functions import Coalesce
+
+    from outbound.models import Contact, Interview
+    from reports.campaign_views import campaigns_readable_by
+
+    def count_of(queryset):
+        # One correlated count each: joining both to the order would multiply the rows.
+        counted = queryset.order_by().values("campaign").annotate(n=Count("pk")).values("n")
+        return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+    campaigns = (
+        campaigns_readable_by(request.user)
+        .filter(questionnaire__isnull=False)
+        .select_related("questionnaire__questionnaire")
+        .annotate(
+            contact_count=count_of(Contact.objects.filter(campaign=OuterRef("pk"))),
+            completed_count=count_of(
+                Interview.objects.filter(campaign=OuterRef("pk"), disposition="completed")
+            ),
+        )
+        .order_by("-created_at", "-pk")
+    )
+    return render(
+        request,
+        "reports/version_list.html",
+        {"versions": selectors.result_versions(), "campaigns": campaigns},
+    )
 
 
 def crosstab_from_request(request, results):

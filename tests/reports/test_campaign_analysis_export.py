@@ -190,3 +190,13 @@ def test_campaign_tables_show_specials_summaries_and_open_answers(client, org, d
         order.interviews.filter(response__status="completed").values_list("response", flat=True)
     )
     assert shown and shown <= campaign_responses
+
+
+def test_the_results_index_lists_the_campaigns(client, org, demo_version):
+    order, _a, _b, _contacts = _campaign(org, demo_version)
+    client.force_login(org.analyst)
+    page = client.get(reverse("reports:version_list")).content.decode()
+    listing = page.split('data-testid="campaign-list"')[1].split("</table>")[0]
+    row = listing.split(reverse("campaign_reports:results", args=[order.pk]))[1].split("</tr>")[0]
+    # 18 contacts, 3 completed interviews (tests/reports/campaign_data.py).
+    assert '<td class="text-end">18</td><td class="text-end">3</td>' in row
