@@ -17,6 +17,16 @@ def require(available: bool, why: str) -> None:
     pytest.skip(why)
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """Test connections close after each request: a connection kept open by a live-server
+    thread would stop the test database from being dropped at the end."""
+    from django.db import connections
+
+    for alias in connections:
+        connections[alias].settings_dict["CONN_MAX_AGE"] = 0
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _celery_eager():
     """Tasks run inline in ordinary tests; the tests marked `worker` start a real worker."""
