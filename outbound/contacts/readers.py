@@ -4,6 +4,7 @@ without a BOM, GB18030/GBK, UTF-16) and .xlsx workbooks (first sheet)."""
 import codecs
 import csv
 import datetime
+import functools
 import io
 import posixpath
 import re
@@ -130,7 +131,7 @@ class XlsxTable(Table):
         try:
             self._archive = zipfile.ZipFile(path)
         except (zipfile.BadZipFile, OSError, ValueError) as error:
-            raise UnreadableFile(_("This is not an Excel workbook we can read.")) from error
+            raise _unreadable_workbook() from error
         self._sheet = None
         try:
             self._workbook = _Workbook(self._archive)
@@ -144,8 +145,10 @@ class XlsxTable(Table):
                     break
             else:
                 raise UnreadableFile(_("The file is empty."))
-        except BaseException:
+        except BaseException as error:
             self.close()
+            if isinstance(error, _DAMAGED) and not isinstance(error, UnreadableFile):
+                raise _unreadable_workbook() from error
             raise
 
     def rows(self) -> Iterator[list]:
@@ -189,18 +192,10 @@ class XlsxTable(Table):
                 if number >= given:
                     yield row
             self._done = self._total
-        except (
-            etree.XMLSyntaxError,
-            zipfile.BadZipFile,
-            zlib.error,
-            EOFError,
-            UnicodeDecodeError,
-            IndexError,
-            ValueError,
-        ) as error:
+        except _DAMAGED as error:
             if isinstance(error, UnreadableFile):
                 raise
-            raise UnreadableFile(_("This workbook is damaged and cannot be read.")) from error
+            raise _unreadable_workbook() from error
 
     def _scan_rows(self) -> Iterator[list]:
         """The plain shape, read with regular expressions; _NotPlain when it is not."""
@@ -208,7 +203,7 @@ class XlsxTable(Table):
         decoder = codecs.getincrementaldecoder("utf-8")()
         value, inline_text, columns = self._workbook.value, _inline_text, _COLUMNS
         buffer, started, first = "", False, True
-        cell_starts, row_end = [], ""
+        tokens = _token_pattern("").findall
         while True:
             chunk = read(_XML_CHUNK)
             self._done += len(chunk)
@@ -232,9 +227,7 @@ class XlsxTable(Table):
                 if opening.group(2):  # <sheetData/>
                     return
                 started, buffer, searched = True, buffer[opening.end() :], 0
-                prefix = opening.group(1) or ""
-                cell_starts = [f"<{prefix}c{after}" for after in (" ", ">", "/")]
-                row_end = f"</{prefix}row>"
+                tokens = _token_pattern(opening.group(1)).findall
             closing = None
             if buffer.find("sheetData", searched) >= 0:
                 closing = _SHEET_DATA_END.search(buffer, searched)
@@ -243,25 +236,17 @@ class XlsxTable(Table):
             elif chunk:
                 cut = _after_last_row(buffer, searched)
             else:
-                raise UnreadableFile(_("This workbook is damaged and cannot be read."))
-            if any(buffer.find(odd, 0, cut) >= 0 for odd in ("<!", "<?", "extLst")):
-                raise _NotPlain
-            tokens = _TOKEN.findall(buffer, 0, cut)
-            # Every cell and row end must have been read: a cell the expressions passed
-            # over is one they do not understand (or a damaged sheet), for lxml to judge.
-            expected = buffer.count(row_end, 0, cut)
-            for cell_start in cell_starts:
-                expected += buffer.count(cell_start, 0, cut)
-            if len(tokens) != expected:
-                raise _NotPlain
+                raise _unreadable_workbook()
             values: list = []
-            for ends_row, letters, style, kind, extra, number, inline, rest in tokens:
+            for ends_row, letters, style, kind, extra, number, inline, rest, odd in tokens(
+                buffer, 0, cut
+            ):
                 if ends_row:
                     if values:
                         yield values
                         values = []
                     continue
-                if extra and _ATTRIBUTE.search(extra):
+                if odd or (extra and _ATTRIBUTE.search(extra)):
                     raise _NotPlain
                 if letters:
                     column = columns.get(letters)
@@ -349,6 +334,17 @@ _FORMAT_DATE_PARTS = re.compile(r"[dmyhs]", re.IGNORECASE)
 # Characters XML cannot hold, which Excel writes as _x000D_ and the like.
 _ESCAPED_CHARACTER = re.compile(r"_x([0-9A-Fa-f]{4})_")
 _MAX_COLUMNS = 16384
+# What reading a damaged archive or part raises (a wrong shared string index included).
+_DAMAGED = (
+    etree.XMLSyntaxError,
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    UnicodeDecodeError,
+    IndexError,
+    ValueError,
+    NotImplementedError,
+)
 _EPOCH_1900 = datetime.datetime(1899, 12, 30)
 _EPOCH_1904 = datetime.datetime(1904, 1, 1)
 _REL_TYPE_END = {"worksheet": "/worksheet", "strings": "/sharedStrings", "styles": "/styles"}
@@ -356,22 +352,33 @@ _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, remove_commen
 _COLUMNS: dict[str, int] = {}
 # The plain shape of a sheet's XML: rows of cells, each cell's reference letters, type,
 # style, formula and value, then anything else it holds (an inline string). Any namespace
-# prefix is allowed; quotes may be single or double.
+# prefix is allowed.
 _P = r"<(?:[\w.-]+:)?"
 _E = r"</(?:[\w.-]+:)?"
-_SHEET_DATA = re.compile(r"<([\w.-]+:)?sheetData\b[^>]*?(/?)>")
+_SHEET_DATA = re.compile(r"<((?:[\w.-]+:)?)sheetData\b[^>]*?(/?)>")
 _SHEET_DATA_END = re.compile(_E + r"sheetData\s*>")
 _ROW_END = re.compile(_E + r"row\s*>")
-# A row's end, or a cell: its reference's letters, style and type when written in that
-# order with double quotes (anything else lands in the fourth group), then either a value
-# after an optional formula, a plain inline string, or whatever else the cell holds.
-_TOKEN = re.compile(
-    f"({_E}row\\s*>)|{_P}c(?=[\\s/>])"
-    r'(?:\s+r="([A-Z]*)\d*")?(?:\s+s="(\d*)")?(?:\s+t="(\w*)")?([^>]*?)'
-    f"(?:/>|>(?:(?:{_P}f\\b[^>]*?(?:/>|>[^<]*{_E}f>))?{_P}v>([^<]*){_E}v>"
-    f"|{_P}is>{_P}t>([^<]*){_E}t>{_E}is>|(.*?)){_E}c>)",
-    re.DOTALL,
-)
+
+
+@functools.cache
+def _token_pattern(prefix: str) -> re.Pattern:
+    """A row's end; or a cell: its reference's letters, style and type when written in
+    that order with double quotes (anything else lands in the fifth group), then either a
+    value after an optional formula, a plain inline string, or whatever else the cell
+    holds; or else something odd: a cell that does not end, a tag with another prefix, a
+    comment, CDATA, a processing instruction or an extension. Tags carry the prefix the
+    sheet gave <sheetData>, written out, which is much quicker than matching any prefix."""
+    p, e = "<" + re.escape(prefix), "</" + re.escape(prefix)
+    return re.compile(
+        f"({e}row\\s*>)|{p}c(?=[\\s/>])"
+        r'(?:\s+r="([A-Z]*)\d*")?(?:\s+s="(\d*)")?(?:\s+t="(\w*)")?([^>]*?)'
+        f"(?:/>|>(?:(?:{p}f\\b[^>]*?(?:/>|>[^<]*{e}f>))?{p}v>([^<]*){e}v>"
+        f"|{p}is>{p}t>([^<]*){e}t>{e}is>|(.*?)){e}c>)"
+        f"|(<[!?]|{_E}row\\b|{_P}(?:c(?=[\\s/>])|extLst\\b))",
+        re.DOTALL,
+    )
+
+
 _ATTRIBUTE = re.compile(r"\s[rst]\s*=")
 _INLINE_T = re.compile(_P + r"t\b[^>]*>([^<]*)</")
 _PHONETIC = re.compile(_P + r"rPh\b.*?</(?:[\w.-]+:)?rPh\s*>", re.DOTALL)
@@ -426,9 +433,15 @@ def _after_last_row(buffer: str, searched: int) -> int:
 
 def _inline_text(content: str) -> str:
     """An inline string's text from the XML inside its cell, phonetic guides left out."""
+    if "<!" in content or "<?" in content:
+        raise _NotPlain
     if "rPh" in content:
         content = _PHONETIC.sub("", content)
     return _xml_text("".join(_INLINE_T.findall(content)))
+
+
+def _unreadable_workbook() -> UnreadableFile:
+    return UnreadableFile(_("This is not an Excel workbook we can read."))
 
 
 def _local(tag) -> str:
@@ -440,13 +453,13 @@ def _column_index(letters: str) -> int:
     index = _COLUMNS.get(letters)
     if index is None:
         if not letters.isascii() or not letters.isalpha() or len(letters) > 3:
-            raise UnreadableFile(_("This workbook is damaged and cannot be read."))
+            raise _unreadable_workbook()
         index = 0
         for letter in letters.upper():
             index = index * 26 + ord(letter) - 64
         index -= 1
         if index >= _MAX_COLUMNS:
-            raise UnreadableFile(_("This workbook is damaged and cannot be read."))
+            raise _unreadable_workbook()
         _COLUMNS[letters] = index
     return index
 
@@ -533,7 +546,7 @@ class _Workbook:
                     sheet = target
         sheet = self._name(sheet) or self._name("xl/worksheets/sheet1.xml")
         if sheet is None:
-            raise UnreadableFile(_("This is not an Excel workbook we can read."))
+            raise _unreadable_workbook()
         self.sheet = sheet
         self.sheet_size = archive.getinfo(sheet).file_size
         found = dict.fromkeys(("strings", "styles"))
@@ -569,7 +582,7 @@ class _Workbook:
         try:
             return etree.fromstring(self._archive.read(actual), _PARSER)
         except etree.XMLSyntaxError as error:
-            raise UnreadableFile(_("This workbook is damaged and cannot be read.")) from error
+            raise _unreadable_workbook() from error
 
     def _relations(self, name: str, folder: str) -> dict[str, tuple[str, str]]:
         """The part's relationships: id -> (path in the archive, type)."""
@@ -607,7 +620,7 @@ class _Workbook:
                     while item.getprevious() is not None:
                         del item.getparent()[0]
         except etree.XMLSyntaxError as error:
-            raise UnreadableFile(_("This workbook is damaged and cannot be read.")) from error
+            raise _unreadable_workbook() from error
         return strings
 
     def _date_styles(self, name: str) -> frozenset[str]:
