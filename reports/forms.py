@@ -86,4 +86,7 @@ class AnalysisForm(forms.ModelForm):
     class Meta:
         model = Analysis
         fields = list(Analysis.SECTIONS)
-        widgets = {name: forms.Textarea(attrs={"rows": 6}) for name in Analysis.SECTIONS}
+        widgets = {
+            name: forms.Textarea(attrs={"rows": 8, "class": "form-control"})
+            for name in Analysis.SECTIONS
+        }
