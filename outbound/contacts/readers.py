@@ -360,7 +360,7 @@ _SHEET_DATA_END = re.compile(_E + r"sheetData\s*>")
 _ROW_END = re.compile(_E + r"row\s*>")
 
 
-@functools.cache
+@functools.lru_cache(maxsize=16)
 def _token_pattern(prefix: str) -> re.Pattern:
     """A row's end; or a cell: its reference's letters, style and type when written in
     that order with double quotes (anything else lands in the fifth group), then either a
