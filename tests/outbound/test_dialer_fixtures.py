@@ -219,7 +219,16 @@ class Workers:
                 if " ready." in log:
                     pending.discard(name)
             time.sleep(0.2)
-        assert not pending, f"workers not ready after {timeout} s: {sorted(pending)}"
+        if pending:
+            tails = {
+                name: (self.folder / f"worker-{name}.log").read_text(errors="replace")[-3000:]
+                for name in sorted(pending)
+            }
+            exited = {name: p.poll() for name, p, _log in self.processes if name in pending}
+            raise AssertionError(
+                f"workers not ready after {timeout} s: {sorted(pending)}, exit codes {exited}, "
+                f"logs {tails}"
+            )
 
     def stop(self) -> dict[str, str]:
         import subprocess

@@ -29,7 +29,10 @@ def test_two_workers_never_dial_a_contact_twice(org, sandbox, telephony_settings
         "WAIHU_DIALER_BATCH_SIZE": "8",
         "WAIHU_DIALER_PLACE_THREADS": "2",
     }
+    # One after the other: kombu's SQLite transport creates a new queue's row without a
+    # lock, so two workers declaring it at the same moment can collide.
     workers.start("one", env, concurrency=2)
+    workers.wait_ready()
     workers.start("two", env, concurrency=2)
     workers.wait_ready()  # both take work from the start
     for _ in range(CONTACTS // 8 + 10):
