@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime
 import json
 
+import psycopg
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -96,6 +97,14 @@ WHERE contact_id = %(contact)s
 """  # noqa: S608
 
 
+def _prepared():
+    """A cursor of the connection Django holds that binds its values on the server, so the
+    statements above are parsed and planned once per connection, not once per callback.
+    (Django's own cursors bind on the client and never prepare.)"""
+    connection.ensure_connection()
+    return psycopg.Cursor(connection.connection)
+
+
 def _int_or_none(value) -> int | None:
     return int(value) if str(value or "").isdigit() else None
 
@@ -124,8 +133,8 @@ def record_status(
         "details": json.dumps(details),
     }
     if status not in CallAttempt.FINAL_STATUSES:
-        with connection.cursor() as cursor:
-            cursor.execute(_PROGRESS, values)
+        with _prepared() as cursor:
+            cursor.execute(_PROGRESS, values, prepare=True)
             return bool(cursor.fetchone()[1]), False
     answered_by = params.get("AnsweredBy", "") or ""
     error_code = params.get("ErrorCode", "") or ""
@@ -138,8 +147,8 @@ def record_status(
         recording_url=(params.get("RecordingUrl", "") or "")[:500],
         voice=Interview.Channel.VOICE,
     )
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_FINAL, values)
+    with transaction.atomic(), _prepared() as cursor:
+        cursor.execute(_FINAL, values, prepare=True)
         row = cursor.fetchone()
         if row is None:
             return False, False
@@ -161,5 +170,6 @@ def record_status(
                     "now": now,
                     "contact": contact_id,
                 },
+                prepare=True,
             )
     return True, bool(voice_open)
