@@ -29,6 +29,15 @@ def env_str(name: str, default: str) -> str:
     return _get(name, default, str, "a string")
 
 
+def env_choice(name: str, default: str, choices: tuple[str, ...], expected: str) -> str:
+    def convert(value: str) -> str:
+        if value not in choices:
+            raise ValueError(f"not one of {', '.join(repr(c) for c in choices)}")
+        return value
+
+    return _get(name, default, convert, expected)
+
+
 def env_bool(name: str, default: bool) -> bool:
     def convert(value: str) -> bool:
         lowered = value.lower()

@@ -13,6 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config.env import (
     env_bool,
+    env_choice,
     env_float,
     env_int,
     env_list,
@@ -296,6 +297,14 @@ def _shares(name: str, default: str) -> dict[str, float]:
         )
     return {key: shares.get(key, 0.0) for key in outcomes}
 
+
+# The key a voice-survey caller presses while the introduction is read to be put on the
+# do-not-call list; empty turns the offer off.
+WAIHU_VOICE_OPT_OUT_KEY = env_choice(
+    "WAIHU_VOICE_OPT_OUT_KEY", "9", ("", *"0123456789"), "one keypad digit, or empty"
+)
+# The share (percent) of answered sandbox respondents who press it.
+WAIHU_SANDBOX_OPT_OUT_PERCENT = env_float("WAIHU_SANDBOX_OPT_OUT_PERCENT", 2.0, minimum=0)
 
 WAIHU_SANDBOX_SHARES = _shares(
     "WAIHU_SANDBOX_SHARES", "answered=60,busy=10,no_answer=15,failed=5,machine=10"

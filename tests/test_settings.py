@@ -41,6 +41,9 @@ def test_defaults_need_no_setup():
         ("WAIHU_WORKING_DAY_START", "nine"),
         ("WAIHU_DURATION_MARGIN", "-1"),
         ("WAIHU_SPEECH_CHARS_PER_MINUTE_MIN", "fast"),
+        ("WAIHU_VOICE_OPT_OUT_KEY", "12"),
+        ("WAIHU_VOICE_OPT_OUT_KEY", "#"),
+        ("WAIHU_SANDBOX_OPT_OUT_PERCENT", "-5"),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(variable, value):

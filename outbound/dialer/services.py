@@ -563,7 +563,8 @@ def attempt_finish(
             callback_at=state.callback_at,
             now=now,
         )
-        DialState.objects.filter(pk=state.pk).update(
+        # A contact excluded during the call (a voice caller's opt-out) stays excluded.
+        DialState.objects.filter(pk=state.pk).exclude(status=DialState.Status.EXCLUDED).update(
             status=step.status,
             next_attempt_at=step.next_attempt_at,
             callback_at=None,

@@ -93,7 +93,7 @@ _SCHEDULE = f"""
 UPDATE {_STATE}
 SET status = %(status)s, next_attempt_at = %(next)s, callback_at = NULL,
     last_outcome = %(outcome)s, updated_at = %(now)s
-WHERE contact_id = %(contact)s
+WHERE contact_id = %(contact)s AND status <> %(excluded)s
 """  # noqa: S608
 
 
@@ -169,6 +169,7 @@ def record_status(
                     "outcome": outcome,
                     "now": now,
                     "contact": contact_id,
+                    "excluded": DialState.Status.EXCLUDED,
                 },
                 prepare=True,
             )

@@ -9,6 +9,7 @@ import re
 import time
 import xml.etree.ElementTree as ET
 from email.utils import format_datetime
+from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
@@ -187,10 +188,19 @@ def choose_digits(gather: ET.Element) -> str:
     return choice if length <= 1 else choice[:length].ljust(length, choice[-1])
 
 
+def _is_opt_out(gather: ET.Element) -> bool:
+    return urlsplit(gather.get("action") or "").path.rstrip("/").endswith("/opt-out")
+
+
 def next_request(root: ET.Element, url: str) -> tuple[str, dict[str, str]] | None:
     """What the respondent's phone does with a TwiML document: the next URL to request and
-    the extra parameters, or None when the call ends here."""
+    the extra parameters, or None when the call ends here. The offer to be called no more
+    is taken by WAIHU_SANDBOX_OPT_OUT_PERCENT of respondents; the others let it pass."""
     for verb in root:
+        if verb.tag == "Gather" and _is_opt_out(verb):
+            if random.uniform(0, 100) < settings.WAIHU_SANDBOX_OPT_OUT_PERCENT:
+                return verb.get("action") or url, {"Digits": choose_digits(verb)}
+            continue
         if verb.tag == "Gather":
             return verb.get("action") or url, {"Digits": choose_digits(verb)}
         if verb.tag == "Redirect" and (verb.text or "").strip():

@@ -16,9 +16,11 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from outbound import telephony
 from outbound.agent.services import caller_id_for, customer_status_url
+from outbound.contacts.selectors import Exclusion
+from outbound.contacts.services import dnc_add
 from outbound.dialer import policy
 from outbound.dialer.services import attempt_finish, settings_for
-from outbound.models import CallAttempt, CallEvent, Interview, Outcome
+from outbound.models import CallAttempt, CallEvent, DialState, DoNotCallEntry, Interview, Outcome
 from outbound.voice import twiml
 from surveys import checker
 from surveys import services as surveys
@@ -39,6 +41,10 @@ def public(path: str) -> str:
 
 def gather_url(interview_id: int, code: str, tries: int = 1) -> str:
     return public(reverse("voice:gather", args=[interview_id, code])) + f"?try={tries}"
+
+
+def opt_out_url(interview_id: int) -> str:
+    return public(reverse("voice:opt_out", args=[interview_id]))
 
 
 def hold_url(attempt_id: int) -> str:
@@ -155,22 +161,73 @@ def voice_start_twiml(*, attempt: CallAttempt, request) -> str:
     script = _script(version)
     values = _values(attempt)
     response = VoiceResponse()
-    say = twiml.say_language(language)
     answers = surveys.response_answers(response=interview.response)
     if not answers:
         parts = script.parts
-        for text in (
-            parts.greeting_salutation,
-            parts.greeting_introduction,
-            parts.transition_purpose,
-            parts.transition_cost,
-        ):
-            if text:
-                response.say(placeholders_fill(text, values), language=say)
+        texts = [
+            placeholders_fill(text, values)
+            for text in (
+                parts.greeting_salutation,
+                parts.greeting_introduction,
+                parts.transition_purpose,
+                parts.transition_cost,
+            )
+            if text
+        ]
     else:
         with twiml.in_language(language):
-            response.say(_("Welcome back. We go on where we stopped."), language=say)
+            texts = [_("Welcome back. We go on where we stopped.")]
+    twiml.introduction(response, texts=texts, language=language, action=opt_out_url(interview.pk))
     _go_on(response, interview, script, values, language)
+    return _document(response)
+
+
+def voice_opt_out_twiml(*, interview_id: int, digits: str) -> str:
+    """A key pressed during the introduction. The opt-out key puts the number on the
+    do-not-call list, closes the interview and the contact, and says goodbye; any other key
+    goes on to the questions."""
+    interview = (
+        Interview.objects.select_related(
+            "attempt", "contact", "response__version__questionnaire", "campaign"
+        )
+        .filter(pk=interview_id, channel=Interview.Channel.VOICE)
+        .first()
+    )
+    response = VoiceResponse()
+    if interview is None:
+        response.hangup()
+        return _document(response)
+    record = interview.response
+    if interview.closed_at is not None or record.status != ResponseStatus.IN_PROGRESS:
+        response.hangup()
+        return _document(response)
+    version = record.version
+    language = version.questionnaire.language
+    key = twiml.opt_out_key()
+    if not key or (digits or "").strip() != key:
+        values = _values(interview.attempt) if interview.attempt else {}
+        _go_on(response, interview, _script(version), values, language)
+        return _document(response)
+    with twiml.in_language(language):
+        reason = _("Asked not to be called again (voice survey keypad)")
+        goodbye = _("You will not be called again. Thank you, goodbye.")
+    dnc_add(
+        phone=interview.contact.phone,
+        reason=reason,
+        source=DoNotCallEntry.Source.CALL,
+    )
+    DialState.objects.filter(pk=interview.contact_id).update(
+        status=DialState.Status.EXCLUDED,
+        excluded_reason=Exclusion.DO_NOT_CALL,
+        next_attempt_at=None,
+        callback_at=None,
+    )
+    surveys.response_finish(response=record)
+    Interview.objects.filter(pk=interview.pk, closed_at=None).update(
+        disposition=Disposition.DO_NOT_CALL, closed_at=timezone.now()
+    )
+    response.say(goodbye, language=twiml.say_language(language))
+    response.hangup()
     return _document(response)
 
 

@@ -5,6 +5,7 @@ language, whatever the language of the request."""
 import re
 from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
 from twilio.twiml.voice_response import VoiceResponse
@@ -122,6 +123,31 @@ def gather(
     for line in prompts(spec, labels, language):
         ask.say(line, language=say)
     response.redirect(action, method="POST")
+
+
+def opt_out_key() -> str:
+    """The key that puts the caller on the do-not-call list, or "" when it is not offered."""
+    return settings.WAIHU_VOICE_OPT_OUT_KEY
+
+
+def introduction(response: VoiceResponse, *, texts: list[str], language: str, action: str):
+    """The introduction read inside a <Gather> that listens for the opt-out key while it is
+    read and a moment after. A caller who presses nothing is taken on to the next verb, the
+    first question, without another request."""
+    key = opt_out_key()
+    say = say_language(language)
+    if not key:
+        for text in texts:
+            response.say(text, language=say)
+        return
+    listen = response.gather(
+        input="dtmf", action=action, method="POST", num_digits=1, timeout=1, hints=key
+    )
+    for text in texts:
+        listen.say(text, language=say)
+    with in_language(language):
+        offer = _("If you do not want us to call you again, press %(key)s.") % {"key": key}
+    listen.say(offer, language=say)
 
 
 _KEYS = re.compile(r"^[0-9*]*$")

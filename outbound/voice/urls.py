@@ -5,6 +5,7 @@ from outbound.voice import views
 app_name = "voice"
 urlpatterns = [
     path("attempts/<int:attempt_id>/start/", views.start, name="start"),
+    path("interviews/<int:interview_id>/opt-out/", views.opt_out, name="opt_out"),
     path("interviews/<int:interview_id>/<str:code>/", views.gather, name="gather"),
     path("attempts/<int:attempt_id>/bridge/", views.bridge, name="bridge"),
     path("attempts/<int:attempt_id>/bridge/status/", views.bridge_status, name="bridge_status"),

@@ -53,6 +53,16 @@ def gather(request, interview_id: int, code: str):
 
 
 @signed
+@require_POST
+def opt_out(request, interview_id: int):
+    with transaction.atomic():
+        document = services.voice_opt_out_twiml(
+            interview_id=interview_id, digits=request.POST.get("Digits", "")
+        )
+    return HttpResponse(document, XML)
+
+
+@signed
 @require_http_methods(["GET", "POST"])
 def bridge(request, attempt_id: int):
     attempt = _attempt(attempt_id)

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from outbound.dialer import services as dialer
-from outbound.models import CallAttempt, DialState, Interview, Outcome
+from outbound.models import CallAttempt, DialState, DoNotCallEntry, Interview, Outcome
 from outbound.voice import services as voice
 from surveys.engine import Outcome as WalkOutcome
 from surveys.engine import script_build, walk
@@ -30,6 +30,7 @@ def test_a_voice_campaign_of_100_contacts_through_the_sandbox(org, sandbox, sett
     settings.WAIHU_SANDBOX_PLAY = True
     settings.WAIHU_SANDBOX_SHARES = {"answered": 80, "busy": 5, "no_answer": 5, "machine": 10}
     settings.WAIHU_DIALER_PLACE_THREADS = 4
+    settings.WAIHU_SANDBOX_OPT_OUT_PERCENT = 10
     # Until the dialer's TwiML webhook hands voice campaigns to voice_start_twiml, the
     # calls fetch the voice survey's own start document.
     monkeypatch.setattr(
@@ -53,12 +54,20 @@ def test_a_voice_campaign_of_100_contacts_through_the_sandbox(org, sandbox, sett
     voice.voice_interviews_settle()
 
     script = script_build(order.questionnaire)
-    interviews = list(Interview.objects.filter(campaign=order).select_related("response"))
+    interviews = list(
+        Interview.objects.filter(campaign=order).select_related("response", "contact")
+    )
     answered = {a.contact_id for a in attempts if a.outcome == Outcome.ANSWERED}
     assert {i.contact_id for i in interviews} == answered
     ends = Counter()
+    opted_out = set()
     for interview in interviews:
         answers = response_answers(response=interview.response)
+        if interview.disposition == "do_not_call":
+            # Pressed the opt-out key during the introduction: no question was asked.
+            assert not answers and interview.response.status == ResponseStatus.ABANDONED
+            opted_out.add(interview.contact_id)
+            continue
         result = walk(script, answers)
         # Every question on the path was answered, none off it, and the walk ended.
         assert result.current is None and not result.stale
@@ -75,4 +84,11 @@ def test_a_voice_campaign_of_100_contacts_through_the_sandbox(org, sandbox, sett
     machines = {a.contact_id for a in attempts if a.outcome == Outcome.MACHINE}
     assert not machines & {i.contact_id for i in interviews}
     reached = DialState.objects.filter(campaign=order, status=DialState.Status.REACHED).count()
-    assert reached == len(answered)
+    assert reached == len(answered) - len(opted_out)
+    # The sandbox's respondents took the offer about one time in ten; each is on the list.
+    excluded = DialState.objects.filter(
+        campaign=order, status=DialState.Status.EXCLUDED, excluded_reason="do_not_call"
+    )
+    assert set(excluded.values_list("contact_id", flat=True)) == opted_out
+    listed = set(DoNotCallEntry.objects.values_list("phone", flat=True))
+    assert listed == {i.contact.phone for i in interviews if i.contact_id in opted_out}

@@ -39,8 +39,19 @@ def attempt(org):
     return open_attempt(order)
 
 
+def _is_intro(gather) -> bool:
+    return gather.get("action", "").endswith("/opt-out/")
+
+
 def _gather(root):
-    gathers = root.findall("Gather")
+    """The question's <Gather> (not the introduction's, which listens for the opt-out)."""
+    gathers = [g for g in root.findall("Gather") if not _is_intro(g)]
+    assert len(gathers) == 1
+    return gathers[0]
+
+
+def _intro(root):
+    gathers = [g for g in root.findall("Gather") if _is_intro(g)]
     assert len(gathers) == 1
     return gathers[0]
 
@@ -69,6 +80,16 @@ def test_start_reads_the_greeting_and_asks_the_first_question(client, attempt):
     gather = _gather(root)
     interview = Interview.objects.get()
     assert interview.channel == "voice" and interview.attempt == attempt
+    # The introduction is read inside a <Gather> listening for the opt-out key; with no key,
+    # Twilio goes on to the first question's <Gather>.
+    intro = _intro(root)
+    assert [verb.tag for verb in root] == ["Gather", "Gather", "Redirect"]
+    assert intro.get("numDigits") == "1" and intro.get("hints") == "9"
+    assert intro.get("timeout") == "1"
+    assert intro.get("action") == "http://testserver" + reverse(
+        "voice:opt_out", args=[interview.pk]
+    )
+    assert [say.text for say in intro][-1] == "If you do not want us to call you again, press 9."
     assert gather.get("numDigits") == "1" and gather.get("hints") == "1,2"
     assert gather.get("timeout") == "8" and gather.get("finishOnKey") is None
     assert (
@@ -84,6 +105,44 @@ def test_start_reads_the_greeting_and_asks_the_first_question(client, attempt):
     redirect = root.find("Redirect")
     assert redirect.text == gather.get("action") and redirect.get("method") == "POST"
     assert [verb.tag for verb in root][-2:] == ["Gather", "Redirect"]
+
+
+def test_the_opt_out_key_puts_the_number_on_the_do_not_call_list(client, org, attempt):
+    from outbound.contacts.selectors import excluded_numbers
+    from outbound.models import DoNotCallEntry
+
+    root = parse_twiml(start_call(client, attempt).content)
+    # Another key during the introduction goes on to the first question.
+    other = parse_twiml(press(client, _intro(root).get("action"), "1").content)
+    assert _gather(other).get("action").endswith("/Q1/?try=1")
+    assert not DoNotCallEntry.objects.exists()
+
+    root = parse_twiml(press(client, _intro(root).get("action"), "9").content)
+    assert [verb.tag for verb in root] == ["Say", "Hangup"]
+    assert _said(root) == ["You will not be called again. Thank you, goodbye."]
+    entry = DoNotCallEntry.objects.get()
+    assert entry.phone == attempt.contact.phone and entry.campaign is None
+    assert entry.source == DoNotCallEntry.Source.CALL
+    assert excluded_numbers(campaign=attempt.campaign, phones=[attempt.contact.phone]) == {
+        attempt.contact.phone: "do_not_call"
+    }
+    interview = Interview.objects.get()
+    assert interview.disposition == "do_not_call" and interview.closed_at is not None
+    assert interview.response.status == ResponseStatus.ABANDONED
+    # The call's final status does not bring the contact back into the queue.
+    customer_status(client, attempt, "completed", CallDuration="12")
+    state = DialState.objects.get(pk=attempt.contact_id)
+    assert state.status == "excluded" and state.excluded_reason == "do_not_call"
+    # A late key press only hangs up.
+    late = "http://testserver" + reverse("voice:opt_out", args=[interview.pk])
+    assert [verb.tag for verb in parse_twiml(press(client, late, "9").content)] == ["Hangup"]
+
+
+def test_without_an_opt_out_key_the_introduction_is_only_read(client, attempt, settings):
+    settings.WAIHU_VOICE_OPT_OUT_KEY = ""
+    root = parse_twiml(start_call(client, attempt).content)
+    assert [verb.tag for verb in root] == ["Say", "Say", "Say", "Say", "Gather", "Redirect"]
+    assert "press 9" not in " ".join(_said(root))
 
 
 def test_keypad_answers_follow_the_skip_rules_to_the_closing(client, attempt):
