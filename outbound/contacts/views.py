@@ -1,3 +1,6 @@
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -216,75 +219,109 @@ def _upload_message(request, counts: dict) -> None:
     )
 
 
-def dnc_list(request):
-    _require_list_admin(request)
+@dataclass(frozen=True)
+class _ListKind:
+    """The pages of one list never to call: its template, its entries, its two forms."""
+
+    template: str
+    url_name: str
+    entries: Callable
+    form: type
+    upload_form: type
+
+
+def _list_page(request, kind: _ListKind, *, form=None, upload_form=None, status: int = 200):
     search = request.GET.get("q", "")
     removed = request.GET.get("removed") == "1"
     return render(
         request,
-        "outbound/contacts/dnc_list.html",
+        kind.template,
         {
-            "page": _page(request, selectors.dnc_list(search=search, include_removed=removed)),
+            "page": _page(request, kind.entries(search=search, include_removed=removed)),
             "search": search,
             "removed": removed,
-            "form": DoNotCallForm(),
-            "upload_form": DoNotCallUploadForm(),
+            "form": form or kind.form(),
+            "upload_form": upload_form or kind.upload_form(),
         },
+        status=status,
     )
+
+
+def _list_add(request, kind: _ListKind, save: Callable[[dict], object], done: str):
+    """The form adding one entry: saved and back to the list, or the list with the errors."""
+    form = kind.form(request.POST)
+    if form.is_valid():
+        save(form.cleaned_data)
+        messages.success(request, done)
+        return redirect(kind.url_name)
+    return _list_page(request, kind, form=form, status=400)
+
+
+def _list_upload(request, kind: _ListKind, save: Callable[[dict], dict]):
+    """An uploaded file of entries: counted and back to the list, or the list with the
+    errors (a file that cannot be read among them)."""
+    form = kind.upload_form(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            counts = save(form.cleaned_data)
+        except ValidationError as error:
+            _form_errors(form, error)
+        else:
+            _upload_message(request, counts)
+            return redirect(kind.url_name)
+    return _list_page(request, kind, upload_form=form, status=400)
+
+
+DNC = _ListKind(
+    "outbound/contacts/dnc_list.html",
+    "contacts:dnc_list",
+    selectors.dnc_list,
+    DoNotCallForm,
+    DoNotCallUploadForm,
+)
+RED = _ListKind(
+    "outbound/contacts/red_list.html",
+    "contacts:red_list",
+    selectors.red_list,
+    RedListForm,
+    RedListUploadForm,
+)
+
+
+def dnc_list(request):
+    _require_list_admin(request)
+    return _list_page(request, DNC)
 
 
 @require_POST
 def dnc_add(request):
     _require_list_admin(request)
-    form = DoNotCallForm(request.POST)
-    if form.is_valid():
-        services.dnc_add(
-            phone=form.cleaned_data["phone"],
-            reason=form.cleaned_data["reason"],
-            source=DoNotCallEntry.Source.MANUAL,
-            campaign=form.cleaned_data["campaign"],
-            added_by=request.user,
-        )
-        messages.success(request, _("The number is on the do-not-call list."))
-        return redirect("contacts:dnc_list")
-    return render(
+    return _list_add(
         request,
-        "outbound/contacts/dnc_list.html",
-        {
-            "page": _page(request, selectors.dnc_list()),
-            "form": form,
-            "upload_form": DoNotCallUploadForm(),
-        },
-        status=400,
+        DNC,
+        lambda data: services.dnc_add(
+            phone=data["phone"],
+            reason=data["reason"],
+            source=DoNotCallEntry.Source.MANUAL,
+            campaign=data["campaign"],
+            added_by=request.user,
+        ),
+        _("The number is on the do-not-call list."),
     )
 
 
 @require_POST
 def dnc_upload(request):
     _require_list_admin(request)
-    form = DoNotCallUploadForm(request.POST, request.FILES)
-    if form.is_valid():
-        try:
-            counts = services.dnc_upload(
-                upload=form.cleaned_data["file"],
-                reason=form.cleaned_data["reason"],
-                campaign=form.cleaned_data["campaign"],
-                added_by=request.user,
-            )
-        except ValidationError as error:
-            _form_errors(form, error)
-        else:
-            _upload_message(request, counts)
-            return redirect("contacts:dnc_list")
-    return render(
+    return _list_upload(
         request,
-        "outbound/contacts/dnc_list.html",
-        {
-            "page": _page(request, selectors.dnc_list()),
-            "form": DoNotCallForm(),
-            "upload_form": form,
-        },
-        status=400,
+        DNC,
+        lambda data: services.dnc_upload(
+            upload=data["file"],
+            reason=data["reason"],
+            campaign=data["campaign"],
+            added_by=request.user,
+        ),
     )
 
 
@@ -301,64 +338,33 @@ def dnc_remove(request, pk: int):
 
 def red_list(request):
     _require_list_admin(request)
-    search = request.GET.get("q", "")
-    removed = request.GET.get("removed") == "1"
-    return render(
-        request,
-        "outbound/contacts/red_list.html",
-        {
-            "page": _page(request, selectors.red_list(search=search, include_removed=removed)),
-            "search": search,
-            "removed": removed,
-            "form": RedListForm(),
-            "upload_form": RedListUploadForm(),
-        },
-    )
+    return _list_page(request, RED)
 
 
 @require_POST
 def red_list_add(request):
     _require_list_admin(request)
-    form = RedListForm(request.POST)
-    if form.is_valid():
-        services.red_list_add(**form.cleaned_data, added_by=request.user)
-        messages.success(request, _("The customer is on the red list."))
-        return redirect("contacts:red_list")
-    return render(
+    return _list_add(
         request,
-        "outbound/contacts/red_list.html",
-        {
-            "page": _page(request, selectors.red_list()),
-            "form": form,
-            "upload_form": RedListUploadForm(),
-        },
-        status=400,
+        RED,
+        lambda data: services.red_list_add(**data, added_by=request.user),
+        _("The customer is on the red list."),
     )
 
 
 @require_POST
 def red_list_upload(request):
     _require_list_admin(request)
-    form = RedListUploadForm(request.POST, request.FILES)
-    if form.is_valid():
-        try:
-            counts = services.red_list_upload(
-                upload=form.cleaned_data["file"],
-                starts_on=form.cleaned_data["starts_on"],
-                ends_on=form.cleaned_data["ends_on"],
-                reason=form.cleaned_data["reason"],
-                added_by=request.user,
-            )
-        except ValidationError as error:
-            _form_errors(form, error)
-        else:
-            _upload_message(request, counts)
-            return redirect("contacts:red_list")
-    return render(
+    return _list_upload(
         request,
-        "outbound/contacts/red_list.html",
-        {"page": _page(request, selectors.red_list()), "form": RedListForm(), "upload_form": form},
-        status=400,
+        RED,
+        lambda data: services.red_list_upload(
+            upload=data["file"],
+            starts_on=data["starts_on"],
+            ends_on=data["ends_on"],
+            reason=data["reason"],
+            added_by=request.user,
+        ),
     )
 
 
