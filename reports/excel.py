@@ -307,16 +307,22 @@ def _calls_sheet(out: _Sheets, results: Results) -> None:
             ],
         )
     if calls.finals:
-        chart = BarChart()
-        chart.type = "bar"
-        chart.title = str(_("Final dispositions"))
-        chart.legend = None
-        chart.add_data(
-            Reference(ws, min_col=4, min_row=first - 1, max_row=last), titles_from_data=True
-        )
-        chart.set_categories(Reference(ws, min_col=1, min_row=first, max_row=last))
-        chart.height = max(7, 0.6 * len(calls.finals) + 2)
-        ws.add_chart(chart, "G2")
+        _bar_chart(ws, str(_("Final dispositions")), first, last, anchor="G2")
+
+
+def _bar_chart(ws, title: str, first: int, last: int, *, anchor: str, axis: str = "") -> None:
+    """A native horizontal bar chart of column D (its header in the row above `first`)
+    against the labels of column A, rows `first` to `last`."""
+    chart = BarChart()
+    chart.type = "bar"
+    chart.title = title
+    if axis:
+        chart.y_axis.title = axis
+    chart.legend = None
+    chart.add_data(Reference(ws, min_col=4, min_row=first - 1, max_row=last), titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=1, min_row=first, max_row=last))
+    chart.height = max(6, 0.7 * (last - first + 1) + 2)
+    ws.add_chart(chart, anchor)
 
 
 def _status_label(status: str) -> str:
@@ -372,17 +378,7 @@ def _question_sheets(out: _Sheets, results: Results) -> None:
             )
             out.row(ws, ["NPS", None, None, _pct(table.nps)])
         if table.rows:
-            chart = BarChart()
-            chart.type = "bar"
-            chart.title = q.code
-            chart.y_axis.title = "%"
-            chart.legend = None
-            chart.add_data(
-                Reference(ws, min_col=4, min_row=first - 1, max_row=last), titles_from_data=True
-            )
-            chart.set_categories(Reference(ws, min_col=1, min_row=first, max_row=last))
-            chart.height = max(6, 0.7 * len(table.rows) + 2)
-            ws.add_chart(chart, "H2")
+            _bar_chart(ws, q.code, first, last, anchor="H2", axis="%")
 
 
 def _crosstab_sheet(out: _Sheets, results: Results, wanted: list[tuple[int, str]]) -> None:

@@ -123,6 +123,7 @@ def test_the_requester_exports_the_campaign_only(
     finals = outcome_rows[1 : [row[0] for row in outcome_rows].index("Total") + 1]
     calls = {row[0]: row[3] for row in finals}
     assert calls["Total"] == 18 and calls["Interview completed"] == 3
+    assert len(book["Call outcomes"]._charts) == 1 and len(book["Q9"]._charts) == 1
     # LibreOffice opens it and reads the same outcomes.
     read = {row[0]: row[3] for row in sheet_rows(target, 2) if len(row) > 3}
     assert {label: read[label] for label in calls} == {k: str(n) for k, n in calls.items()}
