@@ -78,10 +78,11 @@ def version_list(request):
         )
         .order_by("-created_at", "-pk")
     )
+    page = Paginator(campaigns, 50).get_page(request.GET.get("page"))
     return render(
         request,
         "reports/version_list.html",
-        {"versions": selectors.result_versions(), "campaigns": campaigns},
+        {"versions": selectors.result_versions(), "campaigns": page.object_list, "page": page},
     )
 
 

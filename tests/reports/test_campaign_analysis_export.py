@@ -206,3 +206,28 @@ def test_the_results_index_lists_the_campaigns(client, org, demo_version):
     row = listing.split(reverse("campaign_reports:results", args=[order.pk]))[1].split("</tr>")[0]
     # 18 contacts, 3 completed interviews (tests/reports/campaign_data.py).
     assert '<td class="text-end">18</td><td class="text-end">3</td>' in row
+
+
+def test_the_results_index_queries_do_not_grow_with_campaigns(client, org, demo_version):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from outbound.models import WorkOrder
+    from tests.factories import make_order
+
+    def add_campaign():
+        order = make_order(org.requester)
+        WorkOrder.objects.filter(pk=order.pk).update(
+            questionnaire=demo_version, run_status=WorkOrder.RunStatus.READY
+        )
+
+    client.force_login(org.analyst)
+    add_campaign()
+    with CaptureQueriesContext(connection) as one:
+        assert client.get(reverse("reports:version_list")).status_code == 200
+    for _n in range(4):
+        add_campaign()
+    with CaptureQueriesContext(connection) as five:
+        page = client.get(reverse("reports:version_list")).content.decode()
+    assert page.count(reverse("campaign_reports:results", args=[0])[:-2]) >= 5
+    assert len(five) == len(one)
