@@ -1,6 +1,7 @@
 """Reading contact lists row by row: CSV in whatever encoding Excel saved it (UTF-8 with or
 without a BOM, GB18030/GBK, UTF-16) and .xlsx workbooks (first sheet)."""
 
+import abc
 import codecs
 import csv
 import datetime
@@ -80,18 +81,20 @@ def cell_text(value) -> str:
     return str(value)
 
 
-class Table:
+class Table(abc.ABC):
     """An open list: its header, its data rows one at a time, and how far reading got."""
 
     header: list[str]
     delimiter: str = ""
     encoding: str = ""
 
+    @abc.abstractmethod
     def rows(self) -> Iterator[list]:
-        raise NotImplementedError
+        """The data rows, each a list of cell values."""
 
+    @abc.abstractmethod
     def progress(self) -> float:
-        raise NotImplementedError
+        """How far reading got, from 0 to 1."""
 
 
 class CsvTable(Table):
@@ -335,6 +338,8 @@ _FORMAT_DATE_PARTS = re.compile(r"[dmyhs]", re.IGNORECASE)
 _ESCAPED_CHARACTER = re.compile(r"_x([0-9A-Fa-f]{4})_")
 _MAX_COLUMNS = 16384
 # What reading a damaged archive or part raises (a wrong shared string index included).
+# What reading a damaged or unusual workbook can raise. (zipfile raises NotImplementedError
+# for a compression method or zip feature it does not support.)
 _DAMAGED = (
     etree.XMLSyntaxError,
     zipfile.BadZipFile,
