@@ -26,6 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.roles import Role
 from surveys import checker, excel, selectors, services
+from surveys.display import answer_text
 from surveys.engine import (
     AnswerValue,
     End,
@@ -59,7 +60,6 @@ from surveys.models import (
     QuestionnaireVersion,
     QuestionType,
     Rule,
-    Special,
     VersionStatus,
 )
 from surveys.placeholders import (
@@ -965,26 +965,6 @@ def _decode_answers(raw: str) -> tuple[bool, dict[str, AnswerValue]] | None:
         return None
 
 
-def _answer_text(spec: QuestionSpec, value: AnswerValue, fill) -> str:
-    if value.special:
-        return str(Special(value.special).label)
-    if spec.type == QuestionType.STATEMENT:
-        return _("(read out)")
-    if value.choices:
-        parts = []
-        for code in sorted(value.choices):
-            choice = spec.choice(code)
-            label = fill(choice.label) if choice else str(code)
-            extra = value.specify_text(code)
-            parts.append(f"{label}: {extra}" if extra else label)
-        return "; ".join(parts)
-    if value.number is not None:
-        return format(value.number.normalize(), "f")
-    if value.text:
-        return value.text
-    return _("(no answer)")
-
-
 @dataclass
 class PreviewQuestion:
     spec: QuestionSpec
@@ -1078,7 +1058,7 @@ def _preview_context(version, script, started, answers, fill, form, prefill) -> 
     asked = [
         {
             "question": _preview_question(script.question(code), fill, i),
-            "answer": _answer_text(script.question(code), answers[code], fill),
+            "answer": answer_text(script.question(code), answers[code], fill),
         }
         for i, code in enumerate(result.answered, start=1)
     ]

@@ -16,9 +16,10 @@ from outbound.agent import selectors, services
 from outbound.agent.forms import DispositionForm
 from outbound.models import Interview, WorkOrder
 from surveys import services as surveys
-from surveys.engine import AnswerValue, QuestionSpec, script_build, walk
+from surveys.display import answer_text
+from surveys.engine import script_build, walk
 from surveys.forms import AnswerForm
-from surveys.models import QuestionType, ResponseStatus, Special
+from surveys.models import ResponseStatus
 from surveys.placeholders import placeholders_fill
 
 
@@ -87,24 +88,6 @@ class AskedItem:
     code: str
     text: str
     answer: str
-
-
-def answer_text(spec: QuestionSpec, value: AnswerValue, fill) -> str:
-    if value.special:
-        return str(Special(value.special).label)
-    if spec.type == QuestionType.STATEMENT:
-        return _("(read out)")
-    if value.choices:
-        parts = []
-        for code in sorted(value.choices):
-            choice = spec.choice(code)
-            label = fill(choice.label) if choice else str(code)
-            extra = value.specify_text(code)
-            parts.append(f"{label}: {extra}" if extra else label)
-        return "; ".join(parts)
-    if value.number is not None:
-        return format(value.number.normalize(), "f")
-    return value.text or _("(no answer)")
 
 
 def _script_context(interview: Interview, user, form=None) -> dict:
