@@ -14,13 +14,14 @@ import csv
 import json
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
 import zipfile
 from pathlib import Path
 from xml.sax.saxutils import escape
+
+from tests.bench.children import drop_schema, peak_rss_mb, run_child
 
 ROWS = int(os.environ.get("WAIHU_BENCH_ROWS", "1000000"))
 COMPARE_ROWS = min(100_000, ROWS)
@@ -240,12 +241,6 @@ def _cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _peak_rss_mb() -> float:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def child_setup(work: Path) -> dict:
     vendor = _vendor_before_setup()
     if vendor == "postgresql":
@@ -358,7 +353,7 @@ def child_import(work: Path, path: str, fmt: str) -> dict:
         "cpu_seconds": cpu,
         "load_average": os.getloadavg()[0],
         "rejects_workbook_seconds": rejects_seconds,
-        "peak_rss_mb": _peak_rss_mb(),
+        "peak_rss_mb": peak_rss_mb(),
         "imported": job.imported,
         "duplicates": job.duplicates,
         "invalid": job.invalid,
@@ -409,10 +404,7 @@ def child_import_export(work: Path, path: str) -> dict:
 def child_teardown(work: Path) -> dict:
     if _vendor_before_setup() == "postgresql":
         _django(work, isolated=False)
-        from django.db import connection
-
-        with connection.cursor() as cursor:
-            cursor.execute(f'DROP SCHEMA IF EXISTS "{os.environ["WAIHU_BENCH_SCHEMA"]}" CASCADE')
+        drop_schema()
     return {}
 
 
@@ -425,17 +417,7 @@ CHILDREN = {
 
 
 def _child(action: str, work: Path, *args: str) -> dict:
-    completed = subprocess.run(
-        [sys.executable, "-m", "tests.bench.bench_import", action, str(work), *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=Path(__file__).resolve().parents[2],
-    )
-    if completed.returncode != 0:
-        sys.stderr.write(completed.stderr)
-        raise RuntimeError(f"benchmark step {action} failed")
-    return json.loads(completed.stdout.strip().splitlines()[-1])
+    return run_child("tests.bench.bench_import", action, work, *args)
 
 
 def _say(name: str, value: float, unit: str) -> None:

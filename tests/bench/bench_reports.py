@@ -14,15 +14,15 @@ peak memory is its own."""
 import json
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from tests.bench.children import drop_schema, peak_rss_mb, run_child
+
 INTERVIEWS = int(os.environ.get("WAIHU_BENCH_INTERVIEWS", "100000"))
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _vendor() -> str:
@@ -46,12 +46,6 @@ def _django(work: Path, isolated: bool = True) -> None:
     import django
 
     django.setup()
-
-
-def _peak_rss_mb() -> float:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _questionnaire():
@@ -278,7 +272,7 @@ def child_export(work: Path, version_id: str) -> dict:
     started = time.perf_counter()
     workbook_write(results=results_build(version=version), target=target)
     seconds = time.perf_counter() - started
-    return {"seconds": seconds, "peak_rss_mb": _peak_rss_mb(), "bytes": target.stat().st_size}
+    return {"seconds": seconds, "peak_rss_mb": peak_rss_mb(), "bytes": target.stat().st_size}
 
 
 def child_pandas(work: Path, version_id: str) -> dict:
@@ -332,16 +326,13 @@ def child_pandas(work: Path, version_id: str) -> dict:
         frame.loc[special.dropna().index, name] = special.dropna()
     frame.reset_index().to_excel(work / "pandas.xlsx", sheet_name="Data", index=False)
     seconds = time.perf_counter() - started
-    return {"seconds": seconds, "peak_rss_mb": _peak_rss_mb(), "shape": list(frame.shape)}
+    return {"seconds": seconds, "peak_rss_mb": peak_rss_mb(), "shape": list(frame.shape)}
 
 
 def child_teardown(work: Path) -> dict:
     if _vendor() == "postgresql":
         _django(work, isolated=False)
-        from django.db import connection
-
-        with connection.cursor() as cursor:
-            cursor.execute(f'DROP SCHEMA IF EXISTS "{os.environ["WAIHU_BENCH_SCHEMA"]}" CASCADE')
+        drop_schema()
     return {}
 
 
@@ -355,17 +346,7 @@ CHILDREN = {
 
 
 def _child(action: str, work: Path, *args: str) -> dict:
-    completed = subprocess.run(
-        [sys.executable, "-m", "tests.bench.bench_reports", action, str(work), *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=ROOT,
-    )
-    if completed.returncode != 0:
-        sys.stderr.write(completed.stderr)
-        raise RuntimeError(f"benchmark step {action} failed")
-    return json.loads(completed.stdout.strip().splitlines()[-1])
+    return run_child("tests.bench.bench_reports", action, work, *args)
 
 
 def _say(name: str, value: float, unit: str) -> None:
