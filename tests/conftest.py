@@ -1,6 +1,8 @@
+import datetime
 import os
 
 import pytest
+import time_machine
 
 from config.celery import app as celery_app
 
@@ -15,6 +17,34 @@ def require(available: bool, why: str) -> None:
     if IN_CI:
         pytest.fail(f"CI must run this test, but {why}", pytrace=False)
     pytest.skip(why)
+
+
+CLOCK_SHIFT_DAYS = int(os.environ.get("WAIHU_TEST_CLOCK_SHIFT_DAYS") or 0)
+_shifted_clock = None
+
+
+def pytest_configure(config):
+    """With WAIHU_TEST_CLOCK_SHIFT_DAYS set, this process's clock runs that many days ahead
+    (or behind) from before collection on, and still ticks: a test that leans on today's
+    real date fails today rather than on some later day. CI runs the suite once this way."""
+    global _shifted_clock
+    if CLOCK_SHIFT_DAYS:
+        now = datetime.datetime.now(datetime.UTC)
+        _shifted_clock = time_machine.travel(
+            now + datetime.timedelta(days=CLOCK_SHIFT_DAYS), tick=True
+        )
+        _shifted_clock.start()
+
+
+def pytest_unconfigure(config):
+    if _shifted_clock is not None:
+        _shifted_clock.stop()
+
+
+def pytest_report_header(config):
+    if CLOCK_SHIFT_DAYS:
+        return f"clock shifted by {CLOCK_SHIFT_DAYS} days (WAIHU_TEST_CLOCK_SHIFT_DAYS)"
+    return None
 
 
 @pytest.fixture(scope="session")

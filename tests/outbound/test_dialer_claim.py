@@ -92,9 +92,18 @@ def test_pausing_between_claim_and_placing_places_nothing(org, carrier, monkeypa
 
 def test_calling_window_in_the_contacts_local_time(org, carrier):
     hours = {str(day): ["09:00", "20:00"] for day in range(1, 6)}  # weekdays only
-    order = start(
-        make_campaign(org, phones=["+8613800000001", "+12025550123"], weekly_hours=hours), org
-    )
+    # The campaign is set up and started the day before, for the week of the dial.
+    with time_machine.travel(WEDNESDAY_10 - datetime.timedelta(days=1), tick=False):
+        order = start(
+            make_campaign(
+                org,
+                phones=["+8613800000001", "+12025550123"],
+                weekly_hours=hours,
+                starts_on=datetime.date(2026, 11, 23),
+                ends_on=datetime.date(2026, 11, 29),
+            ),
+            org,
+        )
     # 10:00 in Shanghai is 21:00 the day before in Washington: only the Chinese number.
     _dial(order, now=WEDNESDAY_10)
     assert carrier.numbers == ["+8613800000001"]

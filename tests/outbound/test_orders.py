@@ -46,17 +46,20 @@ def test_requester_creates_a_draft_and_submits_it(client, org):
     [
         ({"title": ""}, "title", "This field is required"),
         ({"expected_contacts": 0}, "expected_contacts", "greater than or equal to 1"),
-        (
-            {"desired_start": timezone.localdate() - datetime.timedelta(days=1)},
-            "desired_start",
-            "cannot be in the past",
-        ),
-        ({"desired_end": timezone.localdate()}, "desired_end", "before the start date"),
+        # Dates are given as days from today, read when the test runs (not when it is
+        # collected), so the test holds whatever the clock says.
+        ({"desired_start": -1}, "desired_start", "cannot be in the past"),
+        ({"desired_end": 0}, "desired_end", "before the start date"),
         ({"calling_hours_end": datetime.time(8, 0)}, "calling_hours_end", "must end after"),
         ({"kind": "lottery"}, "kind", "Select a valid choice"),
     ],
 )
 def test_bad_order_input_is_refused_with_a_clear_error(client, org, overrides, field, message):
+    today = timezone.localdate()
+    overrides = {
+        name: today + datetime.timedelta(days=value) if name.startswith("desired_") else value
+        for name, value in overrides.items()
+    }
     client.force_login(org.requester)
     response = client.post(reverse("outbound:order_create"), form_data(**overrides))
     assert response.status_code == 200
