@@ -2,7 +2,7 @@
 needs no setup (SQLite, a SQLite Celery broker, console email, the telephony sandbox)."""
 
 import os
-from datetime import time
+from datetime import time, timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -22,19 +22,23 @@ from config.env import (
     env_url,
     env_weekdays,
 )
+from config.local_secrets import local_secret
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("WAIHU_VAR_DIR", str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env_bool("DJANGO_DEBUG", True)
+# No secret can be read in the code: a development set-up makes a random key once and keeps
+# it in the data folder; production must give a long one.
 SECRET_KEY = env_str("DJANGO_SECRET_KEY", "")
+if not DEBUG and (len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5):
+    raise ImproperlyConfigured(
+        "Environment variable DJANGO_SECRET_KEY must be set when DEBUG is off, to at least 50 "
+        "random characters (python3 -c 'import secrets; print(secrets.token_urlsafe(50))')."
+    )
 if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured(
-            "Environment variable DJANGO_SECRET_KEY must be set when DEBUG is off."
-        )
-    SECRET_KEY = "waihu-development-key-not-for-production"  # noqa: S105
+    SECRET_KEY = local_secret(VAR_DIR / "secret-key")
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 # The address the outside world (Twilio, e-mail links) uses to reach Waihu.
@@ -51,6 +55,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "crispy_forms",
     "crispy_bootstrap5",
+    "axes",
+    "csp",
     "accounts",
     "approvals",
     "surveys",
@@ -59,7 +65,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.middleware.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -68,8 +76,29 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "accounts.middleware.SessionIdleMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it answers a locked-out login.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Scripts only from Waihu's own static files, never inline; styles may be inline (Bootstrap
+# and the progress bars set widths), images may be data: URIs (Bootstrap's icons).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "media-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -125,9 +154,30 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": env_int("WAIHU_PASSWORD_MIN_LENGTH", 10, minimum=8)},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes checks every login first: failures are counted per account and per address.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("WAIHU_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("WAIHU_LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
+AXES_CLIENT_IP_CALLABLE = "accounts.client.client_address"
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_VERBOSE = False
+# A session ends after this long without a page opened, and at most after a working day.
+WAIHU_SESSION_IDLE_MINUTES = env_int("WAIHU_SESSION_IDLE_MINUTES", 30, minimum=1)
+SESSION_COOKIE_AGE = env_int("WAIHU_SESSION_MAX_HOURS", 10, minimum=1) * 3600
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 # Chinese first; a browser that asks for English gets English.
 LANGUAGE_CODE = "zh-hans"
@@ -226,10 +276,25 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("WAIHU_LOG_LEVEL", "INFO")},
 }
 
+# HTTPS in production, each part with a variable to relax it. The proxy's HTTPS header is
+# trusted only when the operator says a proxy sets it (a client could send it otherwise).
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 31536000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", True)
+    # A load balancer may ask over plain HTTP whether the process answers.
+    SECURE_REDIRECT_EXEMPT = [r"^telephony/health/$"]
+if env_bool("DJANGO_TRUST_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# How many proxies in front of Waihu append to X-Forwarded-For: the client's address is read
+# that many hops from the right (0: the address of the connection itself).
+WAIHU_PROXY_COUNT = env_int("WAIHU_PROXY_COUNT", 0, minimum=0)
+# The largest file a user may upload (a contact list; the web server refuses larger
+# request bodies before reading them).
+WAIHU_UPLOAD_MAX_MB = env_int("WAIHU_UPLOAD_MAX_MB", 200, minimum=1)
 
 # Telephony ---------------------------------------------------------------------------------
 # Twilio is used once both credentials are set; without them the sandbox inside Waihu plays
@@ -272,8 +337,11 @@ WAIHU_DEADLINE_RISK_DAYS = env_int("WAIHU_DEADLINE_RISK_DAYS", 1, minimum=0)
 
 # The sandbox: its account, the address the SDK reaches it at, and how calls turn out.
 WAIHU_SANDBOX_ACCOUNT_SID = env_str("WAIHU_SANDBOX_ACCOUNT_SID", "AC" + "5a" * 16)
-# Empty: derived from SECRET_KEY. The API address defaults to PUBLIC_BASE_URL + /sandbox.
-WAIHU_SANDBOX_AUTH_TOKEN = env_str("WAIHU_SANDBOX_AUTH_TOKEN", "")
+# Empty: a random token made once in the data folder (it signs the sandbox's callbacks, so
+# it must not be known from the code). The API address defaults to PUBLIC_BASE_URL + /sandbox.
+WAIHU_SANDBOX_AUTH_TOKEN = env_str("WAIHU_SANDBOX_AUTH_TOKEN", "") or local_secret(
+    VAR_DIR / "sandbox-auth-token", nbytes=24
+)
 WAIHU_SANDBOX_API_URL = env_str("WAIHU_SANDBOX_API_URL", "").rstrip("/")
 WAIHU_SANDBOX_PLAY = env_bool("WAIHU_SANDBOX_PLAY", True)
 
