@@ -5,13 +5,14 @@ from django.urls import include, path
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
-from accounts.views import LoginView
+from accounts.views import LoginView, PasswordChangeView
 from outbound.views import home
 
 urlpatterns = [
     path("", home, name="home"),
     path("login/", LoginView.as_view(), name="login"),
     path("logout/", require_POST(auth_views.LogoutView.as_view()), name="logout"),
+    path("password/", PasswordChangeView.as_view(), name="password_change"),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("orders/", include("outbound.urls")),
     path("contacts/", include("outbound.contacts.urls")),
