@@ -20,6 +20,18 @@ DEPARTMENTS = [
 ]
 
 
+# Ofcom (the UK regulator) keeps +44 7700 900000 to 900999 for drama and never gives them
+# to anyone, so the demo's customers and agents can never ring a real phone, whatever
+# telephony is configured. (China keeps no such range.)
+FICTIONAL_PREFIX = "+447700900"
+
+
+def fictional_number(n: int) -> str:
+    if not 0 <= n <= 999:
+        raise ValueError("the reserved drama range holds 1000 numbers")
+    return f"{FICTIONAL_PREFIX}{n:03d}"
+
+
 @dataclass(frozen=True)
 class DemoUser:
     username: str
@@ -58,7 +70,7 @@ USERS = [
         "service-centre",
         (Role.CALL_AGENT,),
         agent_no="1001",
-        phone="+8613800000001",
+        phone=fictional_number(901),
     ),
     DemoUser(
         "agent2",
@@ -66,7 +78,7 @@ USERS = [
         "service-centre",
         (Role.CALL_AGENT,),
         agent_no="1002",
-        phone="+8613800000002",
+        phone=fictional_number(902),
     ),
     DemoUser("analyst", "郑分析", "customer-service", (Role.ANALYST,)),
     DemoUser("admin", "系统管理员", "customer-service", (), staff=True),
@@ -180,7 +192,7 @@ def _voice_campaign(version) -> None:
     Contact.objects.bulk_create(
         Contact(
             campaign=order,
-            phone=f"+861380013{n:04d}",
+            phone=fictional_number(n),
             name=f"客户{n:02d}",
             brand=brands[n % 3],
             region="长沙",

@@ -1,7 +1,8 @@
+import re
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from accounts.models import User
 from accounts.roles import Role
@@ -9,8 +10,14 @@ from approvals.models import ApprovalRequest
 from approvals.selectors import inbox
 from outbound.demo import DEMO_PASSWORD
 from outbound.dialer.services import running_campaign_ids
-from outbound.models import CampaignSettings, WorkOrder
+from outbound.models import CampaignSettings, Contact, WorkOrder
 from tests.factories import ensure_reference_data
+
+
+@pytest.fixture(autouse=True)
+def _development(settings):
+    """The demo is for a development set-up: debug on, calls to the sandbox."""
+    settings.DEBUG = True
 
 
 @pytest.mark.django_db(transaction=True)
@@ -47,3 +54,33 @@ def test_seed_demo_starts_an_automated_campaign():
     assert campaign.dialing.pk in running_campaign_ids()
     assert campaign.contacts.count() == 40 and campaign.dial_states.count() == 40
     assert campaign.questionnaire.mode == "voice" and campaign.questionnaire.is_published
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    "production",
+    [{"DEBUG": False}, {"TWILIO_ACCOUNT_SID": "AC" + "1" * 32, "TWILIO_AUTH_TOKEN": "t" * 32}],
+)
+def test_seed_demo_refuses_outside_development_unless_told(settings, production):
+    ensure_reference_data()
+    for name, value in production.items():
+        setattr(settings, name, value)
+    with pytest.raises(CommandError, match="--outside-development"):
+        call_command("seed_demo", stdout=StringIO())
+    assert not User.objects.exists()
+    if "TWILIO_ACCOUNT_SID" not in production:
+        call_command("seed_demo", "--outside-development", stdout=StringIO())
+        assert User.objects.filter(username="requester").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_demo_numbers_can_never_ring_a_real_phone():
+    ensure_reference_data()
+    call_command("seed_demo", stdout=StringIO())
+    numbers = [
+        *Contact.objects.values_list("phone", flat=True),
+        *User.objects.exclude(phone="").values_list("phone", flat=True),
+    ]
+    assert len(numbers) == 42
+    # Ofcom's range for drama: +44 7700 900000 to 900999, never allocated.
+    assert all(re.fullmatch(r"\+447700900\d{3}", number) for number in numbers), numbers
