@@ -2,7 +2,8 @@
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.template.loader import render_to_string
+from django.template import Context
+from django.template.loader import get_template, render_to_string
 from django.utils import translation
 
 from approvals.models import ApprovalRequest, Step
@@ -16,6 +17,12 @@ SUBJECTS = {
     "rejected": "approvals/email/decided_subject.txt",
     "approved": "approvals/email/decided_subject.txt",
 }
+
+
+def _render_text(name: str, context: dict) -> str:
+    """A plain-text template (a subject, a text body) rendered without HTML escaping: a
+    title with & or < is written as it is. Only the HTML body is escaped."""
+    return get_template(name).template.render(Context(context, autoescape=False))
 
 
 def _recipients(kind: str, request: ApprovalRequest, step: Step | None):
@@ -44,8 +51,8 @@ def request_email_send(*, kind: str, request_id: int, step_id: int | None = None
                 "recipient": user,
                 "url": url,
             }
-            subject = " ".join(render_to_string(SUBJECTS[kind], context).split())
-            text = render_to_string("approvals/email/message.txt", context)
+            subject = " ".join(_render_text(SUBJECTS[kind], context).split())
+            text = _render_text("approvals/email/message.txt", context)
             html = render_to_string("approvals/email/message.html", context)
         message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [user.email])
         message.attach_alternative(html, "text/html")

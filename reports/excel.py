@@ -39,6 +39,7 @@ from reports.results import Results, results_build
 from reports.selectors import ResultFilters
 from reports.tables import CLOSED_TYPES, SINGLE_CODED
 from surveys.models import Answer, AnswerChoice, QuestionType, Special
+from surveys.workbook_safety import FORMULA_START
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +53,6 @@ CONTACT_COLUMNS = (
     ("segment", _lazy("Segment")),
 )
 CHUNK = 2000
-FORMULA_START = ("=", "+", "-", "@")
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
 _ILLEGAL = ILLEGAL_CHARACTERS_RE.search
 

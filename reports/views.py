@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.roles import Role
+from config.downloads import download_name
 from reports import charts, crosstabs, hooks, selectors, services
 from reports.forms import AnalysisForm, CrosstabForm, ResultFilterForm
 from reports.index import SOURCE_ATTRIBUTES, SOURCE_QUESTION
@@ -258,7 +259,8 @@ def export_download(request, pk: int):
     if job.status != ExportStatus.DONE or not job.file:
         raise Http404
     if job.work_order_id:
-        name = f"{job.work_order.title}-{job.pk}.xlsx"
+        name = download_name(f"{job.work_order.title}-{job.pk}", ".xlsx")
     else:
-        name = f"{job.version.questionnaire.name}-v{job.version.number}-{job.pk}.xlsx"
+        version = job.version
+        name = download_name(f"{version.questionnaire.name}-v{version.number}-{job.pk}", ".xlsx")
     return FileResponse(job.file.open("rb"), as_attachment=True, filename=name)

@@ -37,6 +37,7 @@ from surveys.models import (
 )
 from surveys.placeholders import placeholder_name_is_valid
 from surveys.services import rule_validate_fields
+from surveys.workbook_safety import cells_as_text, unreadable, workbook_check
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -208,6 +209,7 @@ def version_export_xlsx(*, version: QuestionnaireVersion) -> bytes:
                     r.target.code if r.target is not None else None,
                 ]
             )
+    cells_as_text(workbook)
     buffer = BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
@@ -578,14 +580,19 @@ def version_import_xlsx(
     language stay). Raises ImportRejected listing every bad row; then nothing is saved."""
     if isinstance(file, bytes | bytearray):
         file = BytesIO(file)
+    workbook_check(file)
     try:
         workbook = load_workbook(file, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a file that is not .xlsx
-        raise ValidationError(
-            _("The file could not be read as an Excel workbook (.xlsx)."), code="not_xlsx"
-        ) from exc
+        raise unreadable() from exc
     try:
         parsed, problems = _parse(workbook)
+    except ValidationError:
+        raise
+    except Exception as exc:
+        # A read-only workbook parses its sheets only as they are read: malformed XML in a
+        # sheet surfaces here, as lxml's, ElementTree's or openpyxl's own error.
+        raise unreadable() from exc
     finally:
         workbook.close()
     if problems:

@@ -25,6 +25,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.roles import Role
+from config.downloads import download_name
 from surveys import checker, excel, selectors, services
 from surveys.display import answer_text
 from surveys.engine import (
@@ -1105,7 +1106,7 @@ def version_export(request, pk: int):
     version = _version_or_404(request, pk)
     content = excel.version_export_xlsx(version=version)
     response = HttpResponse(content, content_type=excel.XLSX_CONTENT_TYPE)
-    filename = f"{version.questionnaire.name} v{version.number}.xlsx"
+    filename = download_name(f"{version.questionnaire.name} v{version.number}", ".xlsx")
     response["Content-Disposition"] = content_disposition_header(True, filename)
     return response
 
