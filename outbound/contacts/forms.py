@@ -1,6 +1,7 @@
 import datetime
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -24,6 +25,11 @@ TARGET_LABELS = {
 def _list_file(upload):
     if file_format(upload.name) is None:
         raise ValidationError(_("Upload a .xlsx or .csv file."))
+    if upload.size > settings.WAIHU_UPLOAD_MAX_MB * 1024 * 1024:
+        raise ValidationError(
+            _("The file is larger than %(mb)s MB (WAIHU_UPLOAD_MAX_MB).")
+            % {"mb": settings.WAIHU_UPLOAD_MAX_MB}
+        )
     return upload
 
 
