@@ -351,10 +351,14 @@ class CallEvent(models.Model):
 
 
 class SandboxCall(models.Model):
-    """A call the sandbox accepted through its Twilio-compatible endpoint and plays out."""
+    """A call the sandbox accepted through its Twilio-compatible endpoint, or a <Dial>'s
+    child call, and plays out."""
 
     sid = models.CharField(max_length=34, primary_key=True)
     account_sid = models.CharField(max_length=34)
+    # A <Dial>'s child call names the call whose TwiML dialled it.
+    parent_call_sid = models.CharField(max_length=34, blank=True, db_index=True)
+    direction = models.CharField(max_length=20, default="outbound-api")
     to = models.CharField(max_length=40)
     from_number = models.CharField(max_length=40)
     url = models.URLField(max_length=500)
@@ -368,7 +372,10 @@ class SandboxCall(models.Model):
     plan = models.CharField(max_length=20)
     answered_by = models.CharField(max_length=40, blank=True)
     duration = models.PositiveIntegerField(null=True, blank=True)
+    # The SequenceNumber of the next status callback: those sent so far.
     sequence = models.PositiveIntegerField(default=0)
+    # While the call waits on a <Dial>: its child's SID, the action and what follows it.
+    pending_dial = models.JSONField(default=dict, blank=True)
     digits = models.CharField(max_length=100, blank=True)
     date_created = models.DateTimeField(auto_now_add=True)
     date_updated = models.DateTimeField(auto_now=True)
