@@ -11,6 +11,11 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.AddField(
+            model_name='campaignsettings',
+            name='machine_message',
+            field=models.TextField(blank=True, help_text='Said after the beep when an answering machine picks up; leave empty to hang up on machines. Needs answering machine detection.', verbose_name='message for answering machines'),
+        ),
+        migrations.AddField(
             model_name='sandboxcall',
             name='direction',
             field=models.CharField(default='outbound-api', max_length=20),

@@ -4,6 +4,7 @@ queue, the call attempts with their status history, and the calls the sandbox pl
 import datetime
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -76,6 +77,14 @@ class CampaignSettings(models.Model):
     calls_per_second = models.FloatField(_("calls per second"), default=1.0)
     max_concurrent = models.PositiveIntegerField(_("most calls at once"), default=20)
     machine_detection = models.BooleanField(_("detect answering machines"), default=False)
+    machine_message = models.TextField(
+        _("message for answering machines"),
+        blank=True,
+        help_text=_(
+            "Said after the beep when an answering machine picks up; leave empty to hang up "
+            "on machines. Needs answering machine detection."
+        ),
+    )
     record = models.BooleanField(_("record calls"), default=False)
     # Pacing: the moment up to which call slots have been handed out.
     paced_until = models.DateTimeField(null=True, blank=True, editable=False)
@@ -115,6 +124,23 @@ class CampaignSettings(models.Model):
 
     def __str__(self) -> str:
         return str(self.campaign_id)
+
+    def clean(self):
+        super().clean()
+        if self.machine_message.strip() and not self.machine_detection:
+            raise ValidationError(
+                {
+                    "machine_message": _(
+                        "A message for answering machines needs answering machine detection."
+                    )
+                }
+            )
+
+    @property
+    def detect_message_end(self) -> bool:
+        """Detection waits for the end of a machine's greeting only when a message is to be
+        left after the beep; a hang-up needs no more than the first guess."""
+        return self.machine_detection and bool(self.machine_message.strip())
 
     # The fields retry_rule and the dialer's policy read.
     RETRY_FIELDS = (

@@ -144,16 +144,7 @@ def voice_start_twiml(*, attempt: CallAttempt, request) -> str:
     language = version.questionnaire.language if version is not None else "zh-hans"
     answered_by = request.POST.get("AnsweredBy", "") if request.method == "POST" else ""
     if answered_by in MACHINE:
-        attempt_finish(
-            attempt_id=attempt.pk,
-            status="completed",
-            outcome=Outcome.MACHINE,
-            answered_by=answered_by,
-            source=CallEvent.Source.DIALER,
-        )
-        response = VoiceResponse()
-        response.hangup()
-        return _document(response)
+        return _machine_twiml(attempt, answered_by, language)
     if not voice_askable(version):
         logger.warning("voice: campaign %s has no keypad questionnaire", campaign.pk)
         return _goodbye(language)
@@ -179,6 +170,30 @@ def voice_start_twiml(*, attempt: CallAttempt, request) -> str:
             texts = [_("Welcome back. We go on where we stopped.")]
     twiml.introduction(response, texts=texts, language=language, action=opt_out_url(interview.pk))
     _go_on(response, interview, script, values, language)
+    return _document(response)
+
+
+# With DetectMessageEnd a machine is reported once its greeting has ended: the time to speak.
+AFTER_THE_BEEP = frozenset({"machine_end_beep", "machine_end_silence", "machine_end_other"})
+
+
+def _machine_twiml(attempt: CallAttempt, answered_by: str, language: str) -> str:
+    """An answering machine gets no survey: the campaign's message after the beep, if it
+    has one, then the hang-up. The attempt ends as a machine, for the retry policy."""
+    attempt_finish(
+        attempt_id=attempt.pk,
+        status="completed",
+        outcome=Outcome.MACHINE,
+        answered_by=answered_by,
+        source=CallEvent.Source.DIALER,
+    )
+    message = settings_for(campaign=attempt.campaign).machine_message.strip()
+    response = VoiceResponse()
+    if message and answered_by in AFTER_THE_BEEP:
+        response.say(
+            placeholders_fill(message, _values(attempt)), language=twiml.say_language(language)
+        )
+    response.hangup()
     return _document(response)
 
 
