@@ -441,6 +441,7 @@ def customer_leg_dial_ended(*, attempt_id: int, params) -> bool:
         duration=int(duration) if status == "completed" and str(duration).isdigit() else None,
         error_code=error_code,
         error_message=error_message,
+        recording_url=params.get("RecordingUrl", "") or "",
         source=CallEvent.Source.CALLBACK,
     )
     return True

@@ -207,6 +207,25 @@ def test_the_dial_action_records_what_the_customer_legs_callbacks_did_not(client
     assert state.status == DialState.Status.PENDING and state.next_attempt_at is not None
 
 
+def test_the_dial_action_of_an_answered_call_keeps_its_length_and_recording(client, org, carrier):
+    order = agent_campaign(org, phones=phones(1), record=True)
+    interview = services.contact_reserve(campaign=order, agent=org.agent)
+    attempt = _dial(interview, org.agent)
+    recording = "https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE1"
+    _dial_ended(
+        client,
+        attempt,
+        DialCallStatus="completed",
+        DialCallSid="CA" + "c" * 32,
+        DialCallDuration="75",
+        DialBridged="true",
+        RecordingUrl=recording,
+    )
+    attempt.refresh_from_db()
+    assert (attempt.outcome, attempt.duration) == (Outcome.ANSWERED, 75)
+    assert attempt.recording_url == recording
+
+
 def test_the_dial_action_leaves_an_attempt_its_callbacks_finished(client, org, carrier):
     order = agent_campaign(org, phones=phones(1))
     interview = services.contact_reserve(campaign=order, agent=org.agent)
