@@ -122,12 +122,15 @@ def place_call(
     status_callback: str,
     timeout: int | None = None,
     machine_detection: bool = False,
+    detect_message_end: bool = False,
     record: bool = False,
 ) -> str:
-    """Asks the carrier to call `to`; returns the call's SID or raises a TelephonyError."""
+    """Asks the carrier to call `to`; returns the call's SID or raises a TelephonyError.
+    With machine detection, the call's first TwiML request carries AnsweredBy; asked to
+    detect the message's end, a machine is reported only after its greeting (the beep)."""
     options = {}
     if machine_detection:
-        options["machine_detection"] = "Enable"
+        options["machine_detection"] = "DetectMessageEnd" if detect_message_end else "Enable"
     if record:
         options["record"] = True
     try:

@@ -86,6 +86,11 @@ def agent_leg_status_url(attempt_id: int) -> str:
     return public(reverse("voice:bridge_status", args=[attempt_id]))
 
 
+def bridge_dialled_url(attempt_id: int) -> str:
+    """The action of the bridge's <Dial>: requested when the customer leg has ended."""
+    return public(reverse("voice:bridge_dialled", args=[attempt_id]))
+
+
 # --- taking a contact ------------------------------------------------------------------
 
 
@@ -399,6 +404,46 @@ def agent_leg_record(*, attempt_id: int, params) -> bool:
         Interview.objects.filter(pk=interview.pk, agent_call_sid="").update(agent_call_sid=sid)
     if status in CallAttempt.FINAL_STATUSES:
         attempt_drop(attempt_id=attempt_id)
+    return True
+
+
+# The <Dial>'s outcome as the call status it stands for ("answered" is a conference's).
+DIAL_STATUSES = {"answered": "completed", **{s: s for s in CallAttempt.FINAL_STATUSES}}
+
+
+def customer_leg_dial_ended(*, attempt_id: int, params) -> bool:
+    """The bridge's <Dial> to the customer has ended (the carrier requests its action). The
+    customer leg's status callbacks have normally finished the attempt already; a number
+    that fails before it rings has no child call, so no callbacks, and the <Dial>'s own
+    result finishes the attempt. Returns whether the attempt is known."""
+    status = DIAL_STATUSES.get(params.get("DialCallStatus", ""))
+    sid = params.get("DialCallSid", "")
+    if sid:
+        CallAttempt.objects.filter(pk=attempt_id, call_sid=None).update(call_sid=sid)
+    attempt = CallAttempt.objects.filter(pk=attempt_id).values("finished_at").first()
+    if attempt is None:
+        return False
+    if status is None or attempt["finished_at"] is not None:
+        return True
+    error_code = params.get("ErrorCode", "") or ""
+    error_message = ""
+    if status == "failed" and not sid and not error_code:
+        # No child call was ever made: the carrier could not route to the number.
+        outcome = Outcome.INVALID
+        error_message = "The number could not be dialled (DialCallStatus failed)."
+    else:
+        outcome = policy.outcome_for(status=status, error_code=error_code)
+    duration = params.get("DialCallDuration")
+    attempt_finish(
+        attempt_id=attempt_id,
+        status=status,
+        outcome=outcome,
+        duration=int(duration) if status == "completed" and str(duration).isdigit() else None,
+        error_code=error_code,
+        error_message=error_message,
+        recording_url=params.get("RecordingUrl", "") or "",
+        source=CallEvent.Source.CALLBACK,
+    )
     return True
 
 

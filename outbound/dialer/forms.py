@@ -37,9 +37,11 @@ class CampaignSettingsForm(forms.ModelForm):
             "calls_per_second",
             "max_concurrent",
             "machine_detection",
+            "machine_message",
             "record",
         ]
         widgets = {
+            "machine_message": forms.Textarea(attrs={"rows": 2}),
             "starts_on": forms.DateInput(attrs={"type": "date"}),
             "ends_on": forms.DateInput(attrs={"type": "date"}),
         }

@@ -323,6 +323,7 @@ def calls_place(*, attempt_ids: list[int], tries: int = 0) -> dict[str, list[int
                 twiml_url=_twiml_url(attempt.pk),
                 status_callback=_status_url(attempt.pk),
                 machine_detection=rules.machine_detection,
+                detect_message_end=rules.detect_message_end,
                 record=rules.record,
             )
         except telephony.TelephonyError as error:

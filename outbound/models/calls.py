@@ -4,6 +4,7 @@ queue, the call attempts with their status history, and the calls the sandbox pl
 import datetime
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -76,6 +77,14 @@ class CampaignSettings(models.Model):
     calls_per_second = models.FloatField(_("calls per second"), default=1.0)
     max_concurrent = models.PositiveIntegerField(_("most calls at once"), default=20)
     machine_detection = models.BooleanField(_("detect answering machines"), default=False)
+    machine_message = models.TextField(
+        _("message for answering machines"),
+        blank=True,
+        help_text=_(
+            "Said after the beep when an answering machine picks up; leave empty to hang up "
+            "on machines. Needs answering machine detection."
+        ),
+    )
     record = models.BooleanField(_("record calls"), default=False)
     # Pacing: the moment up to which call slots have been handed out.
     paced_until = models.DateTimeField(null=True, blank=True, editable=False)
@@ -115,6 +124,23 @@ class CampaignSettings(models.Model):
 
     def __str__(self) -> str:
         return str(self.campaign_id)
+
+    def clean(self):
+        super().clean()
+        if self.machine_message.strip() and not self.machine_detection:
+            raise ValidationError(
+                {
+                    "machine_message": _(
+                        "A message for answering machines needs answering machine detection."
+                    )
+                }
+            )
+
+    @property
+    def detect_message_end(self) -> bool:
+        """Detection waits for the end of a machine's greeting only when a message is to be
+        left after the beep; a hang-up needs no more than the first guess."""
+        return self.machine_detection and bool(self.machine_message.strip())
 
     # The fields retry_rule and the dialer's policy read.
     RETRY_FIELDS = (
@@ -351,10 +377,14 @@ class CallEvent(models.Model):
 
 
 class SandboxCall(models.Model):
-    """A call the sandbox accepted through its Twilio-compatible endpoint and plays out."""
+    """A call the sandbox accepted through its Twilio-compatible endpoint, or a <Dial>'s
+    child call, and plays out."""
 
     sid = models.CharField(max_length=34, primary_key=True)
     account_sid = models.CharField(max_length=34)
+    # A <Dial>'s child call names the call whose TwiML dialled it.
+    parent_call_sid = models.CharField(max_length=34, blank=True, db_index=True)
+    direction = models.CharField(max_length=20, default="outbound-api")
     to = models.CharField(max_length=40)
     from_number = models.CharField(max_length=40)
     url = models.URLField(max_length=500)
@@ -368,7 +398,10 @@ class SandboxCall(models.Model):
     plan = models.CharField(max_length=20)
     answered_by = models.CharField(max_length=40, blank=True)
     duration = models.PositiveIntegerField(null=True, blank=True)
+    # The SequenceNumber of the next status callback: those sent so far.
     sequence = models.PositiveIntegerField(default=0)
+    # While the call waits on a <Dial>: its child's SID, the action and what follows it.
+    pending_dial = models.JSONField(default=dict, blank=True)
     digits = models.CharField(max_length=100, blank=True)
     date_created = models.DateTimeField(auto_now_add=True)
     date_updated = models.DateTimeField(auto_now=True)

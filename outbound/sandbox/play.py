@@ -1,15 +1,18 @@
 """Playing a sandbox call out: ringing, then busy, no answer, failed, or answered by a person
-or a machine; the call's TwiML fetched and its <Gather>s answered as a respondent would;
-status callbacks posted and signed exactly as Twilio signs them."""
+or a machine; the call's TwiML fetched (with AnsweredBy when detection was asked for) and
+followed: <Gather>s answered as a respondent would, a <Dial><Number> placed as a child call
+and bridged until it ends; status callbacks posted and signed exactly as Twilio signs them."""
 
 import datetime
 import logging
 import random
 import re
+import secrets
 import time
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 from email.utils import format_datetime
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from django.conf import settings
@@ -17,12 +20,15 @@ from django.utils import timezone
 
 from outbound import telephony
 from outbound.models import SandboxCall
+from outbound.sandbox.numbers import ERROR_NUMBERS, OUTCOME_NUMBERS
 
 logger = logging.getLogger(__name__)
 API_VERSION = "2010-04-01"
 MAX_DOCUMENTS = 30
 EVENTS = ("initiated", "ringing", "answered", "completed")
 SIP_CODES = {"busy": "486", "no-answer": "487", "failed": "500", "completed": "200"}
+# <Dial>'s own default, in seconds, for how long the dialled number may ring.
+DIAL_TIMEOUT = 30
 _session = requests.Session()
 
 
@@ -32,6 +38,22 @@ def rfc2822(moment: datetime.datetime | None) -> str | None:
 
 def shares() -> dict[str, float]:
     return dict(settings.WAIHU_SANDBOX_SHARES)
+
+
+def plan_for(to: str) -> str:
+    """How a call to `to` turns out: as its special number says, else drawn by the shares."""
+    if to in OUTCOME_NUMBERS:
+        return OUTCOME_NUMBERS[to]
+    weights = shares()
+    outcomes = [name for name, share in weights.items() if share > 0]
+    return random.choices(outcomes, weights=[weights[name] for name in outcomes])[0]
+
+
+def dialable(to: str) -> bool:
+    """Whether the carrier would place a call to `to` at all."""
+    return (
+        to not in ERROR_NUMBERS and to.startswith("+") and to[1:].isdigit() and 8 <= len(to) <= 16
+    )
 
 
 def _between(bounds: tuple[float, float]) -> float:
@@ -53,17 +75,20 @@ def _refuse_outside_sandbox() -> None:
 
 
 def _base_params(call: SandboxCall) -> dict[str, str]:
-    return {
+    params = {
         "AccountSid": call.account_sid,
         "ApiVersion": API_VERSION,
         "CallSid": call.sid,
         "CallStatus": call.status,
         "Called": call.to,
         "Caller": call.from_number,
-        "Direction": "outbound-api",
+        "Direction": call.direction or "outbound-api",
         "From": call.from_number,
         "To": call.to,
     }
+    if call.parent_call_sid:
+        params["ParentCallSid"] = call.parent_call_sid
+    return params
 
 
 def post_signed(url: str, params: dict[str, str], *, tries: int = 3) -> requests.Response | None:
@@ -83,11 +108,14 @@ def post_signed(url: str, params: dict[str, str], *, tries: int = 3) -> requests
 
 
 def callback(call: SandboxCall, event: str, extra: dict[str, str] | None = None) -> None:
-    """Posts a status callback for `event` if the call asked for it."""
+    """Posts a status callback for `event` if the call asked for it. SequenceNumber counts
+    the callbacks sent for this call, from 0."""
     if not call.status_callback or event not in call.status_callback_events:
         return
-    # Numbered in the order the call's events happen, counting those asked for.
-    sequence = [e for e in EVENTS if e in call.status_callback_events].index(event)
+    if call.plan == "silent":  # a <Dial>'s child whose callbacks are lost
+        return
+    sequence = call.sequence
+    _set(call, sequence=sequence + 1)
     params = _base_params(call)
     params.update(
         {
@@ -124,22 +152,44 @@ def dial(call: SandboxCall) -> float:
     )
 
 
+def detected(call: SandboxCall) -> str:
+    """What answering machine detection reports, if the call asked for it. Asked to wait for
+    the end of the message, it reports a machine once its greeting has ended (the beep)."""
+    if not call.machine_detection:
+        return ""
+    if call.plan != "machine":
+        return "human"
+    return "machine_end_beep" if call.machine_detection == "DetectMessageEnd" else "machine_start"
+
+
 def connect(call: SandboxCall) -> float | None:
-    """The far end's answer. Returns the talk time when answered, None when the call ended."""
+    """The far end's answer. Returns the talk time when answered, None when the call ended
+    or waits on a <Dial> (whose end takes it on)."""
     _refuse_outside_sandbox()
     final = {"busy": "busy", "no_answer": "no-answer", "failed": "failed"}.get(call.plan)
     if final:
         finish(call, final)
         return None
-    answered_by = ""
-    if call.machine_detection:
-        answered_by = "machine_start" if call.plan == "machine" else "human"
+    answered_by = detected(call)
     _set(call, status="in-progress", start_time=timezone.now(), answered_by=answered_by)
-    callback(call, "answered", {"AnsweredBy": answered_by} if answered_by else None)
-    if call.plan == "answered":
-        converse(call)
+    # The answer is reported at once; detection's result comes with the TwiML request.
+    callback(call, "answered")
+    extra = {}
+    if answered_by:
+        extra = {
+            "AnsweredBy": answered_by,
+            "MachineDetectionDuration": str(random.randint(1200, 4500)),
+        }
     talk = _between(settings.WAIHU_SANDBOX_TALK_SECONDS)
-    return talk / 3 if call.plan == "machine" else talk
+    talk = talk / 3 if call.plan == "machine" else talk
+    if call.parent_call_sid:
+        # A <Dial>'s child: its <Number url> runs on the called party before the bridge.
+        if call.url:
+            converse(call, call.url, extra, may_dial=False)
+        return talk
+    if converse(call, call.url, extra):
+        return None
+    return talk
 
 
 def finish(call: SandboxCall, status: str = "completed") -> None:
@@ -167,6 +217,8 @@ def finish(call: SandboxCall, status: str = "completed") -> None:
             }
         )
     callback(call, "completed", extra)
+    if call.parent_call_sid:
+        dial_ended(call)
 
 
 # --- the respondent ------------------------------------------------------------------
@@ -192,11 +244,25 @@ def _is_opt_out(gather: ET.Element) -> bool:
     return urlsplit(gather.get("action") or "").path.rstrip("/").endswith("/opt-out")
 
 
-def next_request(root: ET.Element, url: str) -> tuple[str, dict[str, str]] | None:
+@dataclass(frozen=True)
+class DialStep:
+    """A <Dial> reached in a document, with the verbs that follow it."""
+
+    verb: ET.Element
+    rest: list[ET.Element]
+
+
+def next_request(
+    root: ET.Element, url: str, *, person: bool = True
+) -> tuple[str, dict[str, str]] | DialStep | None:
     """What the respondent's phone does with a TwiML document: the next URL to request and
-    the extra parameters, or None when the call ends here. The offer to be called no more
-    is taken by WAIHU_SANDBOX_OPT_OUT_PERCENT of respondents; the others let it pass."""
-    for verb in root:
+    the extra parameters, a <Dial> to place, or None when the call ends here. The offer to
+    be called no more is taken by WAIHU_SANDBOX_OPT_OUT_PERCENT of respondents; the others
+    let it pass. A machine presses no key: each <Gather> times out and the next verb runs."""
+    verbs = list(root)
+    for index, verb in enumerate(verbs):
+        if verb.tag == "Gather" and not person:
+            continue
         if verb.tag == "Gather" and _is_opt_out(verb):
             if random.uniform(0, 100) < settings.WAIHU_SANDBOX_OPT_OUT_PERCENT:
                 return verb.get("action") or url, {"Digits": choose_digits(verb)}
@@ -205,31 +271,162 @@ def next_request(root: ET.Element, url: str) -> tuple[str, dict[str, str]] | Non
             return verb.get("action") or url, {"Digits": choose_digits(verb)}
         if verb.tag == "Redirect" and (verb.text or "").strip():
             return verb.text.strip(), {}
+        if verb.tag == "Dial":
+            return DialStep(verb, verbs[index + 1 :])
         if verb.tag in ("Hangup", "Reject"):
             return None
     return None
 
 
-def converse(call: SandboxCall) -> None:
-    """Fetches the call's TwiML and follows it until it hangs up or ends."""
-    url, extra = call.url, {}
-    digits = []
+def _fetch(call: SandboxCall, url: str, extra: dict[str, str]) -> ET.Element | None:
+    response = post_signed(url, {**_base_params(call), **extra})
+    if response is None or response.status_code != 200:
+        return None
+    try:
+        return ET.fromstring(response.content)  # noqa: S314
+    except ET.ParseError:
+        return None
+
+
+def converse(
+    call: SandboxCall,
+    url: str,
+    extra: dict[str, str] | None = None,
+    *,
+    document: ET.Element | None = None,
+    may_dial: bool = True,
+) -> bool:
+    """Follows the call's TwiML from `url` (or from `document`, already in hand, read as if
+    fetched from `url`) until it hangs up or ends. Returns True when the call waits on a
+    <Dial> whose end takes it on."""
+    extra = dict(extra or {})
+    person = call.plan != "machine"
+    digits: list[str] = []
+    waiting = False
     for _step in range(MAX_DOCUMENTS):
-        if not url:
+        root, document = document, None
+        if root is None:
+            root = _fetch(call, url, extra) if url else None
+        if root is None:
             break
-        params = {**_base_params(call), **extra}
-        response = post_signed(url, params)
-        if response is None or response.status_code != 200:
-            break
-        try:
-            root = ET.fromstring(response.content)  # noqa: S314
-        except ET.ParseError:
-            break
-        step = next_request(root, url)
+        step = next_request(root, url, person=person)
+        if isinstance(step, DialStep):
+            if not may_dial:  # a called party's document may not dial (Twilio's 13201)
+                break
+            _keep_digits(call, digits)
+            digits = []
+            going_on = dial_begin(call, step, url)
+            if going_on is None:
+                waiting = True
+                break
+            url, extra, document = going_on
+            continue
         if step is None:
             break
         url, extra = step
         if "Digits" in extra:
             digits.append(extra["Digits"])
+    _keep_digits(call, digits)
+    return waiting
+
+
+def _keep_digits(call: SandboxCall, digits: list[str]) -> None:
     if digits:
-        _set(call, digits=",".join(digits)[:100])
+        _set(call, digits=",".join([d for d in (call.digits, *digits) if d])[:100])
+
+
+# --- <Dial> ---------------------------------------------------------------------------
+
+
+def _dial_timeout(verb: ET.Element) -> int:
+    try:
+        return max(1, min(600, int(verb.get("timeout") or DIAL_TIMEOUT)))
+    except ValueError:
+        return DIAL_TIMEOUT
+
+
+def _events(named: str) -> list[str]:
+    """The child's status callback events: those the <Number> names, else completed."""
+    names = re.split(r"[\s,]+", named)
+    return [event for event in EVENTS if event in names] or ["completed"]
+
+
+def dial_begin(
+    call: SandboxCall, step: DialStep, url: str
+) -> tuple[str, dict[str, str], ET.Element | None] | None:
+    """Places a <Dial>'s <Number> as a child call of `call`, which waits for its end (None).
+    A number that cannot be called ends the <Dial> at once, without a child call: returns
+    where the call goes on then."""
+    verb = step.verb
+    number = verb.find("Number")
+    attrs = number.attrib if number is not None else {}
+    to = ((number.text if number is not None else verb.text) or "").strip()
+    pending = {
+        "url": url,
+        "action": urljoin(url, verb.get("action")) if verb.get("action") else "",
+        "rest": _document_of(step.rest),
+    }
+    if not dialable(to):
+        result = {"DialCallStatus": "failed", "DialCallDuration": "0", "DialBridged": "false"}
+        return _after_dial(pending, result)
+    status_callback, whisper = attrs.get("statusCallback"), attrs.get("url")
+    child = SandboxCall.objects.create(
+        sid="CA" + secrets.token_hex(16),
+        account_sid=call.account_sid,
+        parent_call_sid=call.sid,
+        direction="outbound-dial",
+        to=to,
+        from_number=verb.get("callerId") or call.from_number,
+        url=urljoin(url, whisper) if whisper else "",
+        method=(attrs.get("method") or "POST").upper(),
+        status_callback=urljoin(url, status_callback) if status_callback else "",
+        status_callback_events=_events(attrs.get("statusCallbackEvent") or ""),
+        timeout=_dial_timeout(verb),
+        machine_detection=attrs.get("machineDetection") or "",
+        plan=plan_for(to),
+    )
+    _set(call, pending_dial={**pending, "child": child.sid})
+    begin(child.sid)
+    return None
+
+
+def _document_of(verbs: list[ET.Element]) -> str:
+    root = ET.Element("Response")
+    root.extend(verbs)
+    return ET.tostring(root, encoding="unicode")
+
+
+def _after_dial(
+    pending: dict, result: dict[str, str]
+) -> tuple[str, dict[str, str], ET.Element | None] | None:
+    """Where a call goes on when its <Dial> ends: the action is requested with the Dial's
+    result; without one, the verbs after the <Dial> run; with none left, the call ends."""
+    if pending.get("action"):
+        return pending["action"], result, None
+    rest = ET.fromstring(pending.get("rest") or "<Response/>")  # noqa: S314 (our own)
+    if not len(rest):
+        return None
+    return pending.get("url", ""), {}, rest
+
+
+def dial_ended(child: SandboxCall) -> None:
+    """The child call of a <Dial> has ended: its parent goes on, and hangs up when its TwiML
+    does."""
+    parent = SandboxCall.objects.filter(sid=child.parent_call_sid).first()
+    if parent is None or parent.pending_dial.get("child") != child.sid:
+        return
+    pending = parent.pending_dial
+    _set(parent, pending_dial={})
+    bridged = child.start_time is not None
+    result = {
+        "DialCallStatus": child.status,
+        "DialCallSid": child.sid,
+        "DialCallDuration": str(child.duration or 0),
+        "DialBridged": "true" if bridged else "false",
+    }
+    going_on = _after_dial(pending, result)
+    if going_on is not None:
+        url, extra, document = going_on
+        if converse(parent, url, extra, document=document):
+            return
+    finish(parent)

@@ -13,7 +13,9 @@ def _call(sid: str) -> SandboxCall | None:
 @shared_task(ignore_result=True)
 def sandbox_dial(sid: str) -> None:
     call = _call(sid)
-    if call is None or call.plan == "silent":
+    # A silent call is never heard of again; a <Dial>'s silent child plays out, its status
+    # callbacks lost.
+    if call is None or (call.plan == "silent" and not call.parent_call_sid):
         return
     ring = play.dial(call)
     sandbox_connect.apply_async((sid,), countdown=ring)

@@ -5,7 +5,6 @@ import base64
 import binascii
 import hmac
 import io
-import random
 import secrets
 import wave
 
@@ -19,7 +18,7 @@ from outbound import telephony
 from outbound.dialer.services import relaxed_commit
 from outbound.models import SandboxCall
 from outbound.sandbox import play
-from outbound.sandbox.numbers import ERROR_NUMBERS, OUTCOME_NUMBERS
+from outbound.sandbox.numbers import ERROR_NUMBERS
 
 API_VERSION = "2010-04-01"
 
@@ -76,7 +75,7 @@ def call_json(call: SandboxCall) -> dict:
         "date_updated": play.rfc2822(call.date_updated),
         "start_time": play.rfc2822(call.start_time),
         "end_time": play.rfc2822(call.end_time),
-        "direction": "outbound-api",
+        "direction": call.direction,
         "from": call.from_number,
         "from_formatted": call.from_number,
         "to": call.to,
@@ -86,7 +85,7 @@ def call_json(call: SandboxCall) -> dict:
         "answered_by": call.answered_by or None,
         "price": None,
         "price_unit": "USD",
-        "parent_call_sid": None,
+        "parent_call_sid": call.parent_call_sid or None,
         "phone_number_sid": None,
         "caller_name": None,
         "forwarded_from": None,
@@ -101,14 +100,6 @@ def call_json(call: SandboxCall) -> dict:
             "events": f"{base}/Events.json",
         },
     }
-
-
-def _plan(to: str) -> str:
-    if to in OUTCOME_NUMBERS:
-        return OUTCOME_NUMBERS[to]
-    shares = play.shares()
-    outcomes = [name for name, share in shares.items() if share > 0]
-    return random.choices(outcomes, weights=[shares[name] for name in outcomes])[0]
 
 
 @sandbox_endpoint
@@ -153,7 +144,7 @@ def _create(data, account_sid: str, to: str, timeout: int) -> SandboxCall:
         timeout=max(1, min(timeout, 600)),
         machine_detection=data.get("MachineDetection", ""),
         record=data.get("Record", "").lower() == "true",
-        plan=_plan(to),
+        plan=play.plan_for(to),
     )
 
 

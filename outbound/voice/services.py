@@ -14,8 +14,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from twilio.twiml.voice_response import VoiceResponse
 
-from outbound import telephony
-from outbound.agent.services import caller_id_for, customer_status_url
+from outbound.agent.services import (
+    bridge_dialled_url,
+    caller_id_for,
+    customer_leg_dial_ended,
+    customer_status_url,
+)
 from outbound.contacts.selectors import Exclusion
 from outbound.contacts.services import dnc_add
 from outbound.dialer import policy
@@ -45,10 +49,6 @@ def gather_url(interview_id: int, code: str, tries: int = 1) -> str:
 
 def opt_out_url(interview_id: int) -> str:
     return public(reverse("voice:opt_out", args=[interview_id]))
-
-
-def hold_url(attempt_id: int) -> str:
-    return public(reverse("voice:hold", args=[attempt_id]))
 
 
 def _document(response: VoiceResponse) -> str:
@@ -144,16 +144,7 @@ def voice_start_twiml(*, attempt: CallAttempt, request) -> str:
     language = version.questionnaire.language if version is not None else "zh-hans"
     answered_by = request.POST.get("AnsweredBy", "") if request.method == "POST" else ""
     if answered_by in MACHINE:
-        attempt_finish(
-            attempt_id=attempt.pk,
-            status="completed",
-            outcome=Outcome.MACHINE,
-            answered_by=answered_by,
-            source=CallEvent.Source.DIALER,
-        )
-        response = VoiceResponse()
-        response.hangup()
-        return _document(response)
+        return _machine_twiml(attempt, answered_by, language)
     if not voice_askable(version):
         logger.warning("voice: campaign %s has no keypad questionnaire", campaign.pk)
         return _goodbye(language)
@@ -179,6 +170,30 @@ def voice_start_twiml(*, attempt: CallAttempt, request) -> str:
             texts = [_("Welcome back. We go on where we stopped.")]
     twiml.introduction(response, texts=texts, language=language, action=opt_out_url(interview.pk))
     _go_on(response, interview, script, values, language)
+    return _document(response)
+
+
+# With DetectMessageEnd a machine is reported once its greeting has ended: the time to speak.
+AFTER_THE_BEEP = frozenset({"machine_end_beep", "machine_end_silence", "machine_end_other"})
+
+
+def _machine_twiml(attempt: CallAttempt, answered_by: str, language: str) -> str:
+    """An answering machine gets no survey: the campaign's message after the beep, if it
+    has one, then the hang-up. The attempt ends as a machine, for the retry policy."""
+    attempt_finish(
+        attempt_id=attempt.pk,
+        status="completed",
+        outcome=Outcome.MACHINE,
+        answered_by=answered_by,
+        source=CallEvent.Source.DIALER,
+    )
+    message = settings_for(campaign=attempt.campaign).machine_message.strip()
+    response = VoiceResponse()
+    if message and answered_by in AFTER_THE_BEEP:
+        response.say(
+            placeholders_fill(message, _values(attempt)), language=twiml.say_language(language)
+        )
+    response.hangup()
     return _document(response)
 
 
@@ -388,12 +403,17 @@ def voice_interviews_settle(*, limit: int = 500) -> int:
 # --- the agent's bridge ---------------------------------------------------------------
 
 
+def _agent_language(attempt: CallAttempt) -> str:
+    interview = attempt.interviews.select_related("agent").first()
+    return getattr(getattr(interview, "agent", None), "language", "") or "zh-hans"
+
+
 def agent_bridge_twiml(*, attempt: CallAttempt, request=None) -> str:
     """The agent's own phone has answered: tell them, then dial the customer with the
-    campaign's caller ID. The customer leg reports to the attempt's status webhook."""
+    campaign's caller ID. The customer leg reports to the attempt's status webhook, and
+    the <Dial>'s end to its action, which tells the agent how it went."""
     rules = settings_for(campaign=attempt.campaign)
-    interview = attempt.interviews.select_related("agent").first()
-    agent_language = getattr(getattr(interview, "agent", None), "language", "") or "zh-hans"
+    agent_language = _agent_language(attempt)
     response = VoiceResponse()
     with twiml.in_language(agent_language):
         response.say(
@@ -401,6 +421,8 @@ def agent_bridge_twiml(*, attempt: CallAttempt, request=None) -> str:
             language=twiml.say_language(agent_language),
         )
     options = {
+        "action": bridge_dialled_url(attempt.pk),
+        "method": "POST",
         "caller_id": attempt.caller_id or caller_id_for(rules),
         "timeout": settings.WAIHU_RING_TIMEOUT_SECONDS,
         "answer_on_bridge": True,
@@ -414,47 +436,29 @@ def agent_bridge_twiml(*, attempt: CallAttempt, request=None) -> str:
         status_callback_event="initiated ringing answered completed",
         status_callback_method="POST",
     )
-    response.hangup()
-    if telephony.is_sandbox():
-        _sandbox_customer_leg(attempt)
+    # Nothing follows: with an action, the call goes on with the action's document.
     return _document(response)
 
 
-def _sandbox_customer_leg(attempt: CallAttempt) -> None:
-    """The sandbox plays calls placed through its Calls endpoint but not a <Dial>'s child
-    call, so there the customer leg is placed as a call of its own with the same status
-    webhook; with Twilio the <Dial> above places it."""
-    if not CallAttempt.objects.filter(
-        pk=attempt.pk, status=CallAttempt.Status.CREATED, call_sid=None
-    ).exists():
-        return
-    try:
-        sid = telephony.place_call(
-            to=attempt.to,
-            from_=attempt.caller_id,
-            twiml_url=hold_url(attempt.pk),
-            status_callback=customer_status_url(attempt.pk),
-        )
-    except telephony.TelephonyError as error:
-        invalid = isinstance(error, telephony.InvalidNumber)
-        attempt_finish(
-            attempt_id=attempt.pk,
-            status="failed",
-            outcome=Outcome.INVALID if invalid else Outcome.FAILED,
-            error_code=str(error.code or ""),
-            error_message=str(error)[:255],
-        )
-        return
-    now = timezone.now()
-    CallAttempt.objects.filter(pk=attempt.pk, call_sid=None).update(call_sid=sid)
-    CallAttempt.objects.filter(pk=attempt.pk, placed_at=None).update(placed_at=now)
-    CallAttempt.objects.filter(pk=attempt.pk, status_rank__lt=CallAttempt.RANK["queued"]).update(
-        status=CallAttempt.Status.QUEUED, status_rank=CallAttempt.RANK["queued"]
-    )
-
-
-def hold_twiml() -> str:
-    """What the customer leg runs in the sandbox: the line stays open."""
+def agent_dial_ended_twiml(*, attempt: CallAttempt | None, params) -> str:
+    """The <Dial> to the customer has ended: the attempt gets the outcome its status
+    callbacks did not already give it, and the agent hears how the call ended."""
     response = VoiceResponse()
-    response.pause(length=60)
+    if attempt is None:
+        response.hangup()
+        return _document(response)
+    customer_leg_dial_ended(attempt_id=attempt.pk, params=params)
+    language = _agent_language(attempt)
+    status = params.get("DialCallStatus", "")
+    with twiml.in_language(language):
+        messages = {
+            "busy": _("The customer's line is busy."),
+            "no-answer": _("The customer did not answer."),
+            "failed": _("The customer's number could not be reached."),
+            "canceled": _("The call to the customer was canceled."),
+        }
+        text = messages.get(status) or _("The call with the customer has ended.")
+        text = f"{text} {_('Record how the call ended in the console.')}"
+    response.say(text, language=twiml.say_language(language))
+    response.hangup()
     return _document(response)

@@ -9,5 +9,5 @@ urlpatterns = [
     path("interviews/<int:interview_id>/<str:code>/", views.gather, name="gather"),
     path("attempts/<int:attempt_id>/bridge/", views.bridge, name="bridge"),
     path("attempts/<int:attempt_id>/bridge/status/", views.bridge_status, name="bridge_status"),
-    path("attempts/<int:attempt_id>/hold/", views.hold, name="hold"),
+    path("attempts/<int:attempt_id>/bridge/dialled/", views.bridge_dialled, name="bridge_dialled"),
 ]

@@ -80,6 +80,7 @@ def bridge_status(request, attempt_id: int):
 
 
 @signed
-@require_http_methods(["GET", "POST"])
-def hold(request, attempt_id: int):
-    return HttpResponse(services.hold_twiml(), XML)
+@require_POST
+def bridge_dialled(request, attempt_id: int):
+    document = services.agent_dial_ended_twiml(attempt=_attempt(attempt_id), params=request.POST)
+    return HttpResponse(document, XML)

@@ -154,18 +154,96 @@ def test_dial_rings_the_agent_first_and_the_bridge_dials_the_customer(client, or
     response = signed_post(client, path, {"CallSid": "CA" + "a" * 32, "CallStatus": "in-progress"})
     assert response.status_code == 200
     root = parse_twiml(response.content)
-    assert [verb.tag for verb in root] == ["Say", "Dial", "Hangup"]
+    # Nothing follows the <Dial>: its action tells the agent how the customer leg ended.
+    assert [verb.tag for verb in root] == ["Say", "Dial"]
     dial = root.find("Dial")
     assert dial.get("callerId") == "+8673110099" and dial.get("answerOnBridge") == "true"
+    assert dial.get("action") == "http://testserver" + reverse(
+        "voice:bridge_dialled", args=[attempt.pk]
+    )
+    assert dial.get("method") == "POST"
     number = dial.find("Number")
     assert number.text == interview.contact.phone
     assert number.get("statusCallback") == "http://testserver" + reverse(
         "telephony:status", args=[attempt.pk]
     )
     assert number.get("statusCallbackEvent") == "initiated ringing answered completed"
-    # Without Twilio the sandbox stands in for the <Dial>: the customer's leg is placed.
-    assert carrier.calls[1]["to"] == interview.contact.phone
-    assert carrier.calls[1]["status_callback"] == number.get("statusCallback")
+    # The carrier places the customer's leg from the <Dial>; Waihu places only the agent's.
+    assert len(carrier.calls) == 1
+
+
+def _dial_ended(client, attempt, **params):
+    """The bridge <Dial>'s action request, on the agent's call, signed as Twilio signs it."""
+    path = reverse("voice:bridge_dialled", args=[attempt.pk])
+    params = {"CallSid": "CA" + "a" * 32, "CallStatus": "in-progress", **params}
+    return signed_post(client, path, params)
+
+
+def test_the_dial_action_records_what_the_customer_legs_callbacks_did_not(client, org, carrier):
+    order = agent_campaign(org, phones=phones(1))
+    interview = services.contact_reserve(campaign=order, agent=org.agent)
+    attempt = _dial(interview, org.agent)
+    path = reverse("voice:bridge_dialled", args=[attempt.pk])
+    assert client.post(path, {"DialCallStatus": "busy"}).status_code == 403
+    child = "CA" + "b" * 32
+    for _twice in range(2):  # a repeated request changes nothing
+        response = _dial_ended(
+            client,
+            attempt,
+            DialCallStatus="no-answer",
+            DialCallSid=child,
+            DialCallDuration="0",
+            DialBridged="false",
+        )
+        root = parse_twiml(response.content)
+        assert [verb.tag for verb in root] == ["Say", "Hangup"]
+        assert root.find("Say").text.startswith("The customer did not answer.")
+        attempt.refresh_from_db()
+        assert (attempt.status, attempt.outcome) == ("no-answer", Outcome.NO_ANSWER)
+        assert attempt.call_sid == child
+    assert attempt.events.get(status="no-answer").source == "callback"
+    # The retry policy applies as to any unanswered call.
+    state = DialState.objects.get(pk=interview.contact_id)
+    assert state.status == DialState.Status.PENDING and state.next_attempt_at is not None
+
+
+def test_the_dial_action_of_an_answered_call_keeps_its_length_and_recording(client, org, carrier):
+    order = agent_campaign(org, phones=phones(1), record=True)
+    interview = services.contact_reserve(campaign=order, agent=org.agent)
+    attempt = _dial(interview, org.agent)
+    recording = "https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE1"
+    _dial_ended(
+        client,
+        attempt,
+        DialCallStatus="completed",
+        DialCallSid="CA" + "c" * 32,
+        DialCallDuration="75",
+        DialBridged="true",
+        RecordingUrl=recording,
+    )
+    attempt.refresh_from_db()
+    assert (attempt.outcome, attempt.duration) == (Outcome.ANSWERED, 75)
+    assert attempt.recording_url == recording
+
+
+def test_the_dial_action_leaves_an_attempt_its_callbacks_finished(client, org, carrier):
+    order = agent_campaign(org, phones=phones(1))
+    interview = services.contact_reserve(campaign=order, agent=org.agent)
+    attempt = _dial(interview, org.agent)
+    customer_status(client, attempt, "initiated", ParentCallSid="CA" + "a" * 32)
+    customer_status(client, attempt, "completed", CallDuration="42")
+    response = _dial_ended(
+        client,
+        attempt,
+        DialCallStatus="completed",
+        DialCallSid=f"CA{attempt.pk:032d}",
+        DialCallDuration="41",
+        DialBridged="true",
+    )
+    assert "The call with the customer has ended." in response.content.decode()
+    attempt.refresh_from_db()
+    assert attempt.call_sid == f"CA{attempt.pk:032d}"
+    assert (attempt.outcome, attempt.duration) == (Outcome.ANSWERED, 42)
 
 
 def test_agent_not_answering_drops_the_customer_attempt_and_keeps_the_hold(client, org, carrier):

@@ -160,3 +160,101 @@ def test_unanswered_outcomes_end_with_their_status(sandbox, monkeypatch, to, fin
     assert play.connect(call) is None
     assert posted[-1]["CallStatus"] == final
     assert telephony.fetch_call(sid).status == final
+
+
+class _Recorder:
+    """Stands in for the network under the sandbox's HTTP session: records each request
+    and answers a TwiML fetch with `document`, a status callback with 204."""
+
+    class Answer:
+        def __init__(self, status_code, content=b""):
+            self.status_code = status_code
+            self.content = content
+
+    def __init__(self, document=b"<Response><Hangup/></Response>"):
+        self.posted = []
+        self.document = document
+
+    def post(self, url, data, headers, timeout):
+        self.posted.append((url, dict(data), headers["X-Twilio-Signature"]))
+        if url.endswith("/status"):
+            return self.Answer(204)
+        return self.Answer(200, self.document)
+
+    def to(self, suffix):
+        return [params for url, params, _sig in self.posted if url.endswith(suffix)]
+
+
+@pytest.mark.parametrize(
+    ("to", "options", "answered_by"),
+    [
+        ("+15005550100", {"machine_detection": True}, "human"),
+        ("+15005550104", {"machine_detection": True}, "machine_start"),
+        (
+            "+15005550104",
+            {"machine_detection": True, "detect_message_end": True},
+            "machine_end_beep",
+        ),
+        ("+15005550100", {"detect_message_end": True}, None),
+        ("+15005550104", {}, None),
+    ],
+)
+def test_the_twiml_request_carries_the_detection_result(
+    sandbox, monkeypatch, to, options, answered_by
+):
+    recorder = _Recorder()
+    monkeypatch.setattr(play._session, "post", recorder.post)
+    sid = telephony.place_call(
+        to=to,
+        from_="+8673110086",
+        twiml_url="http://x.test/twiml",
+        status_callback="http://x.test/status",
+        **options,
+    )
+    call = SandboxCall.objects.get(sid=sid)
+    play.dial(call)
+    play.connect(call)
+    play.finish(call)
+
+    # Every answered call fetches its TwiML, a machine's too.
+    (fetched,) = recorder.to("/twiml")
+    statuses = {params["CallStatus"]: params for params in recorder.to("/status")}
+    if answered_by is None:
+        assert "AnsweredBy" not in fetched and "AnsweredBy" not in statuses["completed"]
+        return
+    assert fetched["AnsweredBy"] == answered_by
+    assert fetched["MachineDetectionDuration"].isdigit()
+    # Detection ends after the answer is reported; the final callback carries its result.
+    assert "AnsweredBy" not in statuses["in-progress"]
+    assert statuses["completed"]["AnsweredBy"] == answered_by
+    validator = RequestValidator(telephony.auth_token())
+    assert all(validator.validate(url, params, sig) for url, params, sig in recorder.posted)
+
+
+def test_a_machine_keys_nothing_at_a_gather(sandbox, monkeypatch):
+    recorder = _Recorder(
+        b'<Response><Gather numDigits="1" action="http://x.test/a" hints="1,2">'
+        b"<Say>Press 1 or 2</Say></Gather><Redirect>http://x.test/b</Redirect></Response>"
+    )
+    monkeypatch.setattr(play._session, "post", recorder.post)
+    sid = _place(to="+15005550104")
+    call = SandboxCall.objects.get(sid=sid)
+    play.dial(call)
+    play.connect(call)
+    # The <Gather> times out and the call runs on to the <Redirect>, with no key pressed.
+    fetched = [url for url, _p, _s in recorder.posted if not url.endswith("/status")]
+    assert fetched[:2] == ["http://example.invalid/twiml", "http://x.test/b"]
+    assert "http://x.test/a" not in fetched
+    assert SandboxCall.objects.get(sid=sid).digits == ""
+
+
+def test_sequence_numbers_count_the_callbacks_sent(sandbox, monkeypatch):
+    recorder = _Recorder()
+    monkeypatch.setattr(play._session, "post", recorder.post)
+    sid = _place(to="+15005550103")
+    call = SandboxCall.objects.get(sid=sid)
+    play.dial(call)
+    play.connect(call)
+    # A failed call never rings: its second callback is number 1.
+    sent = [(p["CallStatus"], p["SequenceNumber"]) for p in recorder.to("/status")]
+    assert sent == [("initiated", "0"), ("failed", "1")]
