@@ -77,6 +77,13 @@ class CampaignSettings(models.Model):
     max_concurrent = models.PositiveIntegerField(_("most calls at once"), default=20)
     machine_detection = models.BooleanField(_("detect answering machines"), default=False)
     record = models.BooleanField(_("record calls"), default=False)
+    # Empty: the default voice of the questionnaire's language (WAIHU_VOICE_*).
+    voice = models.CharField(
+        _("voice"),
+        max_length=60,
+        blank=True,
+        help_text=_("The text-to-speech voice that reads the questionnaire to customers."),
+    )
     # Pacing: the moment up to which call slots have been handed out.
     paced_until = models.DateTimeField(null=True, blank=True, editable=False)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)

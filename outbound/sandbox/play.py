@@ -179,7 +179,7 @@ def choose_digits(gather: ET.Element) -> str:
     digits its <Say>s mention), else any digit."""
     offered = [d for d in re.split(r"[\s,]+", gather.get("hints", "")) if d.isdigit()]
     if not offered:
-        spoken = " ".join(say.text or "" for say in gather.iter("Say"))
+        spoken = " ".join("".join(say.itertext()) for say in gather.iter("Say"))
         offered = sorted(set(_DIGIT_RE.findall(spoken)))
     if not offered:
         offered = list("123456789")

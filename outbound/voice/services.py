@@ -22,6 +22,7 @@ from outbound.dialer import policy
 from outbound.dialer.services import attempt_finish, settings_for
 from outbound.models import CallAttempt, CallEvent, DialState, DoNotCallEntry, Interview, Outcome
 from outbound.voice import twiml
+from outbound.voice.speaker import Speaker, speaker_for
 from surveys import checker
 from surveys import services as surveys
 from surveys.engine import AnswerValue, End, Script, next_step, script_build
@@ -95,13 +96,13 @@ def _values(attempt: CallAttempt) -> dict:
     return values
 
 
-def _goodbye(language: str, message: str | None = None) -> str:
+def _goodbye(language: str, speaker: Speaker, message: str | None = None) -> str:
     response = VoiceResponse()
     with twiml.in_language(language):
         text = message or _(
             "We are sorry, this survey cannot be taken by phone at the moment. Goodbye."
         )
-    response.say(text, language=twiml.say_language(language))
+    speaker.say(response, text)
     response.hangup()
     return _document(response)
 
@@ -142,6 +143,7 @@ def voice_start_twiml(*, attempt: CallAttempt, request) -> str:
     campaign = attempt.campaign
     version = campaign.questionnaire
     language = version.questionnaire.language if version is not None else "zh-hans"
+    speaker = speaker_for(language, campaign)
     answered_by = request.POST.get("AnsweredBy", "") if request.method == "POST" else ""
     if answered_by in MACHINE:
         attempt_finish(
@@ -156,7 +158,7 @@ def voice_start_twiml(*, attempt: CallAttempt, request) -> str:
         return _document(response)
     if not voice_askable(version):
         logger.warning("voice: campaign %s has no keypad questionnaire", campaign.pk)
-        return _goodbye(language)
+        return _goodbye(language, speaker)
     interview = _open_interview(attempt, version)
     script = _script(version)
     values = _values(attempt)
@@ -177,8 +179,14 @@ def voice_start_twiml(*, attempt: CallAttempt, request) -> str:
     else:
         with twiml.in_language(language):
             texts = [_("Welcome back. We go on where we stopped.")]
-    twiml.introduction(response, texts=texts, language=language, action=opt_out_url(interview.pk))
-    _go_on(response, interview, script, values, language)
+    twiml.introduction(
+        response,
+        texts=texts,
+        language=language,
+        speaker=speaker,
+        action=opt_out_url(interview.pk),
+    )
+    _go_on(response, interview, script, values, language, speaker)
     return _document(response)
 
 
@@ -188,7 +196,7 @@ def voice_opt_out_twiml(*, interview_id: int, digits: str) -> str:
     goes on to the questions."""
     interview = (
         Interview.objects.select_related(
-            "attempt", "contact", "response__version__questionnaire", "campaign"
+            "attempt", "contact", "response__version__questionnaire", "campaign__dialing"
         )
         .filter(pk=interview_id, channel=Interview.Channel.VOICE)
         .first()
@@ -203,10 +211,11 @@ def voice_opt_out_twiml(*, interview_id: int, digits: str) -> str:
         return _document(response)
     version = record.version
     language = version.questionnaire.language
+    speaker = speaker_for(language, interview.campaign)
     key = twiml.opt_out_key()
     if not key or (digits or "").strip() != key:
         values = _values(interview.attempt) if interview.attempt else {}
-        _go_on(response, interview, _script(version), values, language)
+        _go_on(response, interview, _script(version), values, language, speaker)
         return _document(response)
     with twiml.in_language(language):
         reason = _("Asked not to be called again (voice survey keypad)")
@@ -226,7 +235,7 @@ def voice_opt_out_twiml(*, interview_id: int, digits: str) -> str:
     Interview.objects.filter(pk=interview.pk, closed_at=None).update(
         disposition=Disposition.DO_NOT_CALL, closed_at=timezone.now()
     )
-    response.say(goodbye, language=twiml.say_language(language))
+    speaker.say(response, goodbye)
     response.hangup()
     return _document(response)
 
@@ -241,19 +250,21 @@ def _go_on(
     script: Script,
     values: dict,
     language: str,
+    speaker: Speaker,
     lead_in: str = "",
 ) -> None:
     """Reads statements, asks the next question, or reads the closing and hangs up."""
-    say = twiml.say_language(language)
     record = interview.response
     for _step in range(MAX_STEPS):
         step = next_step(script, surveys.response_answers(response=record))
         if isinstance(step, End):
-            _closing(response, interview, script, values, say, screened_out=step == End.SCREEN_OUT)
+            _closing(
+                response, interview, script, values, speaker, screened_out=step == End.SCREEN_OUT
+            )
             return
         if step.type == QuestionType.STATEMENT:
             if step.text:
-                response.say(placeholders_fill(step.text, values), language=say)
+                speaker.say(response, placeholders_fill(step.text, values))
             _answer(interview, step.code, AnswerValue.missing())
             continue
         twiml.gather(
@@ -262,6 +273,7 @@ def _go_on(
             text=placeholders_fill(step.text, values),
             labels=_labels(step, values),
             language=language,
+            speaker=speaker,
             action=gather_url(interview.pk, step.code),
             lead_in=lead_in,
         )
@@ -274,7 +286,7 @@ def _answer(interview: Interview, code: str, value: AnswerValue):
     return surveys.response_answer(response=interview.response, question=question, value=value)
 
 
-def _closing(response, interview, script, values, say, *, screened_out: bool) -> None:
+def _closing(response, interview, script, values, speaker, *, screened_out: bool) -> None:
     parts = script.parts
     texts = (
         (parts.closing_thanks, parts.closing_wishes)
@@ -283,7 +295,7 @@ def _closing(response, interview, script, values, say, *, screened_out: bool) ->
     )
     for text in texts:
         if text:
-            response.say(placeholders_fill(text, values), language=say)
+            speaker.say(response, placeholders_fill(text, values))
     response.hangup()
     disposition = Disposition.NOT_ELIGIBLE if screened_out else Disposition.COMPLETED
     Interview.objects.filter(pk=interview.pk, closed_at=None).update(
@@ -296,7 +308,7 @@ def voice_gather_twiml(*, interview_id: int, code: str, digits: str, tries: int)
     A wrong or missing key is asked again once, then recorded as no answer."""
     interview = (
         Interview.objects.select_related(
-            "attempt", "contact", "response__version__questionnaire", "campaign"
+            "attempt", "contact", "response__version__questionnaire", "campaign__dialing"
         )
         .filter(pk=interview_id, channel=Interview.Channel.VOICE)
         .first()
@@ -307,6 +319,7 @@ def voice_gather_twiml(*, interview_id: int, code: str, digits: str, tries: int)
         return _document(response)
     version = interview.response.version
     language = version.questionnaire.language
+    speaker = speaker_for(language, interview.campaign)
     script = _script(version)
     values = _values(interview.attempt) if interview.attempt else {}
     record = interview.response
@@ -317,7 +330,7 @@ def voice_gather_twiml(*, interview_id: int, code: str, digits: str, tries: int)
     current = next_step(script, surveys.response_answers(response=record))
     if isinstance(current, End) or current.code != code:
         # A repeated or late request: carry on from where the interview really is.
-        _go_on(response, interview, script, values, language)
+        _go_on(response, interview, script, values, language, speaker)
         return _document(response)
     value = twiml.answer_from_digits(current, digits)
     if value is not None:
@@ -335,12 +348,13 @@ def voice_gather_twiml(*, interview_id: int, code: str, digits: str, tries: int)
                 text=placeholders_fill(current.text, values),
                 labels=_labels(current, values),
                 language=language,
+                speaker=speaker,
                 action=gather_url(interview.pk, code, tries + 1),
                 lead_in=sorry,
             )
             return _document(response)
         _answer(interview, code, AnswerValue.missing())
-    _go_on(response, interview, script, values, language)
+    _go_on(response, interview, script, values, language, speaker)
     return _document(response)
 
 
@@ -396,10 +410,8 @@ def agent_bridge_twiml(*, attempt: CallAttempt, request=None) -> str:
     agent_language = getattr(getattr(interview, "agent", None), "language", "") or "zh-hans"
     response = VoiceResponse()
     with twiml.in_language(agent_language):
-        response.say(
-            _("Connecting you to %(name)s.") % {"name": attempt.contact.name or attempt.to},
-            language=twiml.say_language(agent_language),
-        )
+        connecting = _("Connecting you to %(name)s.") % {"name": attempt.contact.name or attempt.to}
+    speaker_for(agent_language, attempt.campaign).say(response, connecting)
     options = {
         "caller_id": attempt.caller_id or caller_id_for(rules),
         "timeout": settings.WAIHU_RING_TIMEOUT_SECONDS,

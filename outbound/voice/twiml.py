@@ -10,7 +10,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from twilio.twiml.voice_response import VoiceResponse
 
-from outbound.webhooks import SAY_LANGUAGES
+from outbound.voice.speaker import Speaker
 from surveys.engine import AnswerValue, QuestionSpec
 from surveys.models import CHOICE_TYPES, Language, QuestionType
 
@@ -21,11 +21,6 @@ TRIES = 2
 HINTED_VALUES = 30
 # The key for "don't know", on a question that accepts it: the star alone.
 DONT_KNOW_KEY = "*"
-
-
-def say_language(language: str) -> str:
-    """Twilio's <Say> language for a questionnaire language."""
-    return SAY_LANGUAGES.get(language, "zh-CN")
 
 
 def django_language(language: str) -> str:
@@ -96,6 +91,7 @@ def gather(
     text: str,
     labels: dict[int, str],
     language: str,
+    speaker: Speaker,
     action: str,
     lead_in: str = "",
 ) -> None:
@@ -114,14 +110,13 @@ def gather(
     hints = keys_offered(spec)
     if hints:
         options["hints"] = ",".join(hints)
-    say = say_language(language)
     ask = response.gather(**options)
     if lead_in:
-        ask.say(lead_in, language=say)
+        speaker.say(ask, lead_in)
     if text:
-        ask.say(text, language=say)
+        speaker.say(ask, text)
     for line in prompts(spec, labels, language):
-        ask.say(line, language=say)
+        speaker.say(ask, line)
     response.redirect(action, method="POST")
 
 
@@ -130,24 +125,25 @@ def opt_out_key() -> str:
     return settings.WAIHU_VOICE_OPT_OUT_KEY
 
 
-def introduction(response: VoiceResponse, *, texts: list[str], language: str, action: str):
+def introduction(
+    response: VoiceResponse, *, texts: list[str], language: str, speaker: Speaker, action: str
+):
     """The introduction read inside a <Gather> that listens for the opt-out key while it is
     read and a moment after. A caller who presses nothing is taken on to the next verb, the
     first question, without another request."""
     key = opt_out_key()
-    say = say_language(language)
     if not key:
         for text in texts:
-            response.say(text, language=say)
+            speaker.say(response, text)
         return
     listen = response.gather(
         input="dtmf", action=action, method="POST", num_digits=1, timeout=1, hints=key
     )
     for text in texts:
-        listen.say(text, language=say)
+        speaker.say(listen, text)
     with in_language(language):
         offer = _("If you do not want us to call you again, press %(key)s.") % {"key": key}
-    listen.say(offer, language=say)
+    speaker.say(listen, offer)
 
 
 _KEYS = re.compile(r"^[0-9*]*$")

@@ -56,8 +56,13 @@ def _intro(root):
     return gathers[0]
 
 
+def _text(say) -> str:
+    """What a <Say> speaks, whether bare or inside its <prosody>."""
+    return "".join(say.itertext())
+
+
 def _said(root) -> list[str]:
-    return [say.text for say in root.iter("Say")]
+    return [_text(say) for say in root.iter("Say")]
 
 
 def _answers(attempt) -> dict:
@@ -89,14 +94,14 @@ def test_start_reads_the_greeting_and_asks_the_first_question(client, attempt):
     assert intro.get("action") == "http://testserver" + reverse(
         "voice:opt_out", args=[interview.pk]
     )
-    assert [say.text for say in intro][-1] == "If you do not want us to call you again, press 9."
+    assert [_text(say) for say in intro][-1] == "If you do not want us to call you again, press 9."
     assert gather.get("numDigits") == "1" and gather.get("hints") == "1,2"
     assert gather.get("timeout") == "8" and gather.get("finishOnKey") is None
     assert (
         gather.get("action")
         == "http://testserver" + reverse("voice:gather", args=[interview.pk, "Q1"]) + "?try=1"
     )
-    assert [say.text for say in gather] == [
+    assert [_text(say) for say in gather] == [
         "Was it your line?",
         "For Yes, press 1.",
         "For No, press 2.",
@@ -179,7 +184,7 @@ def test_several_keys_statements_and_the_last_question(client, attempt):
     root = parse_twiml(press(client, gather.get("action"), "12#").content)
     root = parse_twiml(press(client, _gather(root).get("action"), "5#").content)
     # The statement is read before the last question's <Gather>.
-    assert root[0].tag == "Say" and root[0].text == "Two more words before we finish."
+    assert root[0].tag == "Say" and _text(root[0]) == "Two more words before we finish."
     assert "May we call you again?" in _said(root)
     root = parse_twiml(press(client, _gather(root).get("action"), "2").content)
     assert root[-1].tag == "Hangup"
@@ -194,8 +199,8 @@ def test_a_wrong_key_is_asked_once_more_then_left_unanswered(client, attempt):
     root = parse_twiml(press(client, first, "7").content)
     gather = _gather(root)
     assert gather.get("action").endswith("?try=2")
-    assert gather[0].text == "Sorry, that key is not one of the answers."
-    assert gather[1].text == "Was it your line?"
+    assert _text(gather[0]) == "Sorry, that key is not one of the answers."
+    assert _text(gather[1]) == "Was it your line?"
     assert not _answers(attempt)
     # Nothing pressed the second time: recorded as no answer, and the survey goes on.
     root = parse_twiml(press(client, gather.get("action"), None).content)
@@ -265,7 +270,7 @@ def test_a_questionnaire_for_agents_is_never_played(client, org):
     attempt = open_attempt(order)
     root = parse_twiml(start_call(client, attempt).content)
     assert [verb.tag for verb in root] == ["Say", "Hangup"]
-    assert "cannot be taken by phone" in root[0].text
+    assert "cannot be taken by phone" in _text(root[0])
     assert not Interview.objects.exists()
 
 
@@ -274,7 +279,8 @@ def test_a_chinese_questionnaire_is_read_in_chinese(client, org):
     order = voice_campaign(org, phones=phones(1), version=version)
     attempt = open_attempt(order)
     root = parse_twiml(start_call(client, attempt).content)
-    assert {say.get("language") for say in root.iter("Say")} == {"zh-CN"}
+    assert {say.get("language") for say in root.iter("Say")} == {"cmn-CN"}
+    assert {say.get("voice") for say in root.iter("Say")} == {"Polly.Zhiyu-Neural"}
 
 
 def test_hanging_up_halfway_leaves_a_partial_interview(client, attempt):
