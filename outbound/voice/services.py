@@ -40,8 +40,8 @@ def public(path: str) -> str:
     return settings.PUBLIC_BASE_URL + path
 
 
-def gather_url(interview_id: int, code: str, tries: int = 1) -> str:
-    return public(reverse("voice:gather", args=[interview_id, code])) + f"?try={tries}"
+def gather_url(interview_id: int, question_id: int, tries: int = 1) -> str:
+    return public(reverse("voice:gather", args=[interview_id, question_id])) + f"?try={tries}"
 
 
 def opt_out_url(interview_id: int) -> str:
@@ -274,7 +274,7 @@ def _go_on(
             labels=_labels(step, values),
             language=language,
             speaker=speaker,
-            action=gather_url(interview.pk, step.code),
+            action=gather_url(interview.pk, step.id),
             lead_in=lead_in,
         )
         return
@@ -303,7 +303,7 @@ def _closing(response, interview, script, values, speaker, *, screened_out: bool
     )
 
 
-def voice_gather_twiml(*, interview_id: int, code: str, digits: str, tries: int) -> str:
+def voice_gather_twiml(*, interview_id: int, question_id: int, digits: str, tries: int) -> str:
     """What follows a keypad answer: the answer saved, then the next question or the end.
     A wrong or missing key is asked again once, then recorded as no answer."""
     interview = (
@@ -328,10 +328,11 @@ def voice_gather_twiml(*, interview_id: int, code: str, digits: str, tries: int)
         response.hangup()
         return _document(response)
     current = next_step(script, surveys.response_answers(response=record))
-    if isinstance(current, End) or current.code != code:
+    if isinstance(current, End) or current.id != question_id:
         # A repeated or late request: carry on from where the interview really is.
         _go_on(response, interview, script, values, language, speaker)
         return _document(response)
+    code = current.code
     value = twiml.answer_from_digits(current, digits)
     if value is not None:
         try:
@@ -349,7 +350,7 @@ def voice_gather_twiml(*, interview_id: int, code: str, digits: str, tries: int)
                 labels=_labels(current, values),
                 language=language,
                 speaker=speaker,
-                action=gather_url(interview.pk, code, tries + 1),
+                action=gather_url(interview.pk, question_id, tries + 1),
                 lead_in=sorry,
             )
             return _document(response)

@@ -37,7 +37,7 @@ def start(request, attempt_id: int):
 
 @signed
 @require_POST
-def gather(request, interview_id: int, code: str):
+def gather(request, interview_id: int, question_id: int):
     try:
         tries = max(1, int(request.GET.get("try", "1")))
     except ValueError:
@@ -45,7 +45,7 @@ def gather(request, interview_id: int, code: str):
     with transaction.atomic():
         document = services.voice_gather_twiml(
             interview_id=interview_id,
-            code=code,
+            question_id=question_id,
             digits=request.POST.get("Digits", ""),
             tries=tries,
         )

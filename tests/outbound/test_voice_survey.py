@@ -10,7 +10,7 @@ from outbound.models import CallAttempt, DialState, Interview, Outcome
 from outbound.voice import services as voice
 from outbound.voice.twiml import answer_from_digits
 from surveys.engine import AnswerValue, script_build
-from surveys.models import Language, ResponseStatus
+from surveys.models import Language, Question, ResponseStatus
 from surveys.services import response_answers
 from tests.outbound import test_dialer_fixtures as fx
 from tests.outbound.test_agent_fixtures import customer_status, parse_twiml
@@ -65,6 +65,10 @@ def _said(root) -> list[str]:
     return [_text(say) for say in root.iter("Say")]
 
 
+def _question(attempt, code: str) -> int:
+    return Question.objects.get(version_id=attempt.campaign.questionnaire_id, code=code).pk
+
+
 def _answers(attempt) -> dict:
     interview = Interview.objects.get(attempt=attempt)
     return response_answers(response=interview.response)
@@ -99,7 +103,9 @@ def test_start_reads_the_greeting_and_asks_the_first_question(client, attempt):
     assert gather.get("timeout") == "8" and gather.get("finishOnKey") is None
     assert (
         gather.get("action")
-        == "http://testserver" + reverse("voice:gather", args=[interview.pk, "Q1"]) + "?try=1"
+        == "http://testserver"
+        + reverse("voice:gather", args=[interview.pk, _question(attempt, "Q1")])
+        + "?try=1"
     )
     assert [_text(say) for say in gather] == [
         "Was it your line?",
@@ -119,7 +125,7 @@ def test_the_opt_out_key_puts_the_number_on_the_do_not_call_list(client, org, at
     root = parse_twiml(start_call(client, attempt).content)
     # Another key during the introduction goes on to the first question.
     other = parse_twiml(press(client, _intro(root).get("action"), "1").content)
-    assert _gather(other).get("action").endswith("/Q1/?try=1")
+    assert _gather(other).get("action").endswith(f"/{_question(attempt, 'Q1')}/?try=1")
     assert not DoNotCallEntry.objects.exists()
 
     root = parse_twiml(press(client, _intro(root).get("action"), "9").content)
@@ -230,7 +236,7 @@ def test_unsigned_requests_are_refused(client, attempt):
     assert client.post(reverse("voice:start", args=[attempt.pk])).status_code == 403
     start_call(client, attempt)
     interview = Interview.objects.get()
-    path = reverse("voice:gather", args=[interview.pk, "Q1"]) + "?try=1"
+    path = reverse("voice:gather", args=[interview.pk, _question(attempt, "Q1")]) + "?try=1"
     assert client.post(path, {"Digits": "1"}).status_code == 403
 
 
@@ -351,3 +357,24 @@ def test_the_star_key_answers_dont_know_where_the_question_allows_it(client, org
     assert "If you don't know, press the star key." in _said(root)
     press(client, _gather(root).get("action"), "*")
     assert _answers(attempt)["Q2"].special == Special.DONT_KNOW
+
+
+def test_question_codes_with_any_characters_are_answered_through_signed_urls(client, org):
+    """Questions are addressed by id: a code with ; = / ? # % or spaces once broke the
+    signed address (a 403 on every key press, or a 500)."""
+    version = keypad_questionnaire()
+    Question.objects.filter(version=version, code="Q1").update(code="Q1;a=b/c")
+    Question.objects.filter(version=version, code="Q2").update(code="Q 2?#%")
+    attempt = open_attempt(voice_campaign(org, phones=phones(1), version=version))
+    root = parse_twiml(start_call(client, attempt).content)
+    action = _gather(root).get("action")
+    assert action.endswith(f"/questions/{_question(attempt, 'Q1;a=b/c')}/?try=1")
+    response = press(client, action, "1")
+    assert response.status_code == 200
+    root = parse_twiml(response.content)
+    assert "How satisfied are you with the repair?" in _said(root)
+    press(client, _gather(root).get("action"), "2")
+    assert _answers(attempt) == {
+        "Q1;a=b/c": AnswerValue.of_choices(1),
+        "Q 2?#%": AnswerValue.of_choices(2),
+    }
