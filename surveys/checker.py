@@ -11,7 +11,7 @@ are reached and whether the closing is reachable all follow from that.
 Decisions written down here:
 - In a voice survey a number question (and the 0-10 recommendation) is a warning, not an
   error: callers can key digits and finish with #, and the text must tell them so. An open
-  text question is an error: a keypad cannot record words.
+  text question is fine: the caller answers aloud, recorded or recognised as text.
 - Read time is counted in Chinese characters for zh-hans scripts (120-150 a minute) and in
   words for English ones (130-160 a minute); Latin words in a Chinese text count as one
   character each and Chinese characters in an English text as one word each. A placeholder
@@ -349,15 +349,6 @@ class _Checker:
                         % {"q": q.code},
                         _("Turn off “please specify” in a voice survey."),
                     )
-            elif q.type == QuestionType.TEXT:
-                self.error(
-                    "voice_open_text",
-                    q.code,
-                    _("Question %(q)s is an open question, which a voice survey cannot record.")
-                    % {"q": q.code},
-                    _("Turn %(q)s into a choice question, or ask it in an agent survey.")
-                    % {"q": q.code},
-                )
             elif q.type in NUMBER_TYPES:
                 self.warning(
                     "voice_number",

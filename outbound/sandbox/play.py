@@ -6,6 +6,7 @@ import datetime
 import logging
 import random
 import re
+import secrets
 import time
 import xml.etree.ElementTree as ET
 from email.utils import format_datetime
@@ -192,11 +193,17 @@ def _is_opt_out(gather: ET.Element) -> bool:
     return urlsplit(gather.get("action") or "").path.rstrip("/").endswith("/opt-out")
 
 
-def next_request(root: ET.Element, url: str) -> tuple[str, dict[str, str]] | None:
+def next_request(
+    root: ET.Element, url: str, call: SandboxCall | None = None
+) -> tuple[str, dict[str, str]] | None:
     """What the respondent's phone does with a TwiML document: the next URL to request and
     the extra parameters, or None when the call ends here. The offer to be called no more
     is taken by WAIHU_SANDBOX_OPT_OUT_PERCENT of respondents; the others let it pass."""
     for verb in root:
+        if verb.tag == "Record":
+            return _answer_record(verb, url, call)
+        if verb.tag == "Gather" and "speech" in (verb.get("input") or ""):
+            return verb.get("action") or url, _answer_speech(verb)
         if verb.tag == "Gather" and _is_opt_out(verb):
             if random.uniform(0, 100) < settings.WAIHU_SANDBOX_OPT_OUT_PERCENT:
                 return verb.get("action") or url, {"Digits": choose_digits(verb)}
@@ -208,6 +215,67 @@ def next_request(root: ET.Element, url: str) -> tuple[str, dict[str, str]] | Non
         if verb.tag in ("Hangup", "Reject"):
             return None
     return None
+
+
+SPOKEN_ANSWERS = {
+    "zh": ("希望营业厅能延长营业时间。", "信号比以前好多了，谢谢。", "客服热线等的时间有点长。"),
+    "en": (
+        "Please keep the shops open longer.",
+        "The signal is much better now, thank you.",
+        "The hotline wait was a bit long.",
+    ),
+}
+
+
+def _answer_speech(gather: ET.Element) -> dict[str, str]:
+    """A respondent's words to a <Gather input="speech">, as Twilio posts them: the
+    recognised SpeechResult, in the language the <Gather> listens for, and its Confidence."""
+    language = (gather.get("language") or "en-US").lower()
+    sentences = SPOKEN_ANSWERS["zh" if language.startswith(("cmn", "zh")) else "en"]
+    return {
+        "SpeechResult": random.choice(sentences),
+        "Confidence": f"{random.uniform(0.8, 0.98):.4f}",
+    }
+
+
+def _answer_record(
+    record: ET.Element, url: str, call: SandboxCall | None
+) -> tuple[str, dict[str, str]]:
+    """A respondent speaks after the beep of a <Record> and ends with its finish key (or
+    hangs up where there is none). As Twilio does, the recording status callback reports
+    the recording (the sandbox sends it first) and the action gets RecordingUrl,
+    RecordingSid, RecordingDuration and Digits; the address serves the sandbox's audio."""
+    account = call.account_sid if call else telephony.account_sid()
+    call_sid = call.sid if call else "CA" + "0" * 32
+    sid = "RE" + call_sid[2:26] + secrets.token_hex(4)
+    longest = int(record.get("maxLength") or 3600)
+    duration = str(random.randint(1, max(1, min(longest, 20))))
+    recording_url = (
+        f"{telephony.sandbox_api_url()}/{API_VERSION}/Accounts/{account}/Recordings/{sid}"
+    )
+    finish_keys = record.get("finishOnKey", "1234567890*#")
+    params = {
+        "RecordingUrl": recording_url,
+        "RecordingSid": sid,
+        "RecordingDuration": duration,
+        "Digits": "#" if "#" in finish_keys else (finish_keys[:1] or "hangup"),
+    }
+    status_callback = record.get("recordingStatusCallback")
+    if status_callback and call is not None:
+        post_signed(
+            status_callback,
+            {
+                "AccountSid": account,
+                "CallSid": call_sid,
+                "RecordingSid": sid,
+                "RecordingUrl": recording_url,
+                "RecordingStatus": "completed",
+                "RecordingDuration": duration,
+                "RecordingChannels": "1",
+                "RecordingSource": "RecordVerb",
+            },
+        )
+    return record.get("action") or url, params
 
 
 def converse(call: SandboxCall) -> None:
@@ -225,10 +293,14 @@ def converse(call: SandboxCall) -> None:
             root = ET.fromstring(response.content)  # noqa: S314
         except ET.ParseError:
             break
-        step = next_request(root, url)
+        step = next_request(root, url, call)
         if step is None:
             break
         url, extra = step
+        if extra.get("Digits") == "hangup":
+            # Hung up while recording: Twilio posts the action and reads no more TwiML.
+            post_signed(url, {**_base_params(call), **extra})
+            break
         if "Digits" in extra:
             digits.append(extra["Digits"])
     if digits:

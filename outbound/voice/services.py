@@ -20,7 +20,15 @@ from outbound.contacts.selectors import Exclusion
 from outbound.contacts.services import dnc_add
 from outbound.dialer import policy
 from outbound.dialer.services import attempt_finish, settings_for
-from outbound.models import CallAttempt, CallEvent, DialState, DoNotCallEntry, Interview, Outcome
+from outbound.models import (
+    CallAttempt,
+    CallEvent,
+    DialState,
+    DoNotCallEntry,
+    Interview,
+    Outcome,
+    SpokenAnswer,
+)
 from outbound.voice import twiml
 from outbound.voice.speaker import Speaker, speaker_for
 from surveys import checker
@@ -42,6 +50,10 @@ def public(path: str) -> str:
 
 def gather_url(interview_id: int, question_id: int, tries: int = 1) -> str:
     return public(reverse("voice:gather", args=[interview_id, question_id])) + f"?try={tries}"
+
+
+def recording_status_url(interview_id: int, question_id: int) -> str:
+    return public(reverse("voice:recording_status", args=[interview_id, question_id]))
 
 
 def opt_out_url(interview_id: int) -> str:
@@ -267,18 +279,38 @@ def _go_on(
                 speaker.say(response, placeholders_fill(step.text, values))
             _answer(interview, step.code, AnswerValue.missing())
             continue
-        twiml.gather(
+        _ask(response, interview, step, values, language, speaker, lead_in=lead_in)
+        return
+    raise RuntimeError("the script did not end")
+
+
+def _ask(response, interview, spec, values, language, speaker, *, tries=1, lead_in="") -> None:
+    """A question's <Gather> for the keypad, or an open question asked to be answered
+    aloud."""
+    text = placeholders_fill(spec.text, values)
+    action = gather_url(interview.pk, spec.id, tries)
+    if spec.type == QuestionType.TEXT:
+        twiml.open_question(
             response,
-            spec=step,
-            text=placeholders_fill(step.text, values),
-            labels=_labels(step, values),
+            spec=spec,
+            text=text,
             language=language,
             speaker=speaker,
-            action=gather_url(interview.pk, step.id),
+            action=action,
+            recording_status=recording_status_url(interview.pk, spec.id),
             lead_in=lead_in,
         )
         return
-    raise RuntimeError("the script did not end")
+    twiml.gather(
+        response,
+        spec=spec,
+        text=text,
+        labels=_labels(spec, values),
+        language=language,
+        speaker=speaker,
+        action=action,
+        lead_in=lead_in,
+    )
 
 
 def _answer(interview: Interview, code: str, value: AnswerValue):
@@ -303,9 +335,10 @@ def _closing(response, interview, script, values, speaker, *, screened_out: bool
     )
 
 
-def voice_gather_twiml(*, interview_id: int, question_id: int, digits: str, tries: int) -> str:
-    """What follows a keypad answer: the answer saved, then the next question or the end.
-    A wrong or missing key is asked again once, then recorded as no answer."""
+def voice_gather_twiml(*, interview_id: int, question_id: int, params, tries: int) -> str:
+    """What follows an answer (the carrier's Digits, or for an open question its recording
+    or recognised speech): the answer saved, then the next question or the end. A wrong or
+    missing answer is asked again once, then recorded as no answer."""
     interview = (
         Interview.objects.select_related(
             "attempt", "contact", "response__version__questionnaire", "campaign__dialing"
@@ -333,30 +366,130 @@ def voice_gather_twiml(*, interview_id: int, question_id: int, digits: str, trie
         _go_on(response, interview, script, values, language, speaker)
         return _document(response)
     code = current.code
-    value = twiml.answer_from_digits(current, digits)
+    digits = params.get("Digits", "")
+    if current.type == QuestionType.TEXT:
+        value = _spoken_answer(interview, current, params)
+    else:
+        value = twiml.answer_from_digits(current, digits)
     if value is not None:
         try:
             _answer(interview, code, value)
         except ValidationError:
             value = None
+    if digits == "hangup":
+        # The caller hung up while recording: Twilio reads no more TwiML.
+        response.hangup()
+        return _document(response)
     if value is None:
         if tries < twiml.TRIES:
             with twiml.in_language(language):
-                sorry = _("Sorry, that key is not one of the answers.")
-            twiml.gather(
+                if current.type == QuestionType.TEXT:
+                    sorry = _("Sorry, we did not hear your answer.")
+                else:
+                    sorry = _("Sorry, that key is not one of the answers.")
+            _ask(
                 response,
-                spec=current,
-                text=placeholders_fill(current.text, values),
-                labels=_labels(current, values),
-                language=language,
-                speaker=speaker,
-                action=gather_url(interview.pk, question_id, tries + 1),
+                interview,
+                current,
+                values,
+                language,
+                speaker,
+                tries=tries + 1,
                 lead_in=sorry,
             )
             return _document(response)
         _answer(interview, code, AnswerValue.missing())
     _go_on(response, interview, script, values, language, speaker)
     return _document(response)
+
+
+def _spoken_answer(interview: Interview, spec, params) -> AnswerValue | None:
+    """The answer to an open question from what the carrier posts: the star key for "don't
+    know", the recognised words (SpeechResult), or a recording, kept with the interview; the
+    answer's text is the transcript, empty for a recording. None when nothing came."""
+    digits = (params.get("Digits") or "").strip()
+    if digits == twiml.DONT_KNOW_KEY and spec.allow_dont_know:
+        return AnswerValue.dont_know()
+    speech = (params.get("SpeechResult") or "").strip()
+    recording_url = (params.get("RecordingUrl") or "").strip()
+    if speech:
+        try:
+            confidence = float(params.get("Confidence") or "")
+        except ValueError:
+            confidence = None
+        _spoken_keep(
+            interview,
+            spec.id,
+            source=SpokenAnswer.Source.SPEECH,
+            transcript=speech,
+            confidence=confidence,
+        )
+        return AnswerValue.of_text(speech)
+    if recording_url:
+        _spoken_keep(
+            interview,
+            spec.id,
+            source=SpokenAnswer.Source.RECORDING,
+            **_recording_fields(params),
+            finished_by=digits[:10],
+        )
+        return AnswerValue.missing()
+    return None
+
+
+def _recording_fields(params) -> dict:
+    url = (params.get("RecordingUrl") or "").strip()
+    # Twilio names the recording in its address when it does not post the SID.
+    sid = (params.get("RecordingSid") or "").strip() or url.rstrip("/").rsplit("/", 1)[-1]
+    fields = {"recording_url": url[:500], "recording_sid": sid[:64]}
+    duration = params.get("RecordingDuration") or ""
+    if duration.isdigit():
+        fields["recording_duration"] = int(duration)
+    return fields
+
+
+def _spoken_keep(interview: Interview, question_id: int, **fields) -> SpokenAnswer:
+    spoken, _created = SpokenAnswer.objects.update_or_create(
+        interview=interview, question_id=question_id, defaults=fields
+    )
+    return spoken
+
+
+def voice_recording_status(*, interview_id: int, question_id: int, params) -> bool:
+    """The carrier's recording status callback for an open question's <Record>: the
+    recording's final address, length and status. It may come before or after the
+    <Record>'s action request."""
+    interview = Interview.objects.filter(pk=interview_id, channel=Interview.Channel.VOICE).first()
+    if (
+        interview is None
+        or not Question.objects.filter(
+            pk=question_id, version_id=interview.response.version_id, type=QuestionType.TEXT
+        ).exists()
+    ):
+        return False
+    fields = _recording_fields(params)
+    if not fields["recording_url"]:
+        fields.pop("recording_url")
+    status = (params.get("RecordingStatus") or "")[:20]
+    with transaction.atomic():
+        spoken = (
+            SpokenAnswer.objects.select_for_update()
+            .filter(interview=interview, question_id=question_id)
+            .first()
+        )
+        if spoken is None:
+            SpokenAnswer.objects.create(
+                interview=interview,
+                question_id=question_id,
+                source=SpokenAnswer.Source.RECORDING,
+                recording_status=status,
+                **fields,
+            )
+        else:
+            SpokenAnswer.objects.filter(pk=spoken.pk).update(
+                recording_status=status, updated_at=timezone.now(), **fields
+            )
+    return True
 
 
 def interview_attempt_ended(*, attempt_id: int) -> bool:

@@ -12,6 +12,11 @@ urlpatterns = [
         views.gather,
         name="gather",
     ),
+    path(
+        "interviews/<int:interview_id>/questions/<int:question_id>/recording/",
+        views.recording_status,
+        name="recording_status",
+    ),
     path("attempts/<int:attempt_id>/bridge/", views.bridge, name="bridge"),
     path("attempts/<int:attempt_id>/bridge/status/", views.bridge_status, name="bridge_status"),
     path("attempts/<int:attempt_id>/hold/", views.hold, name="hold"),

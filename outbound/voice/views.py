@@ -46,10 +46,20 @@ def gather(request, interview_id: int, question_id: int):
         document = services.voice_gather_twiml(
             interview_id=interview_id,
             question_id=question_id,
-            digits=request.POST.get("Digits", ""),
+            params=request.POST,
             tries=tries,
         )
     return HttpResponse(document, XML)
+
+
+@signed
+@require_POST
+def recording_status(request, interview_id: int, question_id: int):
+    if not services.voice_recording_status(
+        interview_id=interview_id, question_id=question_id, params=request.POST
+    ):
+        return HttpResponse(status=404)
+    return HttpResponse(status=204)
 
 
 @signed
