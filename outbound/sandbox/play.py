@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from outbound import telephony
 from outbound.models import SandboxCall
+from outbound.voice import voices
 
 logger = logging.getLogger(__name__)
 API_VERSION = "2010-04-01"
@@ -157,6 +158,8 @@ def finish(call: SandboxCall, status: str = "completed") -> None:
     }
     if call.answered_by:
         extra["AnsweredBy"] = call.answered_by
+    if call.error_code:
+        extra["ErrorCode"] = call.error_code
     if call.record and status == "completed":
         recording_sid = "RE" + call.sid[2:]
         extra.update(
@@ -278,6 +281,26 @@ def _answer_record(
     return record.get("action") or url, params
 
 
+# Twilio's warning for a <Say> voice it cannot use ("Say: Invalid voice value",
+# https://www.twilio.com/docs/api/errors/13511). Its <Say> page warns that "an invalid
+# combination of voice and language may result in error and <Say> instruction failure".
+SAY_INVALID_VOICE = "13511"
+
+
+def say_error(root: ET.Element) -> str | None:
+    """The error Twilio reports for a document whose <Say> names a voice and a language
+    that do not go together (from Waihu's table of Twilio's voices), else None."""
+    for say in root.iter("Say"):
+        if not voices.pair_is_valid(say.get("voice"), say.get("language")):
+            logger.warning(
+                "sandbox: <Say voice=%r language=%r> is not a voice Twilio offers",
+                say.get("voice"),
+                say.get("language"),
+            )
+            return SAY_INVALID_VOICE
+    return None
+
+
 def converse(call: SandboxCall) -> None:
     """Fetches the call's TwiML and follows it until it hangs up or ends."""
     url, extra = call.url, {}
@@ -293,6 +316,12 @@ def converse(call: SandboxCall) -> None:
             root = ET.fromstring(response.content)  # noqa: S314
         except ET.ParseError:
             break
+        error = say_error(root)
+        if error:
+            # The <Say> fails and with it the call, which ends with the error reported.
+            _set(call, error_code=error)
+            finish(call)
+            return
         step = next_request(root, url, call)
         if step is None:
             break

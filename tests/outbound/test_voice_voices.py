@@ -193,3 +193,73 @@ def test_the_settings_form_offers_the_voices_of_the_questionnaires_language(clie
     assert CampaignSettings.objects.get(pk=order.pk).voice == "Google.cmn-CN-Wavenet-B"
     assert _settings_form(client, org, order, voice="").status_code == 302
     assert CampaignSettings.objects.get(pk=order.pk).voice == ""
+
+
+# --- the sandbox refuses a voice that does not speak its language -------------------------
+
+
+class _Document:
+    status_code = 200
+
+    def __init__(self, content: bytes):
+        self.content = content
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "say",
+    [
+        # What Waihu emitted before it named voices: Twilio's default voice has no Chinese.
+        '<Say language="zh-CN">您好</Say>',
+        '<Say voice="Polly.Joanna-Neural" language="cmn-CN">您好</Say>',
+        '<Say voice="Polly.Nobody" language="en-US">Hello</Say>',
+    ],
+)
+def test_the_sandbox_ends_a_call_whose_say_has_a_wrong_voice(client, org, monkeypatch, say):
+    from django.utils import timezone
+
+    from outbound.models import SandboxCall
+    from outbound.sandbox import play
+
+    attempt = open_attempt(voice_campaign(org, phones=phones(1)))
+    twiml_url = "http://testserver/bad-twiml"
+    fetched = []
+
+    def post(url, data, headers, timeout):
+        if url == twiml_url:
+            fetched.append(url)
+            return _Document(f"<Response>{say}<Hangup/></Response>".encode())
+        return client.post(url.removeprefix("http://testserver"), data, headers=headers)
+
+    monkeypatch.setattr(play._session, "post", post)
+    call = SandboxCall.objects.create(
+        sid=attempt.call_sid,
+        account_sid="AC" + "5a" * 16,
+        to=attempt.to,
+        from_number=attempt.caller_id,
+        url=twiml_url,
+        status="in-progress",
+        plan="answered",
+        start_time=timezone.now(),
+        status_callback="http://testserver" + reverse("telephony:status", args=[attempt.pk]),
+        status_callback_events=["completed"],
+    )
+    play.converse(call)
+    call.refresh_from_db()
+    assert fetched == [twiml_url]
+    assert call.status == "completed" and call.error_code == play.SAY_INVALID_VOICE == "13511"
+    attempt.refresh_from_db()
+    assert attempt.finished_at is not None and attempt.error_code == "13511"
+
+
+def test_the_sandbox_accepts_the_voices_of_the_table():
+    import xml.etree.ElementTree as ET
+
+    from outbound.sandbox import play
+
+    for voice in voices.VOICES.values():
+        root = ET.fromstring(  # noqa: S314
+            f'<Response><Say voice="{voice.name}" language="{voice.language}">x</Say></Response>'
+        )
+        assert play.say_error(root) is None, voice
+    assert play.say_error(ET.fromstring("<Response><Say>Hello</Say></Response>")) is None  # noqa: S314
