@@ -23,6 +23,7 @@ from config.env import (
     env_weekdays,
 )
 from config.local_secrets import local_secret
+from outbound.voice.voices import voice_names
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("WAIHU_VAR_DIR", str(BASE_DIR / "var")))
@@ -370,6 +371,29 @@ def _shares(name: str, default: str) -> dict[str, float]:
 # do-not-call list; empty turns the offer off.
 WAIHU_VOICE_OPT_OUT_KEY = env_choice(
     "WAIHU_VOICE_OPT_OUT_KEY", "9", ("", *"0123456789"), "one keypad digit, or empty"
+)
+# The voice each questionnaire language is read in (a campaign may choose another that
+# speaks its questionnaire's language); outbound/voice/voices.py lists the voices Twilio
+# offers for each.
+WAIHU_VOICE_ZH_HANS = env_choice(
+    "WAIHU_VOICE_ZH_HANS",
+    "Polly.Zhiyu-Neural",
+    voice_names("zh-hans"),
+    "a voice that speaks Mandarin (cmn-CN)",
+)
+WAIHU_VOICE_EN = env_choice(
+    "WAIHU_VOICE_EN", "Polly.Joanna-Neural", voice_names("en"), "a voice that speaks English"
+)
+# An open question is answered by speaking: recorded (<Record>, up to this many seconds),
+# or recognised as text (<Gather input="speech">).
+WAIHU_VOICE_OPEN_ANSWER_SECONDS = env_int("WAIHU_VOICE_OPEN_ANSWER_SECONDS", 60, minimum=2)
+if WAIHU_VOICE_OPEN_ANSWER_SECONDS > 14400:
+    raise ImproperlyConfigured(
+        "Environment variable WAIHU_VOICE_OPEN_ANSWER_SECONDS must be at most 14400 "
+        "(Twilio's longest <Record>)."
+    )
+WAIHU_VOICE_OPEN_ANSWER_INPUT = env_choice(
+    "WAIHU_VOICE_OPEN_ANSWER_INPUT", "record", ("record", "speech"), "record or speech"
 )
 # The share (percent) of answered sandbox respondents who press it.
 WAIHU_SANDBOX_OPT_OUT_PERCENT = env_float("WAIHU_SANDBOX_OPT_OUT_PERCENT", 2.0, minimum=0)

@@ -16,10 +16,8 @@ from twilio.twiml.voice_response import VoiceResponse
 from outbound import telephony
 from outbound.dialer import services
 from outbound.models import CallAttempt, WorkOrder
+from outbound.voice.speaker import speaker_for
 from surveys.placeholders import placeholders_fill
-
-# Twilio's <Say> language for each questionnaire language.
-SAY_LANGUAGES = {"zh-hans": "zh-CN", "en": "en-US"}
 
 
 def public_url(request) -> str:
@@ -51,7 +49,7 @@ def call_status(request, attempt_id: int):
         return HttpResponse(status=404)
     if voice_open and request.POST.get("CallStatus") in CallAttempt.FINAL_STATUSES:
         # A voice survey left halfway by a hang-up is kept as a partial interview. (The
-        # voice package reads this module's language table, hence the late import.)
+        # voice views import this module's signature check, hence the late import.)
         from outbound.voice.services import interview_attempt_ended
 
         interview_attempt_ended(attempt_id=attempt_id)
@@ -62,9 +60,8 @@ def _greeting(attempt: CallAttempt) -> tuple[str, str]:
     version = attempt.campaign.questionnaire
     contact = attempt.contact
     if version is None:
-        return _("Hello, this is a call from customer service. Goodbye."), SAY_LANGUAGES.get(
-            translation.get_language() or "", "zh-CN"
-        )
+        text = _("Hello, this is a call from customer service. Goodbye.")
+        return text, translation.get_language() or ""
     language = version.questionnaire.language
     text = " ".join(
         part for part in (version.greeting_salutation, version.greeting_introduction) if part
@@ -77,14 +74,16 @@ def _greeting(attempt: CallAttempt) -> tuple[str, str]:
         "segment": contact.segment,
         **(contact.attributes or {}),
     }
-    return placeholders_fill(text, context), SAY_LANGUAGES.get(language, "zh-CN")
+    return placeholders_fill(text, context), language
 
 
 @signed
 @require_http_methods(["GET", "POST"])
 def call_twiml(request, attempt_id: int):
     attempt = (
-        CallAttempt.objects.select_related("contact", "campaign__questionnaire__questionnaire")
+        CallAttempt.objects.select_related(
+            "contact", "campaign__dialing", "campaign__questionnaire__questionnaire"
+        )
         .filter(pk=attempt_id)
         .first()
     )
@@ -98,7 +97,7 @@ def call_twiml(request, attempt_id: int):
         )
     text, language = _greeting(attempt)
     response = VoiceResponse()
-    response.say(text, language=language)
+    speaker_for(language, attempt.campaign).say(response, text)
     response.hangup()
     return HttpResponse(str(response), content_type="application/xml")
 

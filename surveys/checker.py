@@ -11,12 +11,13 @@ are reached and whether the closing is reachable all follow from that.
 Decisions written down here:
 - In a voice survey a number question (and the 0-10 recommendation) is a warning, not an
   error: callers can key digits and finish with #, and the text must tell them so. An open
-  text question is an error: a keypad cannot record words.
+  text question is fine: the caller answers aloud, recorded or recognised as text.
 - Read time is counted in Chinese characters for zh-hans scripts (120-150 a minute) and in
   words for English ones (130-160 a minute); Latin words in a Chinese text count as one
   character each and Chinese characters in an English text as one word each. A placeholder
   counts as three characters or two words.
-- The promise is compared with the typical path, read at the middle of the pace range, with
+- The promise is compared with the typical path, read at the middle of the pace range (the
+  pace the automated voice is set to speak at, see speech_pace), with
   an answer pause after every question that takes an answer (WAIHU_ANSWER_PAUSE_SECONDS,
   default 5); it may differ by the margin (WAIHU_DURATION_MARGIN, default 0.3 = 30%) or half
   a minute, whichever is larger, since a promise is given in whole minutes. Shortest and
@@ -348,15 +349,6 @@ class _Checker:
                         % {"q": q.code},
                         _("Turn off “please specify” in a voice survey."),
                     )
-            elif q.type == QuestionType.TEXT:
-                self.error(
-                    "voice_open_text",
-                    q.code,
-                    _("Question %(q)s is an open question, which a voice survey cannot record.")
-                    % {"q": q.code},
-                    _("Turn %(q)s into a choice question, or ask it in an agent survey.")
-                    % {"q": q.code},
-                )
             elif q.type in NUMBER_TYPES:
                 self.warning(
                     "voice_number",
@@ -728,14 +720,28 @@ def speech_units(text: str, language: str) -> float:
     return cjk + words + placeholders * per_placeholder
 
 
-def _rates(language: str) -> tuple[float, float]:
+@dataclass(frozen=True)
+class Pace:
+    """Reading speed in characters (Chinese) or words (English) a minute: the customer's
+    range, and the target an automated voice is set to and the typical estimate assumes."""
+
+    slow: float
+    fast: float
+
+    @property
+    def target(self) -> float:
+        return (self.slow + self.fast) / 2
+
+
+def speech_pace(language: str) -> Pace:
+    """The reading pace for a questionnaire language, from the settings."""
     if language == Language.EN:
         low = getattr(settings, "WAIHU_SPEECH_WORDS_PER_MINUTE_MIN", 130)
         high = getattr(settings, "WAIHU_SPEECH_WORDS_PER_MINUTE_MAX", 160)
     else:
         low = getattr(settings, "WAIHU_SPEECH_CHARS_PER_MINUTE_MIN", 120)
         high = getattr(settings, "WAIHU_SPEECH_CHARS_PER_MINUTE_MAX", 150)
-    return float(low), float(high)
+    return Pace(float(low), float(high))
 
 
 def estimate_duration(script: Script, graph: _Graph | None = None) -> DurationEstimate:
@@ -746,8 +752,8 @@ def estimate_duration(script: Script, graph: _Graph | None = None) -> DurationEs
     graph = graph or _Graph(script)
     language = script.language
     pause = float(getattr(settings, "WAIHU_ANSWER_PAUSE_SECONDS", 5))
-    slow, fast = _rates(language)
-    middle = (slow + fast) / 2
+    pace = speech_pace(language)
+    slow, fast, middle = pace.slow, pace.fast, pace.target
 
     def cost(q: QuestionSpec) -> tuple[float, float]:
         units = speech_units(q.text, language)

@@ -4,6 +4,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from outbound.models import CallAttempt, CampaignSettings, Outcome
+from outbound.voice import voices
+from outbound.voice.speaker import default_voice, questionnaire_language
 
 WEEKDAY_NAMES = {
     1: _("Monday"),
@@ -39,6 +41,7 @@ class CampaignSettingsForm(forms.ModelForm):
             "machine_detection",
             "machine_message",
             "record",
+            "voice",
         ]
         widgets = {
             "machine_message": forms.Textarea(attrs={"rows": 2}),
@@ -64,6 +67,41 @@ class CampaignSettingsForm(forms.ModelForm):
                 widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
             )
         self.fields["excluded_dates_text"].initial = "\n".join(self.instance.excluded_dates or [])
+        self._voice_field()
+
+    def _questionnaire_language(self) -> str | None:
+        version = self.instance.campaign.questionnaire if self.instance.campaign_id else None
+        return version.questionnaire.language if version is not None else None
+
+    def _voice_field(self) -> None:
+        """The voices that speak the questionnaire's language, the default one first."""
+        language = self._questionnaire_language()
+        if language is None:
+            offered = list(voices.VOICES.values())
+            default = _("Default for the questionnaire's language")
+        else:
+            offered = voices.voices_for(language)
+            default = _("Default: %(voice)s") % {"voice": default_voice(language).name}
+        field = self.fields["voice"]
+        field.widget = forms.Select(
+            choices=[("", default), *((v.name, f"{v.name} ({v.language})") for v in offered)]
+        )
+
+    def clean_voice(self):
+        value = (self.cleaned_data.get("voice") or "").strip()
+        if not value:
+            return ""
+        if value not in voices.VOICES:
+            raise forms.ValidationError(
+                _("“%(voice)s” is not one of the voices offered.") % {"voice": value}
+            )
+        language = self._questionnaire_language()
+        if language is not None and not voices.speaks(value, questionnaire_language(language)):
+            raise forms.ValidationError(
+                _("The voice %(voice)s does not speak the questionnaire's language.")
+                % {"voice": value}
+            )
+        return value
 
     def clean_caller_id(self):
         value = self.cleaned_data["caller_id"].strip().replace(" ", "")

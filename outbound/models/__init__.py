@@ -7,7 +7,7 @@ from outbound.models.calls import (
     SandboxCall,
 )
 from outbound.models.contacts import Contact, ContactImport, DoNotCallEntry, RedListEntry
-from outbound.models.interviews import Interview
+from outbound.models.interviews import Interview, SpokenAnswer
 from outbound.models.workorders import WorkOrder
 
 __all__ = [
@@ -22,5 +22,6 @@ __all__ = [
     "Outcome",
     "RedListEntry",
     "SandboxCall",
+    "SpokenAnswer",
     "WorkOrder",
 ]

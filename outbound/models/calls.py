@@ -86,6 +86,13 @@ class CampaignSettings(models.Model):
         ),
     )
     record = models.BooleanField(_("record calls"), default=False)
+    # Empty: the default voice of the questionnaire's language (WAIHU_VOICE_*).
+    voice = models.CharField(
+        _("voice"),
+        max_length=60,
+        blank=True,
+        help_text=_("The text-to-speech voice that reads the questionnaire to customers."),
+    )
     # Pacing: the moment up to which call slots have been handed out.
     paced_until = models.DateTimeField(null=True, blank=True, editable=False)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
@@ -403,6 +410,8 @@ class SandboxCall(models.Model):
     # While the call waits on a <Dial>: its child's SID, the action and what follows it.
     pending_dial = models.JSONField(default=dict, blank=True)
     digits = models.CharField(max_length=100, blank=True)
+    # The Twilio error or warning that ended the call's TwiML, such as 13511.
+    error_code = models.CharField(max_length=10, blank=True)
     date_created = models.DateTimeField(auto_now_add=True)
     date_updated = models.DateTimeField(auto_now=True)
     start_time = models.DateTimeField(null=True, blank=True)

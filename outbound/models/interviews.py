@@ -137,3 +137,55 @@ class Interview(models.Model):
     @property
     def is_open(self) -> bool:
         return self.closed_at is None
+
+
+class SpokenAnswer(models.Model):
+    """An open question answered aloud on the automated voice survey: the recording of what
+    the caller said (<Record>) or what speech recognition heard (<Gather input="speech">).
+    The response's answer holds the transcript as its text (empty when there is none); the
+    recording is kept here."""
+
+    class Source(models.TextChoices):
+        RECORDING = "recording", _("Recording")
+        SPEECH = "speech", _("Speech recognition")
+
+    interview = models.ForeignKey(
+        Interview,
+        verbose_name=_("interview"),
+        on_delete=models.PROTECT,
+        related_name="spoken_answers",
+    )
+    question = models.ForeignKey(
+        "surveys.Question", verbose_name=_("question"), on_delete=models.PROTECT, related_name="+"
+    )
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices)
+    recording_sid = models.CharField(_("recording SID"), max_length=64, blank=True)
+    recording_url = models.URLField(_("recording"), max_length=500, blank=True)
+    recording_duration = models.PositiveIntegerField(
+        _("recording length (seconds)"), null=True, blank=True
+    )
+    # Twilio's RecordingStatus from the recording status callback (completed, absent, ...).
+    recording_status = models.CharField(_("recording status"), max_length=20, blank=True)
+    transcript = models.TextField(_("transcript"), blank=True)
+    confidence = models.FloatField(_("recognition confidence"), null=True, blank=True)
+    # The key that ended the recording, or "hangup".
+    finished_by = models.CharField(_("ended by"), max_length=10, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("spoken answer")
+        verbose_name_plural = _("spoken answers")
+        ordering = ["interview", "created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["interview", "question"], name="spoken_answer_once_per_question"
+            ),
+            models.CheckConstraint(
+                condition=Q(source__in=["recording", "speech"]), name="spoken_answer_source"
+            ),
+        ]
+        indexes = [models.Index(fields=["recording_sid"], name="spoken_answer_recording")]
+
+    def __str__(self) -> str:
+        return f"{self.interview_id}/{self.question_id}"

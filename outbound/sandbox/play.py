@@ -21,6 +21,7 @@ from django.utils import timezone
 from outbound import telephony
 from outbound.models import SandboxCall
 from outbound.sandbox.numbers import ERROR_NUMBERS, OUTCOME_NUMBERS
+from outbound.voice import voices
 
 logger = logging.getLogger(__name__)
 API_VERSION = "2010-04-01"
@@ -206,6 +207,8 @@ def finish(call: SandboxCall, status: str = "completed") -> None:
     }
     if call.answered_by:
         extra["AnsweredBy"] = call.answered_by
+    if call.error_code:
+        extra["ErrorCode"] = call.error_code
     if call.record and status == "completed":
         recording_sid = "RE" + call.sid[2:]
         extra.update(
@@ -231,7 +234,7 @@ def choose_digits(gather: ET.Element) -> str:
     digits its <Say>s mention), else any digit."""
     offered = [d for d in re.split(r"[\s,]+", gather.get("hints", "")) if d.isdigit()]
     if not offered:
-        spoken = " ".join(say.text or "" for say in gather.iter("Say"))
+        spoken = " ".join("".join(say.itertext()) for say in gather.iter("Say"))
         offered = sorted(set(_DIGIT_RE.findall(spoken)))
     if not offered:
         offered = list("123456789")
@@ -253,7 +256,7 @@ class DialStep:
 
 
 def next_request(
-    root: ET.Element, url: str, *, person: bool = True
+    root: ET.Element, url: str, *, person: bool = True, call: SandboxCall | None = None
 ) -> tuple[str, dict[str, str]] | DialStep | None:
     """What the respondent's phone does with a TwiML document: the next URL to request and
     the extra parameters, a <Dial> to place, or None when the call ends here. The offer to
@@ -263,6 +266,10 @@ def next_request(
     for index, verb in enumerate(verbs):
         if verb.tag == "Gather" and not person:
             continue
+        if verb.tag == "Record" and person:
+            return _answer_record(verb, url, call)
+        if verb.tag == "Gather" and "speech" in (verb.get("input") or ""):
+            return verb.get("action") or url, _answer_speech(verb)
         if verb.tag == "Gather" and _is_opt_out(verb):
             if random.uniform(0, 100) < settings.WAIHU_SANDBOX_OPT_OUT_PERCENT:
                 return verb.get("action") or url, {"Digits": choose_digits(verb)}
@@ -275,6 +282,87 @@ def next_request(
             return DialStep(verb, verbs[index + 1 :])
         if verb.tag in ("Hangup", "Reject"):
             return None
+    return None
+
+
+SPOKEN_ANSWERS = {
+    "zh": ("希望营业厅能延长营业时间。", "信号比以前好多了，谢谢。", "客服热线等的时间有点长。"),
+    "en": (
+        "Please keep the shops open longer.",
+        "The signal is much better now, thank you.",
+        "The hotline wait was a bit long.",
+    ),
+}
+
+
+def _answer_speech(gather: ET.Element) -> dict[str, str]:
+    """A respondent's words to a <Gather input="speech">, as Twilio posts them: the
+    recognised SpeechResult, in the language the <Gather> listens for, and its Confidence."""
+    language = (gather.get("language") or "en-US").lower()
+    sentences = SPOKEN_ANSWERS["zh" if language.startswith(("cmn", "zh")) else "en"]
+    return {
+        "SpeechResult": random.choice(sentences),
+        "Confidence": f"{random.uniform(0.8, 0.98):.4f}",
+    }
+
+
+def _answer_record(
+    record: ET.Element, url: str, call: SandboxCall | None
+) -> tuple[str, dict[str, str]]:
+    """A respondent speaks after the beep of a <Record> and ends with its finish key (or
+    hangs up where there is none). As Twilio does, the recording status callback reports
+    the recording (the sandbox sends it first) and the action gets RecordingUrl,
+    RecordingSid, RecordingDuration and Digits; the address serves the sandbox's audio."""
+    account = call.account_sid if call else telephony.account_sid()
+    call_sid = call.sid if call else "CA" + "0" * 32
+    sid = "RE" + call_sid[2:26] + secrets.token_hex(4)
+    longest = int(record.get("maxLength") or 3600)
+    duration = str(random.randint(1, max(1, min(longest, 20))))
+    recording_url = (
+        f"{telephony.sandbox_api_url()}/{API_VERSION}/Accounts/{account}/Recordings/{sid}"
+    )
+    finish_keys = record.get("finishOnKey", "1234567890*#")
+    params = {
+        "RecordingUrl": recording_url,
+        "RecordingSid": sid,
+        "RecordingDuration": duration,
+        "Digits": "#" if "#" in finish_keys else (finish_keys[:1] or "hangup"),
+    }
+    status_callback = record.get("recordingStatusCallback")
+    if status_callback and call is not None:
+        post_signed(
+            status_callback,
+            {
+                "AccountSid": account,
+                "CallSid": call_sid,
+                "RecordingSid": sid,
+                "RecordingUrl": recording_url,
+                "RecordingStatus": "completed",
+                "RecordingDuration": duration,
+                "RecordingChannels": "1",
+                "RecordingSource": "RecordVerb",
+            },
+        )
+    return record.get("action") or url, params
+
+
+# Twilio's warning for a <Say> voice it cannot use ("Say: Invalid voice value",
+# https://www.twilio.com/docs/api/errors/13511). Its <Say> page warns that "an invalid
+# combination of voice and language may result in error and <Say> instruction failure".
+SAY_INVALID_VOICE = "13511"
+
+
+def say_error(root: ET.Element) -> str | None:
+    """The error Twilio reports for a document whose <Say> names a voice and a language
+    that do not go together (from Waihu's table of Twilio's voices), else None."""
+    for say in root.iter("Say"):
+        if not voices.pair_is_valid(say.get("voice"), say.get("language")):
+            logger.warning(
+                "sandbox: <Say voice=%r language=%r> is not a voice Twilio offers",
+                say.get("voice"),
+                say.get("language"),
+            )
+            return SAY_INVALID_VOICE
     return None
 
 
@@ -309,7 +397,14 @@ def converse(
             root = _fetch(call, url, extra) if url else None
         if root is None:
             break
-        step = next_request(root, url, person=person)
+        error = say_error(root)
+        if error:
+            # The <Say> fails and with it the call, which ends with the error reported.
+            _set(call, error_code=error)
+            _keep_digits(call, digits)
+            finish(call)
+            return True
+        step = next_request(root, url, person=person, call=call)
         if isinstance(step, DialStep):
             if not may_dial:  # a called party's document may not dial (Twilio's 13201)
                 break
@@ -324,6 +419,10 @@ def converse(
         if step is None:
             break
         url, extra = step
+        if extra.get("Digits") == "hangup":
+            # Hung up while recording: Twilio posts the action and reads no more TwiML.
+            post_signed(url, {**_base_params(call), **extra})
+            break
         if "Digits" in extra:
             digits.append(extra["Digits"])
     _keep_digits(call, digits)

@@ -175,10 +175,14 @@ def _silence() -> bytes:
 @login_not_required
 @require_GET
 def recording(request, account_sid: str, sid: str):
-    """A second of silence stands for every sandbox recording."""
-    if (
-        not telephony.is_sandbox()
-        or not SandboxCall.objects.filter(sid="CA" + sid[2:], record=True).exists()
-    ):
+    """A second of silence stands for every sandbox recording: a recorded call's, or one a
+    <Record> made on an answered call (its SID begins with the call's)."""
+    recorded = SandboxCall.objects.filter(sid="CA" + sid[2:], record=True).exists() or (
+        len(sid) == 34
+        and SandboxCall.objects.filter(sid__startswith="CA" + sid[2:26], start_time__isnull=False)
+        .exclude(sid="CA" + sid[2:])
+        .exists()
+    )
+    if not telephony.is_sandbox() or not recorded:
         raise Http404
     return HttpResponse(_silence(), content_type="audio/wav")

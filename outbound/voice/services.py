@@ -24,8 +24,17 @@ from outbound.contacts.selectors import Exclusion
 from outbound.contacts.services import dnc_add
 from outbound.dialer import policy
 from outbound.dialer.services import attempt_finish, settings_for
-from outbound.models import CallAttempt, CallEvent, DialState, DoNotCallEntry, Interview, Outcome
+from outbound.models import (
+    CallAttempt,
+    CallEvent,
+    DialState,
+    DoNotCallEntry,
+    Interview,
+    Outcome,
+    SpokenAnswer,
+)
 from outbound.voice import twiml
+from outbound.voice.speaker import Speaker, speaker_for
 from surveys import checker
 from surveys import services as surveys
 from surveys.engine import AnswerValue, End, Script, next_step, script_build
@@ -43,8 +52,12 @@ def public(path: str) -> str:
     return settings.PUBLIC_BASE_URL + path
 
 
-def gather_url(interview_id: int, code: str, tries: int = 1) -> str:
-    return public(reverse("voice:gather", args=[interview_id, code])) + f"?try={tries}"
+def gather_url(interview_id: int, question_id: int, tries: int = 1) -> str:
+    return public(reverse("voice:gather", args=[interview_id, question_id])) + f"?try={tries}"
+
+
+def recording_status_url(interview_id: int, question_id: int) -> str:
+    return public(reverse("voice:recording_status", args=[interview_id, question_id]))
 
 
 def opt_out_url(interview_id: int) -> str:
@@ -95,13 +108,13 @@ def _values(attempt: CallAttempt) -> dict:
     return values
 
 
-def _goodbye(language: str, message: str | None = None) -> str:
+def _goodbye(language: str, speaker: Speaker, message: str | None = None) -> str:
     response = VoiceResponse()
     with twiml.in_language(language):
         text = message or _(
             "We are sorry, this survey cannot be taken by phone at the moment. Goodbye."
         )
-    response.say(text, language=twiml.say_language(language))
+    speaker.say(response, text)
     response.hangup()
     return _document(response)
 
@@ -142,12 +155,13 @@ def voice_start_twiml(*, attempt: CallAttempt, request) -> str:
     campaign = attempt.campaign
     version = campaign.questionnaire
     language = version.questionnaire.language if version is not None else "zh-hans"
+    speaker = speaker_for(language, campaign)
     answered_by = request.POST.get("AnsweredBy", "") if request.method == "POST" else ""
     if answered_by in MACHINE:
         return _machine_twiml(attempt, answered_by, language)
     if not voice_askable(version):
         logger.warning("voice: campaign %s has no keypad questionnaire", campaign.pk)
-        return _goodbye(language)
+        return _goodbye(language, speaker)
     interview = _open_interview(attempt, version)
     script = _script(version)
     values = _values(attempt)
@@ -168,8 +182,14 @@ def voice_start_twiml(*, attempt: CallAttempt, request) -> str:
     else:
         with twiml.in_language(language):
             texts = [_("Welcome back. We go on where we stopped.")]
-    twiml.introduction(response, texts=texts, language=language, action=opt_out_url(interview.pk))
-    _go_on(response, interview, script, values, language)
+    twiml.introduction(
+        response,
+        texts=texts,
+        language=language,
+        speaker=speaker,
+        action=opt_out_url(interview.pk),
+    )
+    _go_on(response, interview, script, values, language, speaker)
     return _document(response)
 
 
@@ -190,8 +210,8 @@ def _machine_twiml(attempt: CallAttempt, answered_by: str, language: str) -> str
     message = settings_for(campaign=attempt.campaign).machine_message.strip()
     response = VoiceResponse()
     if message and answered_by in AFTER_THE_BEEP:
-        response.say(
-            placeholders_fill(message, _values(attempt)), language=twiml.say_language(language)
+        speaker_for(language, attempt.campaign).say(
+            response, placeholders_fill(message, _values(attempt))
         )
     response.hangup()
     return _document(response)
@@ -203,7 +223,7 @@ def voice_opt_out_twiml(*, interview_id: int, digits: str) -> str:
     goes on to the questions."""
     interview = (
         Interview.objects.select_related(
-            "attempt", "contact", "response__version__questionnaire", "campaign"
+            "attempt", "contact", "response__version__questionnaire", "campaign__dialing"
         )
         .filter(pk=interview_id, channel=Interview.Channel.VOICE)
         .first()
@@ -218,10 +238,11 @@ def voice_opt_out_twiml(*, interview_id: int, digits: str) -> str:
         return _document(response)
     version = record.version
     language = version.questionnaire.language
+    speaker = speaker_for(language, interview.campaign)
     key = twiml.opt_out_key()
     if not key or (digits or "").strip() != key:
         values = _values(interview.attempt) if interview.attempt else {}
-        _go_on(response, interview, _script(version), values, language)
+        _go_on(response, interview, _script(version), values, language, speaker)
         return _document(response)
     with twiml.in_language(language):
         reason = _("Asked not to be called again (voice survey keypad)")
@@ -241,7 +262,7 @@ def voice_opt_out_twiml(*, interview_id: int, digits: str) -> str:
     Interview.objects.filter(pk=interview.pk, closed_at=None).update(
         disposition=Disposition.DO_NOT_CALL, closed_at=timezone.now()
     )
-    response.say(goodbye, language=twiml.say_language(language))
+    speaker.say(response, goodbye)
     response.hangup()
     return _document(response)
 
@@ -256,32 +277,55 @@ def _go_on(
     script: Script,
     values: dict,
     language: str,
+    speaker: Speaker,
     lead_in: str = "",
 ) -> None:
     """Reads statements, asks the next question, or reads the closing and hangs up."""
-    say = twiml.say_language(language)
     record = interview.response
     for _step in range(MAX_STEPS):
         step = next_step(script, surveys.response_answers(response=record))
         if isinstance(step, End):
-            _closing(response, interview, script, values, say, screened_out=step == End.SCREEN_OUT)
+            _closing(
+                response, interview, script, values, speaker, screened_out=step == End.SCREEN_OUT
+            )
             return
         if step.type == QuestionType.STATEMENT:
             if step.text:
-                response.say(placeholders_fill(step.text, values), language=say)
+                speaker.say(response, placeholders_fill(step.text, values))
             _answer(interview, step.code, AnswerValue.missing())
             continue
-        twiml.gather(
+        _ask(response, interview, step, values, language, speaker, lead_in=lead_in)
+        return
+    raise RuntimeError("the script did not end")
+
+
+def _ask(response, interview, spec, values, language, speaker, *, tries=1, lead_in="") -> None:
+    """A question's <Gather> for the keypad, or an open question asked to be answered
+    aloud."""
+    text = placeholders_fill(spec.text, values)
+    action = gather_url(interview.pk, spec.id, tries)
+    if spec.type == QuestionType.TEXT:
+        twiml.open_question(
             response,
-            spec=step,
-            text=placeholders_fill(step.text, values),
-            labels=_labels(step, values),
+            spec=spec,
+            text=text,
             language=language,
-            action=gather_url(interview.pk, step.code),
+            speaker=speaker,
+            action=action,
+            recording_status=recording_status_url(interview.pk, spec.id),
             lead_in=lead_in,
         )
         return
-    raise RuntimeError("the script did not end")
+    twiml.gather(
+        response,
+        spec=spec,
+        text=text,
+        labels=_labels(spec, values),
+        language=language,
+        speaker=speaker,
+        action=action,
+        lead_in=lead_in,
+    )
 
 
 def _answer(interview: Interview, code: str, value: AnswerValue):
@@ -289,7 +333,7 @@ def _answer(interview: Interview, code: str, value: AnswerValue):
     return surveys.response_answer(response=interview.response, question=question, value=value)
 
 
-def _closing(response, interview, script, values, say, *, screened_out: bool) -> None:
+def _closing(response, interview, script, values, speaker, *, screened_out: bool) -> None:
     parts = script.parts
     texts = (
         (parts.closing_thanks, parts.closing_wishes)
@@ -298,7 +342,7 @@ def _closing(response, interview, script, values, say, *, screened_out: bool) ->
     )
     for text in texts:
         if text:
-            response.say(placeholders_fill(text, values), language=say)
+            speaker.say(response, placeholders_fill(text, values))
     response.hangup()
     disposition = Disposition.NOT_ELIGIBLE if screened_out else Disposition.COMPLETED
     Interview.objects.filter(pk=interview.pk, closed_at=None).update(
@@ -306,12 +350,13 @@ def _closing(response, interview, script, values, say, *, screened_out: bool) ->
     )
 
 
-def voice_gather_twiml(*, interview_id: int, code: str, digits: str, tries: int) -> str:
-    """What follows a keypad answer: the answer saved, then the next question or the end.
-    A wrong or missing key is asked again once, then recorded as no answer."""
+def voice_gather_twiml(*, interview_id: int, question_id: int, params, tries: int) -> str:
+    """What follows an answer (the carrier's Digits, or for an open question its recording
+    or recognised speech): the answer saved, then the next question or the end. A wrong or
+    missing answer is asked again once, then recorded as no answer."""
     interview = (
         Interview.objects.select_related(
-            "attempt", "contact", "response__version__questionnaire", "campaign"
+            "attempt", "contact", "response__version__questionnaire", "campaign__dialing"
         )
         .filter(pk=interview_id, channel=Interview.Channel.VOICE)
         .first()
@@ -322,6 +367,7 @@ def voice_gather_twiml(*, interview_id: int, code: str, digits: str, tries: int)
         return _document(response)
     version = interview.response.version
     language = version.questionnaire.language
+    speaker = speaker_for(language, interview.campaign)
     script = _script(version)
     values = _values(interview.attempt) if interview.attempt else {}
     record = interview.response
@@ -330,33 +376,135 @@ def voice_gather_twiml(*, interview_id: int, code: str, digits: str, tries: int)
         response.hangup()
         return _document(response)
     current = next_step(script, surveys.response_answers(response=record))
-    if isinstance(current, End) or current.code != code:
+    if isinstance(current, End) or current.id != question_id:
         # A repeated or late request: carry on from where the interview really is.
-        _go_on(response, interview, script, values, language)
+        _go_on(response, interview, script, values, language, speaker)
         return _document(response)
-    value = twiml.answer_from_digits(current, digits)
+    code = current.code
+    digits = params.get("Digits", "")
+    if current.type == QuestionType.TEXT:
+        value = _spoken_answer(interview, current, params)
+    else:
+        value = twiml.answer_from_digits(current, digits)
     if value is not None:
         try:
             _answer(interview, code, value)
         except ValidationError:
             value = None
+    if digits == "hangup":
+        # The caller hung up while recording: Twilio reads no more TwiML.
+        response.hangup()
+        return _document(response)
     if value is None:
         if tries < twiml.TRIES:
             with twiml.in_language(language):
-                sorry = _("Sorry, that key is not one of the answers.")
-            twiml.gather(
+                if current.type == QuestionType.TEXT:
+                    sorry = _("Sorry, we did not hear your answer.")
+                else:
+                    sorry = _("Sorry, that key is not one of the answers.")
+            _ask(
                 response,
-                spec=current,
-                text=placeholders_fill(current.text, values),
-                labels=_labels(current, values),
-                language=language,
-                action=gather_url(interview.pk, code, tries + 1),
+                interview,
+                current,
+                values,
+                language,
+                speaker,
+                tries=tries + 1,
                 lead_in=sorry,
             )
             return _document(response)
         _answer(interview, code, AnswerValue.missing())
-    _go_on(response, interview, script, values, language)
+    _go_on(response, interview, script, values, language, speaker)
     return _document(response)
+
+
+def _spoken_answer(interview: Interview, spec, params) -> AnswerValue | None:
+    """The answer to an open question from what the carrier posts: the star key for "don't
+    know", the recognised words (SpeechResult), or a recording, kept with the interview; the
+    answer's text is the transcript, empty for a recording. None when nothing came."""
+    digits = (params.get("Digits") or "").strip()
+    if digits == twiml.DONT_KNOW_KEY and spec.allow_dont_know:
+        return AnswerValue.dont_know()
+    speech = (params.get("SpeechResult") or "").strip()
+    recording_url = (params.get("RecordingUrl") or "").strip()
+    if speech:
+        try:
+            confidence = float(params.get("Confidence") or "")
+        except ValueError:
+            confidence = None
+        _spoken_keep(
+            interview,
+            spec.id,
+            source=SpokenAnswer.Source.SPEECH,
+            transcript=speech,
+            confidence=confidence,
+        )
+        return AnswerValue.of_text(speech)
+    if recording_url:
+        _spoken_keep(
+            interview,
+            spec.id,
+            source=SpokenAnswer.Source.RECORDING,
+            **_recording_fields(params),
+            finished_by=digits[:10],
+        )
+        return AnswerValue.missing()
+    return None
+
+
+def _recording_fields(params) -> dict:
+    url = (params.get("RecordingUrl") or "").strip()
+    # Twilio names the recording in its address when it does not post the SID.
+    sid = (params.get("RecordingSid") or "").strip() or url.rstrip("/").rsplit("/", 1)[-1]
+    fields = {"recording_url": url[:500], "recording_sid": sid[:64]}
+    duration = params.get("RecordingDuration") or ""
+    if duration.isdigit():
+        fields["recording_duration"] = int(duration)
+    return fields
+
+
+def _spoken_keep(interview: Interview, question_id: int, **fields) -> SpokenAnswer:
+    spoken, _created = SpokenAnswer.objects.update_or_create(
+        interview=interview, question_id=question_id, defaults=fields
+    )
+    return spoken
+
+
+def voice_recording_status(*, interview_id: int, question_id: int, params) -> bool:
+    """The carrier's recording status callback for an open question's <Record>: the
+    recording's final address, length and status. It may come before or after the
+    <Record>'s action request."""
+    interview = Interview.objects.filter(pk=interview_id, channel=Interview.Channel.VOICE).first()
+    if (
+        interview is None
+        or not Question.objects.filter(
+            pk=question_id, version_id=interview.response.version_id, type=QuestionType.TEXT
+        ).exists()
+    ):
+        return False
+    fields = _recording_fields(params)
+    if not fields["recording_url"]:
+        fields.pop("recording_url")
+    status = (params.get("RecordingStatus") or "")[:20]
+    with transaction.atomic():
+        spoken = (
+            SpokenAnswer.objects.select_for_update()
+            .filter(interview=interview, question_id=question_id)
+            .first()
+        )
+        if spoken is None:
+            SpokenAnswer.objects.create(
+                interview=interview,
+                question_id=question_id,
+                source=SpokenAnswer.Source.RECORDING,
+                recording_status=status,
+                **fields,
+            )
+        else:
+            SpokenAnswer.objects.filter(pk=spoken.pk).update(
+                recording_status=status, updated_at=timezone.now(), **fields
+            )
+    return True
 
 
 def interview_attempt_ended(*, attempt_id: int) -> bool:
@@ -416,10 +564,8 @@ def agent_bridge_twiml(*, attempt: CallAttempt, request=None) -> str:
     agent_language = _agent_language(attempt)
     response = VoiceResponse()
     with twiml.in_language(agent_language):
-        response.say(
-            _("Connecting you to %(name)s.") % {"name": attempt.contact.name or attempt.to},
-            language=twiml.say_language(agent_language),
-        )
+        connecting = _("Connecting you to %(name)s.") % {"name": attempt.contact.name or attempt.to}
+    speaker_for(agent_language, attempt.campaign).say(response, connecting)
     options = {
         "action": bridge_dialled_url(attempt.pk),
         "method": "POST",
@@ -459,6 +605,6 @@ def agent_dial_ended_twiml(*, attempt: CallAttempt | None, params) -> str:
         }
         text = messages.get(status) or _("The call with the customer has ended.")
         text = f"{text} {_('Record how the call ended in the console.')}"
-    response.say(text, language=twiml.say_language(language))
+    speaker_for(language, attempt.campaign).say(response, text)
     response.hangup()
     return _document(response)

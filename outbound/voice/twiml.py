@@ -10,7 +10,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from twilio.twiml.voice_response import VoiceResponse
 
-from outbound.webhooks import SAY_LANGUAGES
+from outbound.voice.speaker import Speaker
 from surveys.engine import AnswerValue, QuestionSpec
 from surveys.models import CHOICE_TYPES, Language, QuestionType
 
@@ -21,11 +21,6 @@ TRIES = 2
 HINTED_VALUES = 30
 # The key for "don't know", on a question that accepts it: the star alone.
 DONT_KNOW_KEY = "*"
-
-
-def say_language(language: str) -> str:
-    """Twilio's <Say> language for a questionnaire language."""
-    return SAY_LANGUAGES.get(language, "zh-CN")
 
 
 def django_language(language: str) -> str:
@@ -96,6 +91,7 @@ def gather(
     text: str,
     labels: dict[int, str],
     language: str,
+    speaker: Speaker,
     action: str,
     lead_in: str = "",
 ) -> None:
@@ -114,14 +110,13 @@ def gather(
     hints = keys_offered(spec)
     if hints:
         options["hints"] = ",".join(hints)
-    say = say_language(language)
     ask = response.gather(**options)
     if lead_in:
-        ask.say(lead_in, language=say)
+        speaker.say(ask, lead_in)
     if text:
-        ask.say(text, language=say)
+        speaker.say(ask, text)
     for line in prompts(spec, labels, language):
-        ask.say(line, language=say)
+        speaker.say(ask, line)
     response.redirect(action, method="POST")
 
 
@@ -130,24 +125,25 @@ def opt_out_key() -> str:
     return settings.WAIHU_VOICE_OPT_OUT_KEY
 
 
-def introduction(response: VoiceResponse, *, texts: list[str], language: str, action: str):
+def introduction(
+    response: VoiceResponse, *, texts: list[str], language: str, speaker: Speaker, action: str
+):
     """The introduction read inside a <Gather> that listens for the opt-out key while it is
     read and a moment after. A caller who presses nothing is taken on to the next verb, the
     first question, without another request."""
     key = opt_out_key()
-    say = say_language(language)
     if not key:
         for text in texts:
-            response.say(text, language=say)
+            speaker.say(response, text)
         return
     listen = response.gather(
         input="dtmf", action=action, method="POST", num_digits=1, timeout=1, hints=key
     )
     for text in texts:
-        listen.say(text, language=say)
+        speaker.say(listen, text)
     with in_language(language):
         offer = _("If you do not want us to call you again, press %(key)s.") % {"key": key}
-    listen.say(offer, language=say)
+    speaker.say(listen, offer)
 
 
 _KEYS = re.compile(r"^[0-9*]*$")
@@ -184,3 +180,78 @@ def answer_from_digits(spec: QuestionSpec, digits: str) -> AnswerValue | None:
             return None
         return AnswerValue.of_number(number)
     return None
+
+
+# --- open questions, answered aloud -----------------------------------------------------
+
+# Seconds of silence that end a recording (Twilio's own default).
+RECORD_SILENCE_SECONDS = 5
+
+
+def open_answer_input() -> str:
+    """ "record" (<Record>: the caller's words kept as audio) or "speech" (<Gather
+    input="speech">: the words recognised as text)."""
+    return settings.WAIHU_VOICE_OPEN_ANSWER_INPUT
+
+
+def open_prompts(spec: QuestionSpec, language: str, *, recording: bool) -> list[str]:
+    with in_language(language):
+        if recording:
+            lines = [_("Please give your answer after the beep, then press the hash key.")]
+        else:
+            lines = [_("Please say your answer.")]
+        if spec.allow_dont_know:
+            lines.append(_("If you don't know, press the star key."))
+        return lines
+
+
+def open_question(
+    response: VoiceResponse,
+    *,
+    spec: QuestionSpec,
+    text: str,
+    language: str,
+    speaker: Speaker,
+    action: str,
+    recording_status: str,
+    lead_in: str = "",
+) -> None:
+    """Asks an open question. By <Record>: the question and the prompt are read, then the
+    beep; the caller's words are recorded until the hash key (the star for "don't know"),
+    silence or the longest answer allowed. By <Gather input="speech">: the words are
+    recognised in the voice's language (Twilio's <Record transcribe> knows English only).
+    Either way a <Redirect> to the action follows, for a caller who says nothing."""
+    if open_answer_input() == "speech":
+        options = {
+            "input": "dtmf speech" if spec.allow_dont_know else "speech",
+            "action": action,
+            "method": "POST",
+            "language": speaker.recognition_language,
+            "speech_timeout": "auto",
+            "timeout": GATHER_TIMEOUT_SECONDS,
+        }
+        if spec.allow_dont_know:
+            options["num_digits"] = 1
+        ask = response.gather(**options)
+        for line in (lead_in, text, *open_prompts(spec, language, recording=False)):
+            if line:
+                speaker.say(ask, line)
+        response.redirect(action, method="POST")
+        return
+    for line in (lead_in, text, *open_prompts(spec, language, recording=True)):
+        if line:
+            speaker.say(response, line)
+    response.record(
+        action=action,
+        method="POST",
+        timeout=RECORD_SILENCE_SECONDS,
+        finish_on_key="#*" if spec.allow_dont_know else "#",
+        max_length=settings.WAIHU_VOICE_OPEN_ANSWER_SECONDS,
+        play_beep=True,
+        recording_status_callback=recording_status,
+        recording_status_callback_method="POST",
+        recording_status_callback_event="completed",
+    )
+    # Should Twilio go on to the next verb without asking for the action (a silent
+    # recording is not kept), the <Redirect> brings the call to the action all the same.
+    response.redirect(action, method="POST")

@@ -37,7 +37,7 @@ def start(request, attempt_id: int):
 
 @signed
 @require_POST
-def gather(request, interview_id: int, code: str):
+def gather(request, interview_id: int, question_id: int):
     try:
         tries = max(1, int(request.GET.get("try", "1")))
     except ValueError:
@@ -45,11 +45,21 @@ def gather(request, interview_id: int, code: str):
     with transaction.atomic():
         document = services.voice_gather_twiml(
             interview_id=interview_id,
-            code=code,
-            digits=request.POST.get("Digits", ""),
+            question_id=question_id,
+            params=request.POST,
             tries=tries,
         )
     return HttpResponse(document, XML)
+
+
+@signed
+@require_POST
+def recording_status(request, interview_id: int, question_id: int):
+    if not services.voice_recording_status(
+        interview_id=interview_id, question_id=question_id, params=request.POST
+    ):
+        return HttpResponse(status=404)
+    return HttpResponse(status=204)
 
 
 @signed

@@ -197,7 +197,7 @@ def test_the_dial_action_records_what_the_customer_legs_callbacks_did_not(client
         )
         root = parse_twiml(response.content)
         assert [verb.tag for verb in root] == ["Say", "Hangup"]
-        assert root.find("Say").text.startswith("The customer did not answer.")
+        assert "".join(root.find("Say").itertext()).startswith("The customer did not answer.")
         attempt.refresh_from_db()
         assert (attempt.status, attempt.outcome) == ("no-answer", Outcome.NO_ANSWER)
         assert attempt.call_sid == child

@@ -5,6 +5,7 @@ import xml.etree.ElementTree as ET
 
 from accounts.roles import Role
 from outbound.models import CallAttempt, WorkOrder
+from outbound.voice.voices import pair_is_valid
 from surveys.engine import AnswerValue
 from tests.factories import Org, UserFactory
 from tests.outbound.test_dialer_fixtures import make_campaign, start
@@ -15,6 +16,19 @@ AGENT_PHONE = "+15005550100"
 TWIML_ATTRIBUTES = {
     "Response": set(),
     "Say": {"voice", "language", "loop"},
+    "prosody": {"rate", "volume", "pitch"},
+    "Record": {
+        "action",
+        "method",
+        "timeout",
+        "finishOnKey",
+        "maxLength",
+        "playBeep",
+        "trim",
+        "recordingStatusCallback",
+        "recordingStatusCallbackMethod",
+        "recordingStatusCallbackEvent",
+    },
     "Gather": {
         "input",
         "action",
@@ -52,8 +66,9 @@ TWIML_ATTRIBUTES = {
 }
 # Which verbs each verb may hold.
 TWIML_CHILDREN = {
-    "Response": {"Say", "Gather", "Hangup", "Pause", "Redirect", "Dial"},
+    "Response": {"Say", "Gather", "Hangup", "Pause", "Redirect", "Dial", "Record"},
     "Gather": {"Say", "Pause"},
+    "Say": {"prosody"},
     "Dial": {"Number"},
 }
 
@@ -73,15 +88,17 @@ def parse_twiml(document: str | bytes) -> ET.Element:
             assert child.tag in allowed, (element.tag, child.tag)
             check(child)
         if element.tag == "Gather":
-            assert element.get("input") == "dtmf"
+            assert element.get("input") in ("dtmf", "speech", "dtmf speech")
             assert element.get("method") == "POST"
             assert element.get("action", "").startswith("http")
             assert element.get("timeout", "").isdigit()
-            assert element.get("numDigits") or element.get("finishOnKey") == "#"
-        if element.tag in ("Say", "Redirect", "Number"):
+            if element.get("input") == "dtmf":
+                assert element.get("numDigits") or element.get("finishOnKey") == "#"
+        if element.tag in ("Redirect", "Number"):
             assert (element.text or "").strip()
         if element.tag == "Say":
-            assert element.get("language") in ("zh-CN", "en-US")
+            assert "".join(element.itertext()).strip()
+            assert pair_is_valid(element.get("voice"), element.get("language")), element.attrib
 
     check(root)
     return root

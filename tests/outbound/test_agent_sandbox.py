@@ -107,7 +107,7 @@ def test_the_bridge_dials_the_customer_as_a_child_of_the_agents_call(
     assert action["DialBridged"] == ("true" if status == "completed" else "false")
     root = parse_twiml(body)
     assert [verb.tag for verb in root] == ["Say", "Hangup"]
-    assert heard in root.find("Say").text
+    assert heard in "".join(root.find("Say").itertext())
 
     attempt.refresh_from_db()
     assert attempt.call_sid == customer_leg.sid
@@ -137,7 +137,7 @@ def test_a_number_that_cannot_be_called_is_recorded_from_the_dial_action(org, pl
     assert attempt.error_message
     # The agent hears why, then the line closes.
     root = parse_twiml(body)
-    assert "The customer's number could not be reached." in root.find("Say").text
+    assert "The customer's number could not be reached." in "".join(root.find("Say").itertext())
     assert root.find("Say").get("language") == "en-US"
     assert [verb.tag for verb in root] == ["Say", "Hangup"]
     assert DialState.objects.get(pk=interview.contact_id).status == DialState.Status.INVALID

@@ -91,3 +91,47 @@ def press(client, action: str, digits: str | None):
     if digits is not None:
         params["Digits"] = digits
     return signed_post(client, path, params)
+
+
+def open_questionnaire(*, language: str = Language.EN, allow_dont_know: bool = False):
+    """A yes/no question, an open question answered aloud, and a last yes/no."""
+    chinese = language == Language.ZH_HANS
+    version = surveys.questionnaire_create(
+        name="服务建议" if chinese else "Suggestions", language=language, mode="voice"
+    )
+    if chinese:
+        parts = {
+            "greeting_salutation": "{customer_name}您好。",
+            "greeting_introduction": "这里是客服中心。",
+            "transition_purpose": "想请您对我们的服务提一点建议。",
+            "transition_cost": "本次通话免费。",
+            "closing_summary": "您的建议我们已经记下。",
+            "closing_thanks": "谢谢您。",
+            "closing_wishes": "祝您生活愉快，再见。",
+        }
+        texts = ("您对我们的服务满意吗？", "您希望我们改进哪些方面？", "我们可以再联系您吗？")
+    else:
+        parts = {
+            "greeting_salutation": "Hello {customer_name}.",
+            "greeting_introduction": "This is the customer-service centre.",
+            "transition_purpose": "We would like your suggestions about our service.",
+            "transition_cost": "The call is free of charge.",
+            "closing_summary": "We have noted your suggestions.",
+            "closing_thanks": "Thank you.",
+            "closing_wishes": "Goodbye.",
+        }
+        texts = (
+            "Are you satisfied with our service?",
+            "What should we do better?",
+            "May we call you again?",
+        )
+    surveys.version_update_parts(version=version, transition_duration_minutes=1, **parts)
+    surveys.question_add(version=version, type=QuestionType.YES_NO, text=texts[0])
+    surveys.question_add(
+        version=version, type=QuestionType.TEXT, text=texts[1], allow_dont_know=allow_dont_know
+    )
+    surveys.question_add(version=version, type=QuestionType.YES_NO, text=texts[2])
+    findings = surveys.version_publish(version=version)
+    version.refresh_from_db()
+    assert version.is_published, [f.message for f in findings]
+    return version

@@ -88,7 +88,7 @@ def test_a_message_is_left_after_the_beep_and_the_machine_called_again(org, spy)
     assert params["AnsweredBy"] == "machine_end_beep"
     root = parse_twiml(body)
     assert [verb.tag for verb in root] == ["Say", "Hangup"]
-    assert root.find("Say").text == "Hello Customer 0, we will call you again."
+    assert "".join(root.find("Say").itertext()) == "Hello Customer 0, we will call you again."
     attempt.refresh_from_db()
     assert attempt.outcome == Outcome.MACHINE and attempt.answered_by == "machine_end_beep"
     state = DialState.objects.get(contact__campaign=order)

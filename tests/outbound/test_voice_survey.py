@@ -10,7 +10,7 @@ from outbound.models import CallAttempt, DialState, Interview, Outcome
 from outbound.voice import services as voice
 from outbound.voice.twiml import answer_from_digits
 from surveys.engine import AnswerValue, script_build
-from surveys.models import Language, ResponseStatus
+from surveys.models import Language, Question, ResponseStatus
 from surveys.services import response_answers
 from tests.outbound import test_dialer_fixtures as fx
 from tests.outbound.test_agent_fixtures import customer_status, parse_twiml
@@ -56,8 +56,17 @@ def _intro(root):
     return gathers[0]
 
 
+def _text(say) -> str:
+    """What a <Say> speaks, whether bare or inside its <prosody>."""
+    return "".join(say.itertext())
+
+
 def _said(root) -> list[str]:
-    return [say.text for say in root.iter("Say")]
+    return [_text(say) for say in root.iter("Say")]
+
+
+def _question(attempt, code: str) -> int:
+    return Question.objects.get(version_id=attempt.campaign.questionnaire_id, code=code).pk
 
 
 def _answers(attempt) -> dict:
@@ -89,14 +98,16 @@ def test_start_reads_the_greeting_and_asks_the_first_question(client, attempt):
     assert intro.get("action") == "http://testserver" + reverse(
         "voice:opt_out", args=[interview.pk]
     )
-    assert [say.text for say in intro][-1] == "If you do not want us to call you again, press 9."
+    assert [_text(say) for say in intro][-1] == "If you do not want us to call you again, press 9."
     assert gather.get("numDigits") == "1" and gather.get("hints") == "1,2"
     assert gather.get("timeout") == "8" and gather.get("finishOnKey") is None
     assert (
         gather.get("action")
-        == "http://testserver" + reverse("voice:gather", args=[interview.pk, "Q1"]) + "?try=1"
+        == "http://testserver"
+        + reverse("voice:gather", args=[interview.pk, _question(attempt, "Q1")])
+        + "?try=1"
     )
-    assert [say.text for say in gather] == [
+    assert [_text(say) for say in gather] == [
         "Was it your line?",
         "For Yes, press 1.",
         "For No, press 2.",
@@ -114,7 +125,7 @@ def test_the_opt_out_key_puts_the_number_on_the_do_not_call_list(client, org, at
     root = parse_twiml(start_call(client, attempt).content)
     # Another key during the introduction goes on to the first question.
     other = parse_twiml(press(client, _intro(root).get("action"), "1").content)
-    assert _gather(other).get("action").endswith("/Q1/?try=1")
+    assert _gather(other).get("action").endswith(f"/{_question(attempt, 'Q1')}/?try=1")
     assert not DoNotCallEntry.objects.exists()
 
     root = parse_twiml(press(client, _intro(root).get("action"), "9").content)
@@ -179,7 +190,7 @@ def test_several_keys_statements_and_the_last_question(client, attempt):
     root = parse_twiml(press(client, gather.get("action"), "12#").content)
     root = parse_twiml(press(client, _gather(root).get("action"), "5#").content)
     # The statement is read before the last question's <Gather>.
-    assert root[0].tag == "Say" and root[0].text == "Two more words before we finish."
+    assert root[0].tag == "Say" and _text(root[0]) == "Two more words before we finish."
     assert "May we call you again?" in _said(root)
     root = parse_twiml(press(client, _gather(root).get("action"), "2").content)
     assert root[-1].tag == "Hangup"
@@ -194,8 +205,8 @@ def test_a_wrong_key_is_asked_once_more_then_left_unanswered(client, attempt):
     root = parse_twiml(press(client, first, "7").content)
     gather = _gather(root)
     assert gather.get("action").endswith("?try=2")
-    assert gather[0].text == "Sorry, that key is not one of the answers."
-    assert gather[1].text == "Was it your line?"
+    assert _text(gather[0]) == "Sorry, that key is not one of the answers."
+    assert _text(gather[1]) == "Was it your line?"
     assert not _answers(attempt)
     # Nothing pressed the second time: recorded as no answer, and the survey goes on.
     root = parse_twiml(press(client, gather.get("action"), None).content)
@@ -225,7 +236,7 @@ def test_unsigned_requests_are_refused(client, attempt):
     assert client.post(reverse("voice:start", args=[attempt.pk])).status_code == 403
     start_call(client, attempt)
     interview = Interview.objects.get()
-    path = reverse("voice:gather", args=[interview.pk, "Q1"]) + "?try=1"
+    path = reverse("voice:gather", args=[interview.pk, _question(attempt, "Q1")]) + "?try=1"
     assert client.post(path, {"Digits": "1"}).status_code == 403
 
 
@@ -265,7 +276,7 @@ def test_a_questionnaire_for_agents_is_never_played(client, org):
     attempt = open_attempt(order)
     root = parse_twiml(start_call(client, attempt).content)
     assert [verb.tag for verb in root] == ["Say", "Hangup"]
-    assert "cannot be taken by phone" in root[0].text
+    assert "cannot be taken by phone" in _text(root[0])
     assert not Interview.objects.exists()
 
 
@@ -274,7 +285,8 @@ def test_a_chinese_questionnaire_is_read_in_chinese(client, org):
     order = voice_campaign(org, phones=phones(1), version=version)
     attempt = open_attempt(order)
     root = parse_twiml(start_call(client, attempt).content)
-    assert {say.get("language") for say in root.iter("Say")} == {"zh-CN"}
+    assert {say.get("language") for say in root.iter("Say")} == {"cmn-CN"}
+    assert {say.get("voice") for say in root.iter("Say")} == {"Polly.Zhiyu-Neural"}
 
 
 def test_hanging_up_halfway_leaves_a_partial_interview(client, attempt):
@@ -345,3 +357,24 @@ def test_the_star_key_answers_dont_know_where_the_question_allows_it(client, org
     assert "If you don't know, press the star key." in _said(root)
     press(client, _gather(root).get("action"), "*")
     assert _answers(attempt)["Q2"].special == Special.DONT_KNOW
+
+
+def test_question_codes_with_any_characters_are_answered_through_signed_urls(client, org):
+    """Questions are addressed by id: a code with ; = / ? # % or spaces once broke the
+    signed address (a 403 on every key press, or a 500)."""
+    version = keypad_questionnaire()
+    Question.objects.filter(version=version, code="Q1").update(code="Q1;a=b/c")
+    Question.objects.filter(version=version, code="Q2").update(code="Q 2?#%")
+    attempt = open_attempt(voice_campaign(org, phones=phones(1), version=version))
+    root = parse_twiml(start_call(client, attempt).content)
+    action = _gather(root).get("action")
+    assert action.endswith(f"/questions/{_question(attempt, 'Q1;a=b/c')}/?try=1")
+    response = press(client, action, "1")
+    assert response.status_code == 200
+    root = parse_twiml(response.content)
+    assert "How satisfied are you with the repair?" in _said(root)
+    press(client, _gather(root).get("action"), "2")
+    assert _answers(attempt) == {
+        "Q1;a=b/c": AnswerValue.of_choices(1),
+        "Q 2?#%": AnswerValue.of_choices(2),
+    }

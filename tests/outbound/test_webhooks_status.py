@@ -193,5 +193,8 @@ def test_twiml_says_the_greeting_in_the_questionnaire_language(client, attempt, 
     response = signed_post(client, path, {"CallSid": SID})
     assert response.status_code == 200 and response["Content-Type"] == "application/xml"
     body = response.content.decode()
-    assert '<Say language="en-US">Hello Customer 0, this is customer service.</Say>' in body
+    assert (
+        '<Say language="en-US" voice="Polly.Joanna-Neural"><prosody rate="85%">'
+        "Hello Customer 0, this is customer service.</prosody></Say>"
+    ) in body
     assert body.endswith("<Hangup /></Response>")
