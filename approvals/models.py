@@ -30,7 +30,18 @@ class Chain(models.Model):
         return self.name
 
 
+class StepQuerySet(models.QuerySet):
+    def in_chain(self):
+        """The steps a request can still reach: not removed from their chain."""
+        return self.filter(removed_at__isnull=True)
+
+
 class Step(models.Model):
+    """One step of a chain. `position` orders the steps of a chain (1, 2, 3...); requests
+    point at their current step by key, never by position, so renumbering moves no request.
+    A removed step that the history mentions stays in the table with `removed_at` set, out
+    of the chain, so every decision keeps its step."""
+
     class Kind(models.TextChoices):
         APPROVE = "approve", _("Approve")
         ASSIGN = "assign", _("Assign the work")
@@ -53,13 +64,20 @@ class Step(models.Model):
         _("time limit (working hours)"), max_digits=6, decimal_places=1, default=8
     )
     comment_required = models.BooleanField(_("comment required to approve"), default=False)
+    removed_at = models.DateTimeField(_("removed from the chain"), null=True, blank=True)
+
+    objects = StepQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("step")
         verbose_name_plural = _("steps")
         ordering = ["chain", "position"]
         constraints = [
-            models.UniqueConstraint(fields=["chain", "position"], name="step_position_unique"),
+            models.UniqueConstraint(
+                fields=["chain", "position"],
+                condition=Q(removed_at__isnull=True),
+                name="step_position_unique",
+            ),
             models.CheckConstraint(
                 condition=(Q(actor="group") & Q(group__isnull=False))
                 | (Q(actor="department_leader") & Q(group__isnull=True)),

@@ -61,7 +61,7 @@ def history(*, request: ApprovalRequest) -> QuerySet[Decision]:
 
 
 def chain_steps(*, request: ApprovalRequest) -> list[Step]:
-    return list(request.chain.steps.select_related("group").order_by("position"))
+    return list(request.chain.steps.in_chain().select_related("group").order_by("position"))
 
 
 def default_chain():

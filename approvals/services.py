@@ -1,14 +1,16 @@
 """Writes on approval requests. Each service owns its transaction; state changes are
 conditional updates so two approvers acting at once cannot both win."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
+from django.db.models import Max, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from approvals import signals
 from approvals.calendar import WorkingCalendar
@@ -42,7 +44,7 @@ def request_create(*, subject: models.Model, title: str, requester, chain: Chain
     chain = chain or default_chain()
     if chain is None:
         raise ValidationError(_("No approval chain is set up. Ask the system administrator."))
-    if not chain.steps.exists():
+    if not chain.steps.in_chain().exists():
         raise ValidationError(_("The approval chain “%(chain)s” has no steps.") % {"chain": chain})
     if requester.department_id is None:
         raise ValidationError(
@@ -68,7 +70,11 @@ def request_submit(*, request: ApprovalRequest, user) -> ApprovalRequest:
     now = timezone.now()
     with transaction.atomic():
         if request.status == Status.DRAFT:
-            step = request.chain.steps.order_by("position").first()
+            step = request.chain.steps.in_chain().order_by("position").first()
+            if step is None:
+                raise ValidationError(
+                    _("The approval chain “%(chain)s” has no steps.") % {"chain": request.chain}
+                )
             action = Action.SUBMIT
         elif request.status == Status.RETURNED:
             step = request.current_step
@@ -113,8 +119,14 @@ def request_decide(
     now = timezone.now()
     next_step = None
     if action == Action.APPROVE:
+        # The step's position is read in the same query, not from the copy loaded with the
+        # request: the chain may have been renumbered since.
+        position_now = Step.objects.filter(pk=step.pk).values("position")[:1]
         next_step = (
-            request.chain.steps.filter(position__gt=step.position).order_by("position").first()
+            request.chain.steps.in_chain()
+            .filter(position__gt=Subquery(position_now))
+            .order_by("position")
+            .first()
         )
     if action == Action.RETURN:
         update = {"status": Status.RETURNED, "step_due_at": None}
@@ -191,3 +203,82 @@ def overdue_steps_remind(*, now=None) -> int:
                 reminded += 1
                 _after_commit(partial(_queue_email, "overdue", request_id, step_id))
     return reminded
+
+
+WAITING = (Status.IN_PROGRESS, Status.RETURNED)
+
+
+def step_waiting_requests(*, step: Step) -> models.QuerySet[ApprovalRequest]:
+    """The requests that wait at `step`: in approval there, or returned from there (they
+    come back to it when resubmitted)."""
+    return ApprovalRequest.objects.filter(current_step=step, status__in=WAITING)
+
+
+def chain_steps_reorder(
+    *, chain: Chain, steps: Sequence[Step], remove: Sequence[Step] = ()
+) -> list[Step]:
+    """Make `steps` the chain's steps, numbered 1, 2, 3... in the order given, after taking
+    the steps in `remove` out of it. `steps` may hold new steps (saved here) and must hold
+    every other step of the chain; their other fields are saved as they are.
+
+    Requests already on the chain are not disturbed. A request points at its current step
+    by key, not by position, so a renumbering leaves it on the same step with the same due
+    time. When that step is approved the request goes on to the step that follows it in the
+    chain as it stands then: a step inserted (or moved) after its current step is on its
+    way, one inserted before it is not. A draft starts at whatever step is first when it is
+    submitted. A step at which a request waits (in approval there, or returned from there)
+    cannot be removed. A removed step that the history mentions stays in the table out of
+    the chain (`removed_at`), so the decisions keep it; one nobody used is deleted.
+
+    Positions are unique within a chain, a constraint checked row by row, so the steps are
+    renumbered in two passes: first past the highest position in use, then to 1, 2, 3...
+    Neither pass meets a position still in use, on SQLite or PostgreSQL."""
+    with transaction.atomic():
+        # One change to a chain at a time.
+        Chain.objects.select_for_update().filter(pk=chain.pk).first()
+        now = timezone.now()
+        for step in remove:
+            refused = step_removal_refused(step=step)
+            if refused:
+                raise ValidationError(refused)
+            used = (
+                Decision.objects.filter(step=step).exists()
+                or ApprovalRequest.objects.filter(current_step=step).exists()
+            )
+            if used:
+                Step.objects.filter(pk=step.pk).update(removed_at=now)
+                step.removed_at = now
+            else:
+                step.delete()
+
+        in_chain = set(chain.steps.in_chain().values_list("pk", flat=True))
+        given = [step.pk for step in steps if step.pk is not None]
+        if len(set(given)) != len(given) or set(given) != in_chain:
+            raise ValidationError(_("The chain's steps changed meanwhile; reload the page."))
+
+        parked = (chain.steps.in_chain().aggregate(top=Max("position"))["top"] or 0) + 1
+        for number, step in enumerate(steps):
+            step.chain = chain
+            step.position = parked + number
+            step.save()
+        for number, step in enumerate(steps, start=1):
+            Step.objects.filter(pk=step.pk).update(position=number)
+            step.position = number
+    return list(steps)
+
+
+def step_removal_refused(*, step: Step) -> str | None:
+    """Why `step` cannot be taken out of its chain now, or None if it can."""
+    waiting = step_waiting_requests(step=step)
+    count = waiting.count()
+    if not count:
+        return None
+    titles = list(waiting.order_by("pk").values_list("title", flat=True)[:3])
+    named = ", ".join(f"“{title}”" for title in titles) + (", …" if count > len(titles) else "")
+    return ngettext(
+        "“%(step)s” cannot be removed: %(count)d order waits at it (%(orders)s). "
+        "Remove the step once the order has moved on.",
+        "“%(step)s” cannot be removed: %(count)d orders wait at it (%(orders)s). "
+        "Remove the step once they have moved on.",
+        count,
+    ) % {"step": step.name, "count": count, "orders": named}

@@ -7,24 +7,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.roles import Role
+from accounts.widgets import DateInput, TimeInput
 from approvals.models import Decision
 from outbound.models import WorkOrder
 from surveys.models import QuestionnaireVersion
 from surveys.selectors import version_published_list
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, **kwargs):
-        super().__init__(format="%Y-%m-%d", **kwargs)
-
-
-class TimeInput(forms.TimeInput):
-    input_type = "time"
-
-    def __init__(self, **kwargs):
-        super().__init__(format="%H:%M", **kwargs)
 
 
 class WorkOrderForm(forms.ModelForm):

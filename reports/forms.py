@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from accounts.widgets import DateInput
 from reports import hooks
 from reports.models import Analysis
 from reports.selectors import STATUS_SETS, ResultFilters
@@ -18,12 +19,8 @@ class BaseFilterForm(forms.Form):
             ("all", _("All")),
         ],
     )
-    date_from = forms.DateField(
-        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    date_to = forms.DateField(
-        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    date_from = forms.DateField(label=_("From"), required=False, widget=DateInput())
+    date_to = forms.DateField(label=_("To"), required=False, widget=DateInput())
     agent = forms.ModelChoiceField(label=_("Agent"), queryset=None, required=False)
 
     def __init__(self, *args, agents=None, **kwargs):

@@ -4,6 +4,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.widgets import DateTimeLocalInput
 from outbound.agent.services import AGENT_DISPOSITIONS
 from outbound.models import Interview
 
@@ -17,9 +18,7 @@ class DispositionForm(forms.Form):
     callback_at = forms.DateTimeField(
         label=_("Call back at"),
         required=False,
-        widget=forms.DateTimeInput(
-            attrs={"type": "datetime-local", "class": "form-control"}, format="%Y-%m-%dT%H:%M"
-        ),
+        widget=DateTimeLocalInput(attrs={"class": "form-control"}),
     )
     callback_mine = forms.BooleanField(
         label=_("I will make the callback myself"),

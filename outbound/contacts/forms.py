@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.widgets import DateInput
 from outbound.contacts.normalise import normalise_phone
 from outbound.contacts.readers import file_format
 from outbound.contacts.services import one_year_after, validate_red_list_period
@@ -123,10 +124,6 @@ class DoNotCallUploadForm(forms.Form):
     campaign = DoNotCallForm.base_fields["campaign"]
 
 
-def _date_input():
-    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-
-
 class RedListPeriodMixin:
     def clean(self):
         cleaned = super().clean()
@@ -152,11 +149,11 @@ class RedListForm(RedListPeriodMixin, forms.Form):
     phone = PhoneField()
     customer_name = forms.CharField(label=_("Customer"), max_length=100, required=False)
     reason = forms.CharField(label=_("Reason"), max_length=255, required=False)
-    starts_on = forms.DateField(label=_("From"), initial=_today, widget=_date_input())
+    starts_on = forms.DateField(label=_("From"), initial=_today, widget=DateInput())
     ends_on = forms.DateField(
         label=_("Until"),
         initial=_a_year_on,
-        widget=_date_input(),
+        widget=DateInput(),
         help_text=_("At most one year after the start."),
     )
 

@@ -3,6 +3,7 @@ import datetime
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from accounts.widgets import DateInput, TimeInput
 from outbound.models import CallAttempt, CampaignSettings, Outcome
 from outbound.voice import voices
 from outbound.voice.speaker import default_voice, questionnaire_language
@@ -45,8 +46,8 @@ class CampaignSettingsForm(forms.ModelForm):
         ]
         widgets = {
             "machine_message": forms.Textarea(attrs={"rows": 2}),
-            "starts_on": forms.DateInput(attrs={"type": "date"}),
-            "ends_on": forms.DateInput(attrs={"type": "date"}),
+            "starts_on": DateInput(),
+            "ends_on": DateInput(),
         }
 
     def __init__(self, *args, **kwargs):
@@ -58,13 +59,13 @@ class CampaignSettingsForm(forms.ModelForm):
                 label=_("%(day)s from") % {"day": name},
                 required=False,
                 initial=pair[0],
-                widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+                widget=TimeInput(),
             )
             self.fields[f"until_{day}"] = forms.TimeField(
                 label=_("%(day)s until") % {"day": name},
                 required=False,
                 initial=pair[1],
-                widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+                widget=TimeInput(),
             )
         self.fields["excluded_dates_text"].initial = "\n".join(self.instance.excluded_dates or [])
         self._voice_field()
