@@ -370,6 +370,8 @@ class SandboxCall(models.Model):
     duration = models.PositiveIntegerField(null=True, blank=True)
     sequence = models.PositiveIntegerField(default=0)
     digits = models.CharField(max_length=100, blank=True)
+    recording_status_callback = models.URLField(max_length=500, blank=True)
+    recording_status_callback_events = models.JSONField(default=list, blank=True)
     date_created = models.DateTimeField(auto_now_add=True)
     date_updated = models.DateTimeField(auto_now=True)
     start_time = models.DateTimeField(null=True, blank=True)

@@ -21,6 +21,7 @@ from outbound.contacts.services import dnc_add
 from outbound.dialer import policy
 from outbound.dialer.services import attempt_finish, settings_for
 from outbound.models import CallAttempt, CallEvent, DialState, DoNotCallEntry, Interview, Outcome
+from outbound.recordings.services import dial_recording_options
 from outbound.voice import twiml
 from surveys import checker
 from surveys import services as surveys
@@ -407,6 +408,7 @@ def agent_bridge_twiml(*, attempt: CallAttempt, request=None) -> str:
     }
     if rules.record:
         options["record"] = "record-from-answer"
+        options.update(dial_recording_options(attempt.pk))
     dial = response.dial(**options)
     dial.number(
         attempt.to,
