@@ -156,17 +156,15 @@ def finish(call: SandboxCall, status: str = "completed") -> None:
     }
     if call.answered_by:
         extra["AnsweredBy"] = call.answered_by
-    if call.record and status == "completed":
-        recording_sid = "RE" + call.sid[2:]
-        extra.update(
-            {
-                "RecordingUrl": f"{telephony.sandbox_api_url()}/{API_VERSION}/Accounts/"
-                f"{call.account_sid}/Recordings/{recording_sid}",
-                "RecordingSid": recording_sid,
-                "RecordingDuration": str(duration),
-            }
-        )
+    recorded = call.record and status == "completed"
+    # The recordings module serves the sandbox's endpoint, which needs this one.
+    from outbound.sandbox import recordings
+
+    if recorded:
+        extra.update(recordings.status_callback_extra(call, duration))
     callback(call, "completed", extra)
+    if recorded:
+        recordings.recording_callback(call)
 
 
 # --- the respondent ------------------------------------------------------------------
