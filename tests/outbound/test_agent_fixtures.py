@@ -40,6 +40,9 @@ TWIML_ATTRIBUTES = {
         "timeLimit",
         "hangupOnStar",
         "ringTone",
+        "recordingStatusCallback",
+        "recordingStatusCallbackEvent",
+        "recordingStatusCallbackMethod",
     },
     "Number": {
         "statusCallback",
