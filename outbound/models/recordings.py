@@ -12,7 +12,7 @@ class Recording(models.Model):
     class Status(models.TextChoices):
         """Twilio's recording statuses that a recording status callback reports."""
 
-        IN_PROGRESS = "in-progress", _("Recording")
+        IN_PROGRESS = "in-progress", _("Being recorded")
         COMPLETED = "completed", _("Ready")
         ABSENT = "absent", _("Nothing recorded")
         FAILED = "failed", _("Failed")
