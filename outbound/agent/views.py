@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from outbound.agent import selectors, services
 from outbound.agent.forms import DispositionForm
 from outbound.models import Interview, WorkOrder
-from outbound.recordings.services import audible_prefetch
+from outbound.recordings.selectors import audible_prefetch
 from surveys import services as surveys
 from surveys.display import answer_text
 from surveys.engine import script_build, walk

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 from outbound.dialer import selectors, services
 from outbound.dialer.forms import AttemptFilterForm, CampaignSettingsForm
 from outbound.models import CampaignSettings, DialState, Outcome, WorkOrder
-from outbound.recordings.services import audible_prefetch
+from outbound.recordings.selectors import audible_prefetch
 
 ACTIONS = {
     "start": (services.campaign_start, gettext_lazy("The campaign is running.")),

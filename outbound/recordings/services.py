@@ -1,5 +1,5 @@
 """Call recordings: the carrier's recording status callbacks, checked before anything is
-kept, and the one rule for who may hear a recording.
+kept.
 
 A callback is signed, but a signature only proves who sent it, not that what it names is
 ours to keep. So a recording is kept only when the call it names is the attempt's own call
@@ -13,12 +13,9 @@ from email.utils import parsedate_to_datetime
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Prefetch, QuerySet
 from django.urls import reverse
 
-from accounts.roles import Role
 from outbound import telephony
-from outbound.agent.selectors import is_supervisor
 from outbound.models import CallAttempt, Interview, Recording
 
 logger = logging.getLogger(__name__)
@@ -135,37 +132,3 @@ def recording_record(*, attempt_id: int, params) -> Recording | None:
         Recording.objects.filter(pk=recording.pk, status__in=earlier).update(**changes)
     recording.refresh_from_db()
     return recording
-
-
-# --- who may hear a recording ----------------------------------------------------------
-
-
-def hears_every_recording(user) -> bool:
-    return bool(
-        user.is_superuser or user.has_role(Role.OUTBOUND_ADMIN, Role.ANALYST) or is_supervisor(user)
-    )
-
-
-def recordings_audible_by(*, user) -> QuerySet[Recording]:
-    """The recordings `user` may hear, ready to be played. Outbound administrators (who
-    supervise the room) and analysts hear every call; an agent hears the calls they made;
-    nobody else does, the requester included: a work order gives its requester the
-    campaign's figures and answers, not the customers' voices."""
-    if not user.is_authenticated:
-        return Recording.objects.none()
-    ready = Recording.objects.filter(status=Recording.Status.COMPLETED)
-    if hears_every_recording(user):
-        return ready
-    if user.has_role(Role.CALL_AGENT):
-        return ready.filter(agent=user)
-    return Recording.objects.none()
-
-
-def audible_prefetch(user) -> Prefetch:
-    """Prefetches each attempt's recordings that `user` may hear, as
-    `attempt.audible_recordings`."""
-    return Prefetch(
-        "recordings",
-        queryset=recordings_audible_by(user=user).order_by("created_at", "pk"),
-        to_attr="audible_recordings",
-    )

@@ -2,18 +2,20 @@
 it, fetched from the carrier with the account's credentials."""
 
 import logging
+import re
 
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from outbound import telephony
-from outbound.recordings import services
+from outbound.recordings import selectors, services
 from outbound.webhooks import signed
 
 logger = logging.getLogger(__name__)
 CHUNK = 64 * 1024
 # What passes from the carrier's answer to ours, so the player can seek.
 PASSED_HEADERS = ("Content-Length", "Content-Range", "Accept-Ranges")
+BYTE_RANGE_RE = re.compile(r"bytes=\d*-\d*")
 
 
 @signed
@@ -29,6 +31,12 @@ def recording_status(request, attempt_id: int):
     return HttpResponse(status=204)
 
 
+def _byte_range(request) -> str:
+    """The player's Range header, passed on only when it is a plain byte range."""
+    header = request.headers.get("Range", "").strip()
+    return header if BYTE_RANGE_RE.fullmatch(header) else ""
+
+
 def _chunks(media):
     try:
         yield from media.iter_content(CHUNK)
@@ -39,10 +47,10 @@ def _chunks(media):
 @require_http_methods(["GET", "HEAD"])
 def recording_audio(request, sid: str, format: str):
     """The recording's audio for a user who may hear it; 404 for anyone else."""
-    if not services.recordings_audible_by(user=request.user).filter(sid=sid).exists():
+    if not selectors.recordings_audible_by(user=request.user).filter(sid=sid).exists():
         raise Http404
     try:
-        media = telephony.recording_media(sid, format, byte_range=request.headers.get("Range", ""))
+        media = telephony.recording_media(sid, format, byte_range=_byte_range(request))
     except telephony.TelephonyError as error:
         logger.warning("Recording %s could not be fetched: %s", sid, error)
         return HttpResponse(status=502)

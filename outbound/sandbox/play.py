@@ -157,7 +157,7 @@ def finish(call: SandboxCall, status: str = "completed") -> None:
     if call.answered_by:
         extra["AnsweredBy"] = call.answered_by
     recorded = call.record and status == "completed"
-    # The recordings module serves the sandbox's endpoint, which needs this one.
+    # Imported here: the recordings module imports this one.
     from outbound.sandbox import recordings
 
     if recorded:
