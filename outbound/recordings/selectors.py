@@ -1,6 +1,8 @@
 """Who may hear a call recording: the one rule, and the reads that follow it."""
 
-from django.db.models import Prefetch, QuerySet
+from collections import defaultdict
+
+from django.db.models import F, Prefetch, QuerySet
 
 from accounts.roles import Role
 from outbound.agent.selectors import is_supervisor
@@ -36,3 +38,17 @@ def audible_prefetch(user) -> Prefetch:
         queryset=recordings_audible_by(user=user).order_by("created_at", "pk"),
         to_attr="audible_recordings",
     )
+
+
+def audible_by_response(*, user, response_ids) -> dict[int, list[Recording]]:
+    """{survey response id: the recordings `user` may hear of the call it was taken in}."""
+    found = defaultdict(list)
+    recordings = (
+        recordings_audible_by(user=user)
+        .filter(attempt__interviews__response_id__in=list(response_ids))
+        .annotate(response_id=F("attempt__interviews__response_id"))
+        .order_by("created_at", "pk")
+    )
+    for recording in recordings:
+        found[recording.response_id].append(recording)
+    return found
