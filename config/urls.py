@@ -22,6 +22,7 @@ urlpatterns = [
     path("reports/", include("reports.urls")),
     path("campaigns/", include("outbound.dialer.urls")),
     path("telephony/", include("outbound.webhooks")),
+    path("", include("outbound.recordings.urls")),
     path("sandbox/", include("outbound.sandbox.urls")),
     path("agent/", include("outbound.agent.urls")),
     path("twilio/voice/", include("outbound.voice.urls")),

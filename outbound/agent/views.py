@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import prefetch_related_objects
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -15,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from outbound.agent import selectors, services
 from outbound.agent.forms import DispositionForm
 from outbound.models import Interview, WorkOrder
+from outbound.recordings.selectors import audible_prefetch
 from surveys import services as surveys
 from surveys.display import answer_text
 from surveys.engine import script_build, walk
@@ -153,6 +155,7 @@ def _script_context(interview: Interview, user, form=None) -> dict:
 
 def _render(request, interview: Interview, *, answer_form=None, disposition_form=None, status=200):
     history = selectors.contact_history(contact=interview.contact, exclude_interview=interview.pk)
+    prefetch_related_objects(history["attempts"], audible_prefetch(request.user))
     context = {
         "interview": interview,
         "contact": interview.contact,

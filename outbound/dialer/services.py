@@ -30,6 +30,7 @@ from outbound.models import (
     Outcome,
     WorkOrder,
 )
+from outbound.recordings.services import recording_status_url, vetted_status_params
 
 logger = logging.getLogger(__name__)
 State = CampaignSettings.State
@@ -325,6 +326,7 @@ def calls_place(*, attempt_ids: list[int], tries: int = 0) -> dict[str, list[int
                 machine_detection=rules.machine_detection,
                 detect_message_end=rules.detect_message_end,
                 record=rules.record,
+                recording_status_callback=recording_status_url(attempt.pk),
             )
         except telephony.TelephonyError as error:
             return error
@@ -446,6 +448,7 @@ def attempt_record_callback(
 ) -> tuple[bool, bool]:
     """attempt_record_status, returning (whether the attempt exists, whether a voice
     interview may still be open on it after a final status)."""
+    params = vetted_status_params(params)
     status = params.get("CallStatus", "")
     rank = CallAttempt.RANK.get(status)
     if rank is None:

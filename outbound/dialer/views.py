@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 from outbound.dialer import selectors, services
 from outbound.dialer.forms import AttemptFilterForm, CampaignSettingsForm
 from outbound.models import CampaignSettings, DialState, Outcome, WorkOrder
+from outbound.recordings.selectors import audible_prefetch
 
 ACTIONS = {
     "start": (services.campaign_start, gettext_lazy("The campaign is running.")),
@@ -50,7 +51,7 @@ def campaign_detail(request, pk: int):
         outcome=criteria.get("outcome", ""),
         status=criteria.get("status", ""),
         search=criteria.get("q", ""),
-    )
+    ).prefetch_related(audible_prefetch(request.user))
     page = Paginator(attempts, ATTEMPTS_PER_PAGE).get_page(request.GET.get("page"))
     live = _live(campaign, rules)
     query = request.GET.copy()

@@ -8,6 +8,7 @@ from outbound.models.calls import (
 )
 from outbound.models.contacts import Contact, ContactImport, DoNotCallEntry, RedListEntry
 from outbound.models.interviews import Interview, SpokenAnswer
+from outbound.models.recordings import Recording
 from outbound.models.workorders import WorkOrder
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "DoNotCallEntry",
     "Interview",
     "Outcome",
+    "Recording",
     "RedListEntry",
     "SandboxCall",
     "SpokenAnswer",

@@ -412,6 +412,8 @@ class SandboxCall(models.Model):
     digits = models.CharField(max_length=100, blank=True)
     # The Twilio error or warning that ended the call's TwiML, such as 13511.
     error_code = models.CharField(max_length=10, blank=True)
+    recording_status_callback = models.URLField(max_length=500, blank=True)
+    recording_status_callback_events = models.JSONField(default=list, blank=True)
     date_created = models.DateTimeField(auto_now_add=True)
     date_updated = models.DateTimeField(auto_now=True)
     start_time = models.DateTimeField(null=True, blank=True)

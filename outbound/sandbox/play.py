@@ -209,17 +209,15 @@ def finish(call: SandboxCall, status: str = "completed") -> None:
         extra["AnsweredBy"] = call.answered_by
     if call.error_code:
         extra["ErrorCode"] = call.error_code
-    if call.record and status == "completed":
-        recording_sid = "RE" + call.sid[2:]
-        extra.update(
-            {
-                "RecordingUrl": f"{telephony.sandbox_api_url()}/{API_VERSION}/Accounts/"
-                f"{call.account_sid}/Recordings/{recording_sid}",
-                "RecordingSid": recording_sid,
-                "RecordingDuration": str(duration),
-            }
-        )
+    recorded = call.record and status == "completed"
+    # Imported here: the recordings module imports this one.
+    from outbound.sandbox import recordings
+
+    if recorded:
+        extra.update(recordings.status_callback_extra(call, duration))
     callback(call, "completed", extra)
+    if recorded:
+        recordings.recording_callback(call)
     if call.parent_call_sid:
         dial_ended(call)
 

@@ -1,6 +1,6 @@
-from django.urls import path
+from django.urls import path, re_path
 
-from outbound.sandbox import views
+from outbound.sandbox import recordings, views
 
 app_name = "sandbox"
 urlpatterns = [
@@ -10,9 +10,10 @@ urlpatterns = [
         views.call_detail,
         name="call_detail",
     ),
-    path(
-        "2010-04-01/Accounts/<str:account_sid>/Recordings/<str:sid>",
-        views.recording,
+    re_path(
+        r"^2010-04-01/Accounts/(?P<account_sid>[^/]+)/Recordings/"
+        r"(?P<sid>RE[0-9a-fA-F]{32})(?:\.(?P<format>wav|mp3))?$",
+        recordings.recording_media,
         name="recording",
     ),
 ]

@@ -4,13 +4,11 @@ POST /sandbox/2010-04-01/Accounts/<sid>/Calls.json and GET .../Calls/<sid>.json.
 import base64
 import binascii
 import hmac
-import io
 import secrets
-import wave
 
 from django.contrib.auth.decorators import login_not_required
 from django.db import transaction
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -145,6 +143,8 @@ def _create(data, account_sid: str, to: str, timeout: int) -> SandboxCall:
         machine_detection=data.get("MachineDetection", ""),
         record=data.get("Record", "").lower() == "true",
         plan=play.plan_for(to),
+        recording_status_callback=data.get("RecordingStatusCallback", ""),
+        recording_status_callback_events=data.getlist("RecordingStatusCallbackEvent"),
     )
 
 
@@ -160,29 +160,3 @@ def call_detail(request, account_sid: str, sid: str):
             f"/Calls/{sid}.json was not found",
         )
     return JsonResponse(call_json(call))
-
-
-def _silence() -> bytes:
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as sound:
-        sound.setnchannels(1)
-        sound.setsampwidth(1)
-        sound.setframerate(8000)
-        sound.writeframes(b"\x80" * 8000)
-    return buffer.getvalue()
-
-
-@login_not_required
-@require_GET
-def recording(request, account_sid: str, sid: str):
-    """A second of silence stands for every sandbox recording: a recorded call's, or one a
-    <Record> made on an answered call (its SID begins with the call's)."""
-    recorded = SandboxCall.objects.filter(sid="CA" + sid[2:], record=True).exists() or (
-        len(sid) == 34
-        and SandboxCall.objects.filter(sid__startswith="CA" + sid[2:26], start_time__isnull=False)
-        .exclude(sid="CA" + sid[2:])
-        .exists()
-    )
-    if not telephony.is_sandbox() or not recorded:
-        raise Http404
-    return HttpResponse(_silence(), content_type="audio/wav")

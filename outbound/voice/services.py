@@ -33,6 +33,7 @@ from outbound.models import (
     Outcome,
     SpokenAnswer,
 )
+from outbound.recordings.services import dial_recording_options
 from outbound.voice import twiml
 from outbound.voice.speaker import Speaker, speaker_for
 from surveys import checker
@@ -575,6 +576,7 @@ def agent_bridge_twiml(*, attempt: CallAttempt, request=None) -> str:
     }
     if rules.record:
         options["record"] = "record-from-answer"
+        options.update(dial_recording_options(attempt.pk))
     dial = response.dial(**options)
     dial.number(
         attempt.to,

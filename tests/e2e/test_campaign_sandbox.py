@@ -10,7 +10,14 @@ from django.utils import timezone
 
 from outbound.contacts import services as contact_services
 from outbound.dialer import tasks
-from outbound.models import CallAttempt, CallEvent, CampaignSettings, DialState, SandboxCall
+from outbound.models import (
+    CallAttempt,
+    CallEvent,
+    CampaignSettings,
+    DialState,
+    Recording,
+    SandboxCall,
+)
 from tests.outbound import test_dialer_fixtures as fx
 from tests.outbound.test_dialer_fixtures import make_campaign, phones, start
 
@@ -113,4 +120,12 @@ def test_a_campaign_of_200_contacts_finishes_against_the_sandbox(
     assert finals.count() == placed.count()
     answered = attempts.filter(outcome="answered")
     assert not answered.filter(Q(duration=None) | Q(recording_url="")).exists()
+    # Each answered call's recording is reported by a callback of its own, posted just
+    # after the call's final status.
+    unreported = answered.exclude(recordings__status=Recording.Status.COMPLETED)
+    for _wait in range(20):
+        if not unreported.exists():
+            break
+        time.sleep(0.5)
+    assert not unreported.exists()
     assert CampaignSettings.objects.get(pk=order.pk).state == "running"

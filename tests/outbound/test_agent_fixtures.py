@@ -54,6 +54,9 @@ TWIML_ATTRIBUTES = {
         "timeLimit",
         "hangupOnStar",
         "ringTone",
+        "recordingStatusCallback",
+        "recordingStatusCallbackEvent",
+        "recordingStatusCallbackMethod",
     },
     "Number": {
         "statusCallback",

@@ -9,7 +9,15 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from outbound.models import CallAttempt, CallEvent, CampaignSettings, Contact, DialState, WorkOrder
+from outbound.models import (
+    CallAttempt,
+    CallEvent,
+    CampaignSettings,
+    Contact,
+    DialState,
+    Recording,
+    WorkOrder,
+)
 from tests.outbound import test_dialer_fixtures as fx
 from tests.outbound.test_dialer_fixtures import make_campaign, open_attempt, phones
 
@@ -180,13 +188,16 @@ def test_attempts_with_timelines_and_recordings_in_constant_queries(client, org,
             attempt = open_attempt(order, contact, sid=f"CA{offset + n:032d}")
             for status in ("ringing", "in-progress", "completed"):
                 services.attempt_record_status(
-                    attempt_id=attempt.pk,
-                    params={
-                        "CallStatus": status,
-                        "CallDuration": "12",
-                        "RecordingUrl": f"https://rec.example/{attempt.pk}",
-                    },
+                    attempt_id=attempt.pk, params={"CallStatus": status, "CallDuration": "12"}
                 )
+            Recording.objects.create(
+                attempt=attempt,
+                sid=f"RE{offset + n:032d}",
+                account_sid="AC" + "5a" * 16,
+                call_sid=attempt.call_sid,
+                status=Recording.Status.COMPLETED,
+                duration=12,
+            )
 
     _login(client, org.outbound_admin)
     url = reverse("campaigns:detail", args=[order.pk])
@@ -197,7 +208,8 @@ def test_attempts_with_timelines_and_recordings_in_constant_queries(client, org,
     with CaptureQueriesContext(connection) as many:
         client.get(url)
     assert len(few) == len(many)
-    assert b"https://rec.example/" in page.content and b"in-progress" in page.content
+    player = reverse("recordings:audio", kwargs={"sid": f"RE{0:032d}", "format": "mp3"})
+    assert player.encode() in page.content and b"in-progress" in page.content
     assert CallEvent.objects.count() == 10 * 3
     filtered = client.get(url, {"outcome": "answered", "q": phones(1, 5000)[0]})
     assert list(filtered.context["page"]) == [CallAttempt.objects.get(to=phones(1, 5000)[0])]

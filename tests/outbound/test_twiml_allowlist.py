@@ -114,6 +114,12 @@ ALLOWED = {
         }.__contains__,
         "action": _absolute,
         "method": METHOD,
+        # https://www.twilio.com/docs/voice/twiml/dial#recordingstatuscallback
+        "recordingStatusCallback": _absolute,
+        "recordingStatusCallbackEvent": lambda v: (
+            bool(v.split()) and set(v.split()) <= {"in-progress", "completed", "absent"}
+        ),
+        "recordingStatusCallbackMethod": METHOD,
     },
     "Number": {
         "statusCallback": _absolute,

@@ -3,6 +3,8 @@
 input="speech"> (the answer's text the transcript), asked once more when nothing is heard.
 The sandbox answers both the way Twilio does."""
 
+import base64
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -241,8 +243,14 @@ def test_the_sandbox_records_an_answer_like_twilio(client, org, monkeypatch):
     sandbox = f"http://testserver/sandbox/2010-04-01/Accounts/{telephony.account_sid()}"
     assert spoken.recording_url == f"{sandbox}/Recordings/{spoken.recording_sid}"
     assert spoken.recording_sid.startswith("RE" + attempt.call_sid[2:26])
-    audio = client.get(spoken.recording_url.removeprefix("http://testserver"))
-    assert audio.status_code == 200 and audio["Content-Type"] == "audio/wav"
+    media = spoken.recording_url.removeprefix("http://testserver")
+    # Served, as Twilio serves media, only with the account's credentials.
+    assert client.get(media).status_code == 401
+    credentials = f"{telephony.account_sid()}:{telephony.auth_token()}"
+    authorization = "Basic " + base64.b64encode(credentials.encode()).decode()
+    audio = client.get(media, headers={"Authorization": authorization})
+    assert audio.status_code == 200 and audio["Content-Type"] in ("audio/wav", "audio/x-wav")
+    assert audio.content[:4] == b"RIFF"
     assert _answers(attempt)["Q2"].is_missing
 
 

@@ -122,18 +122,22 @@ def test_duplicates_change_nothing(client, attempt):
 
 
 def test_final_status_records_the_call_and_schedules_a_retry(client, attempt):
+    from outbound import telephony
+
     before = timezone.now()
+    recording = "RE" + "2" * 32
     params = _params(
         "completed",
         4,
         CallDuration="42",
         AnsweredBy="machine_start",
-        RecordingUrl="https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE1",
+        RecordingSid=recording,
+        RecordingUrl=telephony.recording_url(recording),
     )
     signed_post(client, _status(attempt.pk), params)
     attempt.refresh_from_db()
     assert attempt.outcome == Outcome.MACHINE and attempt.answered_by == "machine_start"
-    assert attempt.duration == 42 and attempt.recording_url.endswith("/RE1")
+    assert attempt.duration == 42 and attempt.recording_url == telephony.recording_url(recording)
     state = DialState.objects.get(pk=attempt.contact_id)
     # The default policy does not call an answering machine again.
     assert state.status == DialState.Status.FINISHED and state.next_attempt_at is None
