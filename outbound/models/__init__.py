@@ -1,16 +1,19 @@
 from outbound.models.calls import (
+    AccountPacing,
     CallAttempt,
     CallEvent,
     CampaignSettings,
     DialState,
     Outcome,
     SandboxCall,
+    SandboxCallQueue,
 )
 from outbound.models.contacts import Contact, ContactImport, DoNotCallEntry, RedListEntry
 from outbound.models.interviews import Interview
 from outbound.models.workorders import WorkOrder
 
 __all__ = [
+    "AccountPacing",
     "CallAttempt",
     "CallEvent",
     "CampaignSettings",
@@ -22,5 +25,6 @@ __all__ = [
     "Outcome",
     "RedListEntry",
     "SandboxCall",
+    "SandboxCallQueue",
     "WorkOrder",
 ]

@@ -5,6 +5,8 @@ from celery import shared_task
 from outbound.models import SandboxCall
 from outbound.sandbox import play
 
+FINAL = ("completed", "busy", "no-answer", "failed", "canceled")
+
 
 def _call(sid: str) -> SandboxCall | None:
     return SandboxCall.objects.filter(sid=sid).first()
@@ -13,7 +15,8 @@ def _call(sid: str) -> SandboxCall | None:
 @shared_task(ignore_result=True)
 def sandbox_dial(sid: str) -> None:
     call = _call(sid)
-    if call is None or call.plan == "silent":
+    # A call canceled while it waited in the queue never rings.
+    if call is None or call.plan == "silent" or call.status != "queued":
         return
     ring = play.dial(call)
     sandbox_connect.apply_async((sid,), countdown=ring)
@@ -22,7 +25,7 @@ def sandbox_dial(sid: str) -> None:
 @shared_task(ignore_result=True)
 def sandbox_connect(sid: str) -> None:
     call = _call(sid)
-    if call is None:
+    if call is None or call.status in FINAL:
         return
     talk = play.connect(call)
     if talk is not None:
@@ -34,3 +37,20 @@ def sandbox_hang_up(sid: str) -> None:
     call = _call(sid)
     if call is not None:
         play.finish(call)
+
+
+@shared_task(ignore_result=True)
+def sandbox_hung_up(sid: str) -> None:
+    """The final status callback of a call canceled or ended through the API."""
+    call = _call(sid)
+    if call is None or call.status not in FINAL:
+        return
+    extra = {
+        "CallDuration": str(call.duration or 0),
+        "Duration": str(-(-(call.duration or 0) // 60)),
+        # 487 Request Terminated: the caller gave up before the far end answered.
+        "SipResponseCode": "487" if call.status == "canceled" else "200",
+    }
+    if call.answered_by:
+        extra["AnsweredBy"] = call.answered_by
+    play.callback(call, "completed", extra)
