@@ -3,6 +3,8 @@ the caller IDs it has verified (Twilio's list shape, paged), its status, calls f
 number it may not use refused as Twilio refuses them, calls beyond its calls per second
 queued, queued calls canceled; and how Twilio's error codes are classified."""
 
+import itertools
+
 import pytest
 import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException
@@ -135,7 +137,7 @@ def test_calls_beyond_the_accounts_rate_wait_in_its_queue(sandbox, telephony_set
     # One a second: the first starts at once, the others wait their turn.
     assert waits[0] == 0 and 0 < waits[1] <= 1000 and 1000 <= waits[2] <= 2000
     starts = [SandboxCall.objects.get(sid=sid).queued_until for sid in sids]
-    assert all((b - a).total_seconds() >= 1.0 for a, b in zip(starts, starts[1:]))
+    assert all((b - a).total_seconds() >= 1.0 for a, b in itertools.pairwise(starts))
 
 
 def test_canceling_a_queued_call(sandbox, posted):
