@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from outbound import preflight
 from outbound.dialer import account, selectors, services
 from outbound.dialer.forms import AttemptFilterForm, CampaignSettingsForm
 from outbound.models import CampaignSettings, DialState, Outcome, WorkOrder
@@ -119,3 +120,20 @@ def campaign_settings(request, pk: int):
         return redirect("campaigns:detail", pk=campaign.pk)
     return render(request, "outbound/campaign/settings.html", {"campaign": campaign, "form": form})
 
+
+@require_GET
+def telephony_check(request):
+    """The go-live checks of the Twilio account (or the sandbox), for the system
+    administrator: the same the telephony_check command prints."""
+    if not (request.user.is_staff or request.user.is_superuser):
+        raise PermissionDenied(_("Only the system administrator runs the telephony check."))
+    checks = preflight.run_checks()
+    return render(
+        request,
+        "outbound/telephony_check.html",
+        {
+            "checks": checks,
+            "failed": any(check.status == preflight.FAIL for check in checks),
+            "sandbox": preflight.telephony.is_sandbox(),
+        },
+    )
