@@ -65,7 +65,7 @@ class CampaignSettingsForm(forms.ModelForm):
         self.fields["excluded_dates_text"].initial = "\n".join(self.instance.excluded_dates or [])
         self.fields["calls_per_second"].widget.attrs["max"] = f"{settings.WAIHU_ACCOUNT_CPS:g}"
         self.fields["calls_per_second"].help_text = _(
-            "The account's limit, shared by every campaign, is %(budget)s calls a second."
+            "The account's limit per second, shared by every campaign: %(budget)s."
         ) % {"budget": f"{settings.WAIHU_ACCOUNT_CPS:g}"}
 
     def clean_caller_id(self):

@@ -119,7 +119,7 @@ def test_a_campaigns_own_rate_can_only_be_lower(client, org, telephony_settings)
     client.force_login(org.outbound_admin)
     url = reverse("campaigns:settings", args=[order.pk])
     form = client.get(url).content.decode()
-    assert 'max="2"' in form and "is 2 calls a second" in form
+    assert 'max="2"' in form and "per second, shared by every campaign: 2." in form
     data = {
         "max_attempts": 3,
         "retry_busy_minutes": 30,
