@@ -719,7 +719,8 @@ def attempts_settle(*, now: datetime.datetime | None = None, limit: int = 200) -
             continue
         try:
             call = telephony.fetch_call(sid)
-        except telephony.TransientError:
+        except (telephony.TransientError, telephony.AccountRefusal):
+            # Nobody can be asked now, the account included: ask again later.
             CallAttempt.objects.filter(pk=pk).update(settle_at=later)
             counts["waiting"] += 1
             continue

@@ -11,7 +11,12 @@ from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 
 from outbound.models import SandboxCallQueue
-from outbound.sandbox.endpoint import API_VERSION, sandbox_endpoint, twilio_error
+from outbound.sandbox.endpoint import (
+    API_VERSION,
+    readable_when_inactive,
+    sandbox_endpoint,
+    twilio_error,
+)
 
 # The sandbox's numbers were always there: any fixed moment will do.
 CREATED = "Mon, 01 Jan 2024 00:00:00 +0000"
@@ -81,6 +86,7 @@ def _page(request, key: str, path: str, records: list[dict]) -> JsonResponse:
 
 @sandbox_endpoint
 @require_GET
+@readable_when_inactive
 def account_detail(request, account_sid: str):
     base = f"/{API_VERSION}/Accounts/{account_sid}"
     return JsonResponse(

@@ -5,6 +5,7 @@ import base64
 import binascii
 import hmac
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -42,14 +43,29 @@ def _authorised(request, account_sid: str) -> bool:
     )
 
 
+def readable_when_inactive(view):
+    """A suspended or closed account may still read this resource (its own status)."""
+    view.readable_when_inactive = True
+    return view
+
+
 def sandbox_endpoint(view):
-    """Only while no Twilio credentials are set, only with the sandbox's own credentials."""
+    """Only while no Twilio credentials are set, only with the sandbox's own credentials,
+    and, while the sandbox account is suspended or closed, nothing but its own status."""
 
     def wrapper(request, account_sid: str, *args, **kwargs):
         if not telephony.is_sandbox():
             raise Http404
         if not _authorised(request, account_sid):
             return twilio_error(401, 20003, "Authenticate")
+        if settings.WAIHU_SANDBOX_ACCOUNT_STATUS != "active" and not getattr(
+            view, "readable_when_inactive", False
+        ):
+            return twilio_error(
+                403,
+                20403,
+                "The account lacks permission to access the Twilio API: it is suspended or closed.",
+            )
         return view(request, account_sid, *args, **kwargs)
 
     wrapper.__name__ = view.__name__

@@ -91,12 +91,6 @@ def calls(request, account_sid: str):
         return twilio_error(400, 21213, "No 'From' number is specified")
     if not data.get("Url") and not data.get("Twiml"):
         return twilio_error(400, 21205, "Url parameter is required")
-    if account.account_status() != "active":
-        return twilio_error(
-            403,
-            20403,
-            "The account lacks permission to access the Twilio API: it is suspended or closed.",
-        )
     from_number = data["From"].strip()
     if not account.may_call_from(from_number):
         return twilio_error(

@@ -103,6 +103,10 @@ def test_account_status(sandbox, telephony_settings):
         _place()
     assert raised.value.kind == "account_inactive" and raised.value.code == 20403
     assert raised.value.status == 403
+    # Nor reads anything but its own status.
+    with pytest.raises(telephony.AccountRefusal) as raised:
+        telephony.caller_id_check("+8673110086")
+    assert raised.value.kind == "account_inactive"
 
 
 def test_a_call_from_a_number_the_account_may_not_use_is_refused(sandbox, telephony_settings):
