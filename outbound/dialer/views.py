@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from outbound import preflight
+from outbound import preflight, telephony
 from outbound.dialer import account, selectors, services
 from outbound.dialer.forms import AttemptFilterForm, CampaignSettingsForm
 from outbound.models import CampaignSettings, DialState, Outcome, WorkOrder
@@ -134,6 +134,6 @@ def telephony_check(request):
         {
             "checks": checks,
             "failed": any(check.status == preflight.FAIL for check in checks),
-            "sandbox": preflight.telephony.is_sandbox(),
+            "sandbox": telephony.is_sandbox(),
         },
     )
