@@ -315,7 +315,10 @@ if TWILIO_ACCOUNT_SID and not (
 
 
 def _e164(name: str, default: str) -> str:
-    value = env_str(name, default)
+    return _checked_e164(name, env_str(name, default))
+
+
+def _checked_e164(name: str, value: str) -> str:
     if not (value.startswith("+") and value[1:].isdigit() and 8 <= len(value) <= 16):
         raise ImproperlyConfigured(
             f"Environment variable {name}={value!r} must be a number in E.164 form (+8673110086)."
@@ -324,6 +327,14 @@ def _e164(name: str, default: str) -> str:
 
 
 WAIHU_CALLER_ID = _e164("WAIHU_CALLER_ID", "+8673110086")
+# Secret of the Twilio Webhooks SharedKey that signs callbacks (HMAC-SHA256) when a Webhooks
+# Rule matches Waihu's address; empty: only the auth-token signature is accepted.
+TWILIO_WEBHOOK_SHARED_KEY = env_str("TWILIO_WEBHOOK_SHARED_KEY", "")
+# The account's calls-per-second limit, shared by every campaign. Twilio grants 1 CPS per
+# account unless the console says otherwise, and queues whatever goes faster.
+WAIHU_ACCOUNT_CPS = env_float("WAIHU_ACCOUNT_CPS", 1.0, minimum=0.01)
+
+
 WAIHU_RING_TIMEOUT_SECONDS = env_int("WAIHU_RING_TIMEOUT_SECONDS", 30, minimum=5)
 WAIHU_DEFAULT_TIME_ZONE = env_str("WAIHU_DEFAULT_PHONE_TIME_ZONE", "Asia/Shanghai")
 # The dialer: how often it looks for due contacts, how many it claims at once, how many
@@ -345,6 +356,24 @@ WAIHU_SANDBOX_AUTH_TOKEN = env_str("WAIHU_SANDBOX_AUTH_TOKEN", "") or local_secr
 )
 WAIHU_SANDBOX_API_URL = env_str("WAIHU_SANDBOX_API_URL", "").rstrip("/")
 WAIHU_SANDBOX_PLAY = env_bool("WAIHU_SANDBOX_PLAY", True)
+# The numbers the sandbox account owns (IncomingPhoneNumbers) and has verified
+# (OutgoingCallerIds): a call from any other number is refused as Twilio refuses it.
+WAIHU_SANDBOX_OWNED_NUMBERS = [
+    _checked_e164("WAIHU_SANDBOX_OWNED_NUMBERS", number)
+    for number in env_list("WAIHU_SANDBOX_OWNED_NUMBERS", [WAIHU_CALLER_ID])
+]
+WAIHU_SANDBOX_VERIFIED_CALLER_IDS = [
+    _checked_e164("WAIHU_SANDBOX_VERIFIED_CALLER_IDS", number)
+    for number in env_list("WAIHU_SANDBOX_VERIFIED_CALLER_IDS", [])
+]
+WAIHU_SANDBOX_ACCOUNT_STATUS = env_choice(
+    "WAIHU_SANDBOX_ACCOUNT_STATUS",
+    "active",
+    ("active", "suspended", "closed"),
+    "active, suspended or closed",
+)
+# The sandbox account's own calls-per-second setting: calls beyond it wait, queued.
+WAIHU_SANDBOX_CPS = env_float("WAIHU_SANDBOX_CPS", WAIHU_ACCOUNT_CPS, minimum=0.01)
 
 
 def _shares(name: str, default: str) -> dict[str, float]:

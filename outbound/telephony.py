@@ -2,6 +2,8 @@
 SDK calls go to the sandbox inside Waihu. Twilio's errors come back classified."""
 
 import functools
+import json
+import logging
 import re
 from dataclasses import dataclass
 
@@ -9,15 +11,44 @@ import requests
 from django.conf import settings
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
-from twilio.request_validator import RequestValidator
+from twilio.http.response import Response
+from twilio.request_validator import RequestValidator, get_signature_algorithm
 from twilio.rest import Client
+
+logger = logging.getLogger(__name__)
 
 TWILIO_API = "https://api.twilio.com"
 STATUS_EVENTS = ("initiated", "ringing", "answered", "completed")
+SIGNATURE_SETTINGS_HEADER = "X-Twilio-Webhooks-Signature-Settings"
 
-# "The number is wrong or cannot be reached": retrying will not help.
-INVALID_NUMBER_CODES = frozenset({13223, 13224, 21211, 21214, 21216, 21217, 21401, 21612})
-RATE_LIMIT_CODES = frozenset({20429, 14107})
+# Twilio's error dictionary, https://www.twilio.com/docs/api/errors/<code>.
+# "The number is wrong": retrying will not help. 13223 is <Dial>'s "invalid phone number
+# format"; 13224 stays out, since Twilio also answers it for valid numbers no carrier can
+# reach during an outage, and 21401/21612 are Messaging codes that no call returns.
+INVALID_NUMBER_CODES = frozenset({13223, 21211, 21214, 21217})
+# Refusals of the account itself, not of the number: every call would get the same, so
+# the campaign pauses and the contact keeps its place. Code -> kind (PauseReason).
+ACCOUNT_REFUSAL_CODES = {
+    # Voice geographic permissions: the API's, <Dial>'s and SIP's codes.
+    21215: "geo_permission",
+    13227: "geo_permission",
+    32205: "geo_permission",
+    # Twilio's own block list (fraud risk, regulation, no Primary Customer Profile for +1).
+    21216: "blocked",
+    # The From is neither a number of the account nor a verified caller ID.
+    21210: "caller_id",
+    21212: "caller_id",
+    13214: "caller_id",
+    # The credentials.
+    20003: "authentication",
+    # Suspended, closed, out of funds, or a trial account.
+    10001: "account_inactive",
+    10002: "account_inactive",
+    20005: "account_inactive",
+    20403: "account_inactive",
+}
+# 10004: the account's concurrent-call limit; the others ask us to slow down.
+RATE_LIMIT_CODES = frozenset({20429, 14107, 10004})
 
 
 class TelephonyError(Exception):
@@ -37,6 +68,15 @@ class TransientError(TelephonyError):
 
 class CallRejected(TelephonyError):
     """Any other refusal: this attempt failed."""
+
+
+class AccountRefusal(TelephonyError):
+    """The account may not place this call (permissions, caller ID, credentials, a suspended
+    account): no call will go through until somebody fixes the account."""
+
+    def __init__(self, message: str, *, kind: str, code: int | None = None, status=None):
+        super().__init__(message, code=code, status=status)
+        self.kind = kind
 
 
 @dataclass(frozen=True)
@@ -100,11 +140,34 @@ def client() -> Client:
     return _client(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, None)
 
 
-def classify(error: Exception) -> TelephonyError:
+def _refusal(error: Exception) -> tuple[int | None, int | None, str] | None:
+    """(code, HTTP status, message) of a refusal Twilio answered: a TwilioRestException,
+    or the plain TwilioException the SDK raises when a list page is refused."""
     if isinstance(error, TwilioRestException):
         code = error.code if isinstance(error.code, int) else None
-        status = error.status
-        message = error.msg or str(error)
+        return code, error.status, error.msg or str(error)
+    response = error.args[1] if isinstance(error, TwilioException) and len(error.args) > 1 else None
+    if not isinstance(response, Response):
+        return None
+    try:
+        body = json.loads(response.text or "{}")
+    except ValueError:
+        body = {}
+    code = body.get("code") if isinstance(body, dict) else None
+    message = (body.get("message") if isinstance(body, dict) else None) or str(error.args[0])
+    return (code if isinstance(code, int) else None), response.status_code, message
+
+
+def classify(error: Exception) -> TelephonyError:
+    refusal = _refusal(error)
+    if refusal is not None:
+        code, status, message = refusal
+        if code in ACCOUNT_REFUSAL_CODES:
+            return AccountRefusal(
+                message, kind=ACCOUNT_REFUSAL_CODES[code], code=code, status=status
+            )
+        if code is None and status == 401:
+            return AccountRefusal(message, kind="authentication", status=status)
         if code in INVALID_NUMBER_CODES:
             return InvalidNumber(message, code=code, status=status)
         if code in RATE_LIMIT_CODES or status == 429 or (status and status >= 500):
@@ -165,15 +228,79 @@ def fetch_call(sid: str) -> CallSnapshot:
     )
 
 
+def cancel_call(sid: str) -> str:
+    """Asks the carrier to cancel a call it has queued or is ringing; a call already
+    answered goes on. Returns the call's status afterwards."""
+    try:
+        call = client().calls(sid).update(status="canceled")
+    except Exception as error:
+        raise classify(error) from error
+    return call.status
+
+
+@dataclass(frozen=True)
+class CallerId:
+    number: str
+    owned: bool
+    verified: bool
+
+    @property
+    def usable(self) -> bool:
+        return self.owned or self.verified
+
+
+def caller_id_check(number: str) -> CallerId:
+    """Whether the account owns `number` (IncomingPhoneNumbers) or has verified it as an
+    outgoing caller ID (OutgoingCallerIds): Twilio places calls from no other number."""
+    try:
+        owned = client().incoming_phone_numbers.list(phone_number=number, limit=20)
+        verified = client().outgoing_caller_ids.list(phone_number=number, limit=20)
+    except Exception as error:
+        raise classify(error) from error
+    # The filter also matches partial numbers: only an exact one counts.
+    return CallerId(
+        number=number,
+        owned=any(found.phone_number == number for found in owned),
+        verified=any(found.phone_number == number for found in verified),
+    )
+
+
+def account_status() -> str:
+    """The account's status as Twilio reports it: active, suspended or closed."""
+    try:
+        account = client().api.v2010.accounts(account_sid()).fetch()
+    except Exception as error:
+        raise classify(error) from error
+    return account.status or ""
+
+
+def webhook_shared_key() -> str:
+    return settings.TWILIO_WEBHOOK_SHARED_KEY
+
+
 def sign(url: str, params) -> str:
     """The X-Twilio-Signature the carrier would send with `params` posted to `url`."""
     return RequestValidator(auth_token()).compute_signature(url, params)
 
 
-def signature_is_valid(url: str, params, signature: str) -> bool:
+def signature_is_valid(url: str, params, signature: str, signature_settings: str = "") -> bool:
+    """Checks a webhook's signature: with the auth token (HMAC-SHA1), or, when Twilio says
+    in X-Twilio-Webhooks-Signature-Settings that a Webhooks SharedKey signed it, with that
+    key and the algorithm the header names (HMAC-SHA256)."""
     if not signature:
         return False
-    return RequestValidator(auth_token()).validate(url, params, signature)
+    if not signature_settings:
+        return RequestValidator(auth_token()).validate(url, params, signature)
+    key = webhook_shared_key()
+    if not key:
+        logger.warning(
+            "webhook signed with a Twilio SharedKey (%s), but TWILIO_WEBHOOK_SHARED_KEY is "
+            "not set: refused",
+            signature_settings,
+        )
+        return False
+    algorithm = get_signature_algorithm(signature_settings)
+    return RequestValidator(key).validate(url, params, signature, algorithm=algorithm)
 
 
 # --- recordings ------------------------------------------------------------------------

@@ -26,13 +26,18 @@ def public_url(request) -> str:
 
 
 def signed(view):
-    """Refuses any request whose X-Twilio-Signature does not match its address and form."""
+    """Refuses any request whose X-Twilio-Signature does not match its address and form:
+    signed with the auth token, or with the Webhooks SharedKey when Twilio says so in
+    X-Twilio-Webhooks-Signature-Settings (and that key is configured)."""
 
     @functools.wraps(view)
     def wrapper(request, *args, **kwargs):
         params = request.POST if request.method == "POST" else {}
         signature = request.headers.get("X-Twilio-Signature", "")
-        if not telephony.signature_is_valid(public_url(request), params, signature):
+        signature_settings = request.headers.get(telephony.SIGNATURE_SETTINGS_HEADER, "")
+        if not telephony.signature_is_valid(
+            public_url(request), params, signature, signature_settings
+        ):
             return HttpResponseForbidden("Invalid signature.")
         return view(request, *args, **kwargs)
 

@@ -76,6 +76,14 @@ def _english():
 
 
 @pytest.fixture(autouse=True)
+def _account_pacing(settings):
+    """Tests dial as fast as their campaigns ask; the pacing tests set the account's limit
+    (and the sandbox's) themselves."""
+    settings.WAIHU_ACCOUNT_CPS = 1000.0
+    settings.WAIHU_SANDBOX_CPS = 1000.0
+
+
+@pytest.fixture(autouse=True)
 def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.WHITENOISE_AUTOREFRESH = True

@@ -19,6 +19,7 @@ from outbound.agent import selectors
 from outbound.contacts.selectors import Exclusion, excluded_numbers
 from outbound.contacts.services import dnc_add
 from outbound.dialer import policy, windows
+from outbound.dialer.account import campaign_refuse
 from outbound.dialer.services import attempt_finish, contacts_enrol, settings_for
 from outbound.models import (
     CallAttempt,
@@ -355,6 +356,8 @@ def interview_dial(*, interview: Interview, agent, now=None) -> CallAttempt:
     except telephony.TelephonyError as error:
         attempt_drop(attempt_id=attempt.pk)
         Interview.objects.filter(pk=interview.pk).update(agent_call_status="failed")
+        if isinstance(error, telephony.AccountRefusal):
+            campaign_refuse(campaign_id=interview.campaign_id, error=error)
         raise ValidationError(
             _("Your phone could not be called: %(error)s") % {"error": error}
         ) from error

@@ -1,6 +1,7 @@
 import datetime
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from accounts.widgets import DateInput, TimeInput
@@ -68,6 +69,10 @@ class CampaignSettingsForm(forms.ModelForm):
                 widget=TimeInput(),
             )
         self.fields["excluded_dates_text"].initial = "\n".join(self.instance.excluded_dates or [])
+        self.fields["calls_per_second"].widget.attrs["max"] = f"{settings.WAIHU_ACCOUNT_CPS:g}"
+        self.fields["calls_per_second"].help_text = _(
+            "The account's limit per second, shared by every campaign: %(budget)s."
+        ) % {"budget": f"{settings.WAIHU_ACCOUNT_CPS:g}"}
         self._voice_field()
 
     def _questionnaire_language(self) -> str | None:
@@ -138,8 +143,18 @@ class CampaignSettingsForm(forms.ModelForm):
             hours[str(day)] = [start.strftime("%H:%M"), end.strftime("%H:%M")]
         self.instance.weekly_hours = hours
         self.instance.excluded_dates = cleaned.get("excluded_dates_text", [])
-        if (cleaned.get("calls_per_second") or 0) <= 0:
+        cps = cleaned.get("calls_per_second") or 0
+        if cps <= 0:
             self.add_error("calls_per_second", _("Give a number above zero."))
+        elif cps > settings.WAIHU_ACCOUNT_CPS:
+            self.add_error(
+                "calls_per_second",
+                _(
+                    "At most %(budget)s: the Twilio account places that many calls a second "
+                    "for all campaigns together (WAIHU_ACCOUNT_CPS), and queues the rest."
+                )
+                % {"budget": f"{settings.WAIHU_ACCOUNT_CPS:g}"},
+            )
         return cleaned
 
     def hour_rows(self):

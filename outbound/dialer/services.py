@@ -20,8 +20,9 @@ from django.utils.translation import gettext as _
 from accounts.roles import Role
 from outbound import telephony
 from outbound.contacts.selectors import excluded_numbers
-from outbound.dialer import policy, windows
+from outbound.dialer import account, policy, windows
 from outbound.models import (
+    AccountPacing,
     CallAttempt,
     CallEvent,
     CampaignSettings,
@@ -35,6 +36,11 @@ from outbound.recordings.services import recording_status_url, vetted_status_par
 logger = logging.getLogger(__name__)
 State = CampaignSettings.State
 PLACE_TRIES = 5
+# What pausing and stopping cancel at Twilio: pausing only the calls still waiting in the
+# account's queue (one already ringing may be answered); stopping those ringing too.
+# Twilio's Status=canceled leaves a call that is already in progress alone.
+PAUSE_CANCELS = ("queued",)
+STOP_CANCELS = ("queued", "initiated", "ringing")
 
 
 def can_operate(*, user) -> bool:
@@ -85,12 +91,23 @@ def settings_update(*, campaign: WorkOrder, user, data: dict) -> CampaignSetting
     return rules
 
 
-def _change_state(*, campaign: WorkOrder, user, allowed_from: tuple, to: str) -> CampaignSettings:
+def _change_state(
+    *, campaign: WorkOrder, user, allowed_from: tuple, to: str, check=None
+) -> CampaignSettings:
     _check_operator(user)
     if campaign.run_status != WorkOrder.RunStatus.READY:
         raise ValidationError(_("Only an approved order can run as a campaign."))
     rules = settings_for(campaign=campaign)
-    changes = {"state": to, "state_changed_at": timezone.now()}
+    if check is not None and rules.state in allowed_from:
+        check(rules)
+    # Whoever moves the campaign on clears the reason the account gave for a pause.
+    changes = {
+        "state": to,
+        "state_changed_at": timezone.now(),
+        "paused_reason": "",
+        "paused_code": "",
+        "paused_detail": "",
+    }
     if to == State.RUNNING and rules.state == State.NOT_STARTED:
         changes.update(started_at=timezone.now(), started_by=user)
     changed = CampaignSettings.objects.filter(pk=rules.pk, state__in=allowed_from).update(**changes)
@@ -105,32 +122,57 @@ def _change_state(*, campaign: WorkOrder, user, allowed_from: tuple, to: str) ->
 
 
 def campaign_start(*, campaign: WorkOrder, user) -> CampaignSettings:
+    """Starts the campaign once the account may call from its caller ID and Twilio can
+    reach Waihu's public address."""
     rules = _change_state(
-        campaign=campaign, user=user, allowed_from=(State.NOT_STARTED,), to=State.RUNNING
+        campaign=campaign,
+        user=user,
+        allowed_from=(State.NOT_STARTED,),
+        to=State.RUNNING,
+        check=account.start_checks,
     )
     contacts_enrol(campaign_id=campaign.pk)
     return rules
 
 
+def _cancel_queued_calls(campaign_id: int, statuses: tuple[str, ...]) -> None:
+    from outbound.dialer import tasks  # the tasks module imports this one
+
+    transaction.on_commit(lambda: tasks.cancel_calls.delay(campaign_id, list(statuses)))
+
+
 def campaign_pause(*, campaign: WorkOrder, user) -> CampaignSettings:
-    return _change_state(
-        campaign=campaign, user=user, allowed_from=(State.RUNNING,), to=State.PAUSED
-    )
+    """No new call is placed; the calls Twilio still holds in its queue are canceled, and
+    those already ringing or answered go on."""
+    with transaction.atomic():
+        rules = _change_state(
+            campaign=campaign, user=user, allowed_from=(State.RUNNING,), to=State.PAUSED
+        )
+        _cancel_queued_calls(campaign.pk, PAUSE_CANCELS)
+    return rules
 
 
 def campaign_resume(*, campaign: WorkOrder, user) -> CampaignSettings:
     return _change_state(
-        campaign=campaign, user=user, allowed_from=(State.PAUSED,), to=State.RUNNING
+        campaign=campaign,
+        user=user,
+        allowed_from=(State.PAUSED,),
+        to=State.RUNNING,
+        check=account.start_checks,
     )
 
 
 def campaign_stop(*, campaign: WorkOrder, user) -> CampaignSettings:
-    return _change_state(
-        campaign=campaign,
-        user=user,
-        allowed_from=(State.RUNNING, State.PAUSED, State.NOT_STARTED),
-        to=State.STOPPED,
-    )
+    """Ends the campaign; calls Twilio has queued or is still ringing are canceled."""
+    with transaction.atomic():
+        rules = _change_state(
+            campaign=campaign,
+            user=user,
+            allowed_from=(State.RUNNING, State.PAUSED, State.NOT_STARTED),
+            to=State.STOPPED,
+        )
+        _cancel_queued_calls(campaign.pk, STOP_CANCELS)
+    return rules
 
 
 def contacts_enrol(*, campaign_id: int, limit: int = 5000) -> int:
@@ -174,11 +216,45 @@ def _status_url(attempt_id: int) -> str:
     return settings.PUBLIC_BASE_URL + reverse("telephony:status", args=[attempt_id])
 
 
+class Pacing:
+    """Call slots for one claim: spaced by the campaign's own calls per second and by the
+    account's, which every campaign shares. Twilio's limit is per account, and what goes
+    faster waits in Twilio's queue, ringing later than the calling window and the pacing
+    assume. Slots are handed out up to now + the dialer's tick."""
+
+    def __init__(self, rules: CampaignSettings, budget: AccountPacing, now: datetime.datetime):
+        account_cps = settings.WAIHU_ACCOUNT_CPS
+        self.campaign_step = 1 / min(rules.calls_per_second, account_cps)
+        self.account_step = 1 / account_cps
+        self.start = max(rules.paced_until or now, budget.paced_until or now, now)
+        horizon = now + datetime.timedelta(seconds=settings.WAIHU_DIALER_TICK_SECONDS) - self.start
+        self.available = max(0, math.ceil(horizon.total_seconds() / self.campaign_step))
+
+    def slot(self, index: int) -> datetime.datetime:
+        return self.start + datetime.timedelta(seconds=index * self.campaign_step)
+
+    def campaign_until(self, count: int) -> datetime.datetime:
+        return self.slot(count - 1) + datetime.timedelta(seconds=self.campaign_step)
+
+    def account_until(self, count: int) -> datetime.datetime:
+        return self.slot(count - 1) + datetime.timedelta(seconds=self.account_step)
+
+
+def _account_budget() -> AccountPacing:
+    """The account's pacing row, locked until the claim commits."""
+    sid = telephony.account_sid()
+    budget = AccountPacing.objects.select_for_update().filter(account_sid=sid).first()
+    if budget is None:
+        AccountPacing.objects.get_or_create(account_sid=sid)
+        budget = AccountPacing.objects.select_for_update().get(account_sid=sid)
+    return budget
+
+
 def campaign_dial(*, campaign_id: int, now: datetime.datetime | None = None) -> list[int]:
     """Claims the campaign's due contacts that pacing allows, creates their attempts and
     queues the calls. Safe to run from any number of workers at once: the campaign's
-    settings row serialises the pacing, each contact row is claimed under a lock, and the
-    database allows one open attempt per contact."""
+    settings row and then the account's pacing row serialise the pacing, each contact row
+    is claimed under a lock, and the database allows one open attempt per contact."""
     now = now or timezone.now()
     from outbound.dialer import tasks  # the tasks module imports this one
 
@@ -192,11 +268,14 @@ def campaign_dial(*, campaign_id: int, now: datetime.datetime | None = None) -> 
         if rules is None or rules.campaign.run_status != WorkOrder.RunStatus.READY:
             return []
         campaign = rules.campaign
-        horizon = datetime.timedelta(seconds=settings.WAIHU_DIALER_TICK_SECONDS)
-        start = max(rules.paced_until or now, now)
-        slots = math.floor((now + horizon - start).total_seconds() * rules.calls_per_second)
         active = CallAttempt.objects.filter(campaign_id=campaign_id, finished_at=None).count()
-        wanted = min(settings.WAIHU_DIALER_BATCH_SIZE, slots, rules.max_concurrent - active)
+        if rules.max_concurrent - active <= 0:
+            return []
+        budget = _account_budget()
+        pacing = Pacing(rules, budget, now)
+        wanted = min(
+            settings.WAIHU_DIALER_BATCH_SIZE, pacing.available, rules.max_concurrent - active
+        )
         if wanted <= 0:
             return []
         due = DialState.objects.filter(
@@ -275,26 +354,32 @@ def campaign_dial(*, campaign_id: int, now: datetime.datetime | None = None) -> 
                 for pk, phone, made in claim
             ]
         )
-        rules_paced = start + datetime.timedelta(seconds=len(attempts) / rules.calls_per_second)
-        CampaignSettings.objects.filter(pk=campaign_id).update(paced_until=rules_paced)
+        count = len(attempts)
+        CampaignSettings.objects.filter(pk=campaign_id).update(
+            paced_until=pacing.campaign_until(count)
+        )
+        AccountPacing.objects.filter(pk=budget.pk).update(paced_until=pacing.account_until(count))
 
-        # One task per second of pacing, each placing its calls side by side.
-        offset = (start - now).total_seconds()
-        groups: dict[int, list[int]] = defaultdict(list)
+        # One task per second of the clock, placing side by side, from the first slot of
+        # that second, the calls whose slots fall in it: whatever the campaigns, no second
+        # sees more calls than the account's calls per second.
+        groups: dict[int, list[tuple[datetime.datetime, int]]] = defaultdict(list)
         for index, attempt in enumerate(attempts):
-            groups[math.floor(offset + index / rules.calls_per_second)].append(attempt.pk)
-        for second, ids in groups.items():
+            at = pacing.slot(index)
+            groups[math.floor(at.timestamp())].append((at, attempt.pk))
+        for group in groups.values():
+            wait = max(0.0, (group[0][0] - now).total_seconds())
+            ids = [pk for _at, pk in group]
             transaction.on_commit(
-                lambda ids=ids, second=second: tasks.place_calls.apply_async(
-                    (ids,), countdown=second
-                )
+                lambda ids=ids, wait=wait: tasks.place_calls.apply_async((ids,), countdown=wait)
             )
         return [attempt.pk for attempt in attempts]
 
 
 def calls_place(*, attempt_ids: list[int], tries: int = 0) -> dict[str, list[int]]:
     """Hands the attempts' calls to the carrier, side by side. Returns the ids by result:
-    placed, invalid, failed, retry (to try again later), dropped (campaign not running)."""
+    placed, invalid, failed, retry (to try again later), dropped (campaign not running, or
+    the account refused the call: the campaign pauses and the contact keeps its place)."""
     attempts = list(
         CallAttempt.objects.filter(
             pk__in=attempt_ids, status=CallAttempt.Status.CREATED, finished_at=None
@@ -340,12 +425,16 @@ def calls_place(*, attempt_ids: list[int], tries: int = 0) -> dict[str, list[int
 
     now = timezone.now()
     placed = []
+    refused: list[CallAttempt] = []
     for attempt, outcome in zip(running, outcomes, strict=True):
         if isinstance(outcome, str):
             attempt.call_sid = outcome
             attempt.placed_at = now
             placed.append(attempt)
             result["placed"].append(attempt.pk)
+        elif isinstance(outcome, telephony.AccountRefusal):
+            refused.append(attempt)
+            result["dropped"].append(attempt.pk)
         elif isinstance(outcome, telephony.InvalidNumber):
             _finish_unplaced(attempt, Outcome.INVALID, outcome)
             result["invalid"].append(attempt.pk)
@@ -369,6 +458,13 @@ def calls_place(*, attempt_ids: list[int], tries: int = 0) -> dict[str, list[int
             ],
             ignore_conflicts=True,
         )
+    if refused:
+        errors = {a.pk: o for a, o in zip(running, outcomes, strict=True)}
+        for campaign_id in {attempt.campaign_id for attempt in refused}:
+            first = next(a for a in refused if a.campaign_id == campaign_id)
+            account.campaign_refuse(campaign_id=campaign_id, error=errors[first.pk])
+        # The call never happened, so it costs the contact nothing.
+        _drop_unplaced(refused)
     return result
 
 
@@ -447,8 +543,30 @@ def attempt_record_callback(
     *, attempt_id: int, params, source: str = CallEvent.Source.CALLBACK
 ) -> tuple[bool, bool]:
     """attempt_record_status, returning (whether the attempt exists, whether a voice
-    interview may still be open on it after a final status)."""
+    interview may still be open on it after a final status). A call that failed because
+    of the account (a <Dial>'s geographic permissions, say) pauses its campaign."""
     params = vetted_status_params(params)
+    result = _record_callback(attempt_id=attempt_id, params=params, source=source)
+    code = params.get("ErrorCode") or ""
+    if (
+        result[0]
+        and code.isdigit()
+        and int(code) in telephony.ACCOUNT_REFUSAL_CODES
+        and params.get("CallStatus") in CallAttempt.FINAL_STATUSES
+    ):
+        campaign_id = (
+            CallAttempt.objects.filter(pk=attempt_id).values_list("campaign_id", flat=True).first()
+        )
+        error = telephony.AccountRefusal(
+            params.get("ErrorMessage") or f"Twilio error {code}",
+            kind=telephony.ACCOUNT_REFUSAL_CODES[int(code)],
+            code=int(code),
+        )
+        account.campaign_refuse(campaign_id=campaign_id, error=error)
+    return result
+
+
+def _record_callback(*, attempt_id: int, params, source: str) -> tuple[bool, bool]:
     status = params.get("CallStatus", "")
     rank = CallAttempt.RANK.get(status)
     if rank is None:
@@ -605,7 +723,8 @@ def attempts_settle(*, now: datetime.datetime | None = None, limit: int = 200) -
             continue
         try:
             call = telephony.fetch_call(sid)
-        except telephony.TransientError:
+        except (telephony.TransientError, telephony.AccountRefusal):
+            # Nobody can be asked now, the account included: ask again later.
             CallAttempt.objects.filter(pk=pk).update(settle_at=later)
             counts["waiting"] += 1
             continue
@@ -631,6 +750,48 @@ def attempts_settle(*, now: datetime.datetime | None = None, limit: int = 200) -
         else:
             CallAttempt.objects.filter(pk=pk).update(settle_at=later)
             counts["waiting"] += 1
+    return counts
+
+
+def calls_cancel(*, campaign_id: int, statuses: tuple[str, ...] | list[str]) -> dict[str, int]:
+    """Asks Twilio to cancel the campaign's calls that are in one of `statuses` (queued,
+    initiated, ringing). A call Twilio cancels never reached anyone: its contact is called
+    again as soon as the campaign runs, whatever the retry policy says. One Twilio could
+    not cancel (answered meanwhile) goes on and reports as usual."""
+    counts = {"canceled": 0, "going": 0, "unreachable": 0}
+    open_calls = list(
+        CallAttempt.objects.filter(
+            campaign_id=campaign_id, finished_at=None, status__in=list(statuses)
+        )
+        .exclude(call_sid=None)
+        .values_list("pk", "contact_id", "call_sid")
+    )
+    for pk, contact_id, sid in open_calls:
+        try:
+            status = telephony.cancel_call(sid)
+        except telephony.TelephonyError as error:
+            logger.warning("call %s not canceled: %s", sid, error)
+            counts["unreachable"] += 1
+            continue
+        if status != "canceled":
+            counts["going"] += 1
+            continue
+        now = timezone.now()
+        with transaction.atomic():
+            attempt_finish(
+                attempt_id=pk,
+                status="canceled",
+                outcome=Outcome.CANCELED,
+                source=CallEvent.Source.DIALER,
+            )
+            # Twilio's own callback may have finished the attempt first: either way the
+            # contact goes back to the queue, due at once.
+            if CallAttempt.objects.filter(pk=pk, outcome=Outcome.CANCELED).exists():
+                DialState.objects.filter(
+                    pk=contact_id,
+                    status__in=[DialState.Status.PENDING, DialState.Status.FINISHED],
+                ).update(status=DialState.Status.PENDING, next_attempt_at=now, callback_at=None)
+        counts["canceled"] += 1
     return counts
 
 

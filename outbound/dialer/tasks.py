@@ -34,3 +34,24 @@ def place_calls(attempt_ids: list[int], tries: int = 0) -> None:
 @shared_task(ignore_result=True)
 def settle_stale() -> dict:
     return services.attempts_settle()
+
+
+@shared_task(ignore_result=True)
+def cancel_calls(campaign_id: int, statuses: list[str]) -> dict:
+    return services.calls_cancel(campaign_id=campaign_id, statuses=statuses)
+
+
+@shared_task(ignore_result=True)
+def account_refused(campaign_id: int) -> None:
+    """The account refused a call and the campaign paused: the calls Twilio still holds in
+    its queue would be refused too, or ring while nobody watches; they are canceled, and
+    the outbound administrators are told."""
+    services.calls_cancel(campaign_id=campaign_id, statuses=services.PAUSE_CANCELS)
+    send_account_refusal_email.delay(campaign_id)
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, retry_backoff_max=600, max_retries=8)
+def send_account_refusal_email(campaign_id: int) -> int:
+    from outbound.dialer import notifications
+
+    return notifications.account_refusal_email_send(campaign_id=campaign_id)

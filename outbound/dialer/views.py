@@ -9,7 +9,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from outbound.dialer import selectors, services
+from outbound import preflight, telephony
+from outbound.dialer import account, selectors, services
 from outbound.dialer.forms import AttemptFilterForm, CampaignSettingsForm
 from outbound.models import CampaignSettings, DialState, Outcome, WorkOrder
 from outbound.recordings.selectors import audible_prefetch
@@ -75,8 +76,16 @@ def campaign_detail(request, pk: int):
             "query": query.urlencode(),
             "can_operate": services.can_operate(user=request.user),
             "is_ready": campaign.run_status == WorkOrder.RunStatus.READY,
+            "pause_notice": _pause_notice(rules),
         },
     )
+
+
+def _pause_notice(rules: CampaignSettings) -> str:
+    """What the account's refusal means, while the campaign it paused stays paused."""
+    if rules.state != CampaignSettings.State.PAUSED or not rules.paused_reason:
+        return ""
+    return account.refusal_explanation(rules.paused_reason, caller_id=account.caller_id_of(rules))
 
 
 @require_GET
@@ -111,3 +120,21 @@ def campaign_settings(request, pk: int):
         messages.success(request, _("The campaign's settings are saved."))
         return redirect("campaigns:detail", pk=campaign.pk)
     return render(request, "outbound/campaign/settings.html", {"campaign": campaign, "form": form})
+
+
+@require_GET
+def telephony_check(request):
+    """The go-live checks of the Twilio account (or the sandbox), for the system
+    administrator: the same the telephony_check command prints."""
+    if not (request.user.is_staff or request.user.is_superuser):
+        raise PermissionDenied(_("Only the system administrator runs the telephony check."))
+    checks = preflight.run_checks()
+    return render(
+        request,
+        "outbound/telephony_check.html",
+        {
+            "checks": checks,
+            "failed": any(check.status == preflight.FAIL for check in checks),
+            "sandbox": telephony.is_sandbox(),
+        },
+    )

@@ -1,10 +1,12 @@
 from outbound.models.calls import (
+    AccountPacing,
     CallAttempt,
     CallEvent,
     CampaignSettings,
     DialState,
     Outcome,
     SandboxCall,
+    SandboxCallQueue,
 )
 from outbound.models.contacts import Contact, ContactImport, DoNotCallEntry, RedListEntry
 from outbound.models.interviews import Interview, SpokenAnswer
@@ -12,6 +14,7 @@ from outbound.models.recordings import Recording
 from outbound.models.workorders import WorkOrder
 
 __all__ = [
+    "AccountPacing",
     "CallAttempt",
     "CallEvent",
     "CampaignSettings",
@@ -24,6 +27,7 @@ __all__ = [
     "Recording",
     "RedListEntry",
     "SandboxCall",
+    "SandboxCallQueue",
     "SpokenAnswer",
     "WorkOrder",
 ]

@@ -38,6 +38,15 @@ class CampaignSettings(models.Model):
         PAUSED = "paused", _("Paused")
         STOPPED = "stopped", _("Stopped")
 
+    class PauseReason(models.TextChoices):
+        """Why the carrier account refused a call, pausing the campaign by itself."""
+
+        GEO_PERMISSION = "geo_permission", _("Geographic permissions")
+        BLOCKED = "blocked", _("Call blocked by Twilio")
+        CALLER_ID = "caller_id", _("Caller ID not owned or verified")
+        AUTHENTICATION = "authentication", _("Credentials refused")
+        ACCOUNT_INACTIVE = "account_inactive", _("Account suspended or inactive")
+
     campaign = models.OneToOneField(
         "outbound.WorkOrder",
         verbose_name=_("campaign"),
@@ -95,6 +104,12 @@ class CampaignSettings(models.Model):
     )
     # Pacing: the moment up to which call slots have been handed out.
     paced_until = models.DateTimeField(null=True, blank=True, editable=False)
+    # Set when the carrier account refused a call and the campaign paused itself.
+    paused_reason = models.CharField(
+        _("paused because"), max_length=20, choices=PauseReason.choices, blank=True
+    )
+    paused_code = models.CharField(_("carrier error code"), max_length=10, blank=True)
+    paused_detail = models.CharField(_("carrier's message"), max_length=255, blank=True)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     started_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -383,6 +398,31 @@ class CallEvent(models.Model):
         return self.status
 
 
+class AccountPacing(models.Model):
+    """The carrier account's calls-per-second budget, shared by every campaign: call slots
+    are handed out up to `paced_until`, one row per account, locked while claiming."""
+
+    account_sid = models.CharField(max_length=34, primary_key=True)
+    paced_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("account pacing")
+        verbose_name_plural = _("account pacing")
+
+    def __str__(self) -> str:
+        return self.account_sid
+
+
+class SandboxCallQueue(models.Model):
+    """The sandbox account's own queue: calls start no faster than its calls per second."""
+
+    account_sid = models.CharField(max_length=34, primary_key=True)
+    next_start = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.account_sid
+
+
 class SandboxCall(models.Model):
     """A call the sandbox accepted through its Twilio-compatible endpoint, or a <Dial>'s
     child call, and plays out."""
@@ -418,6 +458,8 @@ class SandboxCall(models.Model):
     date_updated = models.DateTimeField(auto_now=True)
     start_time = models.DateTimeField(null=True, blank=True)
     end_time = models.DateTimeField(null=True, blank=True)
+    # Past the account's calls per second a call waits in the queue until this moment.
+    queued_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("sandbox call")

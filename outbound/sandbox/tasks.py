@@ -5,6 +5,8 @@ from celery import shared_task
 from outbound.models import SandboxCall
 from outbound.sandbox import play
 
+FINAL = ("completed", "busy", "no-answer", "failed", "canceled")
+
 
 def _call(sid: str) -> SandboxCall | None:
     return SandboxCall.objects.filter(sid=sid).first()
@@ -13,9 +15,13 @@ def _call(sid: str) -> SandboxCall | None:
 @shared_task(ignore_result=True)
 def sandbox_dial(sid: str) -> None:
     call = _call(sid)
-    # A silent call is never heard of again; a <Dial>'s silent child plays out, its status
-    # callbacks lost.
-    if call is None or (call.plan == "silent" and not call.parent_call_sid):
+    # A silent call is never heard of again (a <Dial>'s silent child plays out, its status
+    # callbacks lost); a call canceled while it waited in the queue never rings.
+    if (
+        call is None
+        or (call.plan == "silent" and not call.parent_call_sid)
+        or call.status != "queued"
+    ):
         return
     ring = play.dial(call)
     sandbox_connect.apply_async((sid,), countdown=ring)
@@ -24,7 +30,7 @@ def sandbox_dial(sid: str) -> None:
 @shared_task(ignore_result=True)
 def sandbox_connect(sid: str) -> None:
     call = _call(sid)
-    if call is None:
+    if call is None or call.status in FINAL:
         return
     talk = play.connect(call)
     if talk is not None:
@@ -36,3 +42,20 @@ def sandbox_hang_up(sid: str) -> None:
     call = _call(sid)
     if call is not None:
         play.finish(call)
+
+
+@shared_task(ignore_result=True)
+def sandbox_hung_up(sid: str) -> None:
+    """The final status callback of a call canceled or ended through the API."""
+    call = _call(sid)
+    if call is None or call.status not in FINAL:
+        return
+    extra = {
+        "CallDuration": str(call.duration or 0),
+        "Duration": str(-(-(call.duration or 0) // 60)),
+        # 487 Request Terminated: the caller gave up before the far end answered.
+        "SipResponseCode": "487" if call.status == "canceled" else "200",
+    }
+    if call.answered_by:
+        extra["AnsweredBy"] = call.answered_by
+    play.callback(call, "completed", extra)

@@ -1,66 +1,24 @@
 """The sandbox's Calls endpoint, answering in Twilio's JSON shape:
-POST /sandbox/2010-04-01/Accounts/<sid>/Calls.json and GET .../Calls/<sid>.json."""
+POST /sandbox/2010-04-01/Accounts/<sid>/Calls.json, GET .../Calls/<sid>.json, and POST
+.../Calls/<sid>.json to cancel or end a call."""
 
-import base64
-import binascii
-import hmac
+import datetime
 import secrets
 
-from django.contrib.auth.decorators import login_not_required
+from django.conf import settings
 from django.db import transaction
-from django.http import Http404, JsonResponse
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods
+from django.http import JsonResponse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
 
-from outbound import telephony
 from outbound.dialer.services import relaxed_commit
 from outbound.models import SandboxCall
-from outbound.sandbox import play
+from outbound.sandbox import account, play
+from outbound.sandbox.endpoint import API_VERSION, sandbox_endpoint, twilio_error
 from outbound.sandbox.numbers import ERROR_NUMBERS
 
-API_VERSION = "2010-04-01"
-
-
-def twilio_error(status: int, code: int, message: str) -> JsonResponse:
-    return JsonResponse(
-        {
-            "code": code,
-            "message": message,
-            "more_info": f"https://www.twilio.com/docs/errors/{code}",
-            "status": status,
-        },
-        status=status,
-    )
-
-
-def _authorised(request, account_sid: str) -> bool:
-    header = request.headers.get("Authorization", "")
-    if not header.startswith("Basic "):
-        return False
-    try:
-        user, _sep, password = base64.b64decode(header[6:]).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
-        return False
-    expected_sid = telephony.account_sid()
-    return (
-        hmac.compare_digest(user, expected_sid)
-        and hmac.compare_digest(password, telephony.sandbox_auth_token())
-        and account_sid == expected_sid
-    )
-
-
-def sandbox_endpoint(view):
-    """Only while no Twilio credentials are set, only with the sandbox's own credentials."""
-
-    def wrapper(request, account_sid: str, *args, **kwargs):
-        if not telephony.is_sandbox():
-            raise Http404
-        if not _authorised(request, account_sid):
-            return twilio_error(401, 20003, "Authenticate")
-        return view(request, account_sid, *args, **kwargs)
-
-    wrapper.__name__ = view.__name__
-    return login_not_required(csrf_exempt(wrapper))
+__all__ = ["API_VERSION", "sandbox_endpoint", "twilio_error"]
+FINAL = ("completed", "busy", "no-answer", "failed", "canceled")
 
 
 def call_json(call: SandboxCall) -> dict:
@@ -89,7 +47,7 @@ def call_json(call: SandboxCall) -> dict:
         "forwarded_from": None,
         "group_sid": None,
         "trunk_sid": None,
-        "queue_time": "0",
+        "queue_time": str(_queue_ms(call)),
         "annotation": None,
         "uri": f"{base}.json",
         "subresource_uris": {
@@ -98,6 +56,12 @@ def call_json(call: SandboxCall) -> dict:
             "events": f"{base}/Events.json",
         },
     }
+
+
+def _queue_ms(call: SandboxCall) -> int:
+    if call.queued_until is None or call.date_created is None:
+        return 0
+    return max(0, round((call.queued_until - call.date_created).total_seconds() * 1000))
 
 
 @sandbox_endpoint
@@ -114,6 +78,15 @@ def calls(request, account_sid: str):
         return twilio_error(400, 21213, "No 'From' number is specified")
     if not data.get("Url") and not data.get("Twiml"):
         return twilio_error(400, 21205, "Url parameter is required")
+    from_number = data["From"].strip()
+    if not account.may_call_from(from_number):
+        return twilio_error(
+            400,
+            21210,
+            f"The source phone number provided, {from_number}, is not yet verified for your "
+            "account. You may only make calls from phone numbers that you've verified or "
+            "purchased from Twilio.",
+        )
     if to in ERROR_NUMBERS:
         return twilio_error(*ERROR_NUMBERS[to])
     if not (to.startswith("+") and to[1:].isdigit() and 8 <= len(to) <= 16):
@@ -124,13 +97,29 @@ def calls(request, account_sid: str):
         return twilio_error(400, 21207, "Timeout must be a whole number")
     with transaction.atomic():
         relaxed_commit()  # the sandbox's own records need no durability
-        call = _create(data, account_sid, to, timeout)
-    transaction.on_commit(lambda: play.begin(call.sid))
+        now = timezone.now()
+        # Past the account's calls per second Twilio accepts the call and queues it.
+        leaves_queue = account.queue_slot(account_sid, now)
+        call = _create(data, account_sid, to, timeout, queued_until=leaves_queue)
+        wait = (leaves_queue - now).total_seconds()
+        transaction.on_commit(lambda: _begin(call.sid, wait))
     return JsonResponse(call_json(call), status=201)
 
 
-def _create(data, account_sid: str, to: str, timeout: int) -> SandboxCall:
+def _begin(sid: str, wait: float) -> None:
+    if wait <= 0:
+        play.begin(sid)
+    elif settings.WAIHU_SANDBOX_PLAY:
+        from outbound.sandbox import tasks
+
+        tasks.sandbox_dial.apply_async((sid,), countdown=wait)
+
+
+def _create(
+    data, account_sid: str, to: str, timeout: int, *, queued_until: datetime.datetime
+) -> SandboxCall:
     return SandboxCall.objects.create(
+        queued_until=queued_until,
         sid="CA" + secrets.token_hex(16),
         account_sid=account_sid,
         to=to,
@@ -149,7 +138,7 @@ def _create(data, account_sid: str, to: str, timeout: int) -> SandboxCall:
 
 
 @sandbox_endpoint
-@require_GET
+@require_http_methods(["GET", "POST"])
 def call_detail(request, account_sid: str, sid: str):
     call = SandboxCall.objects.filter(sid=sid, account_sid=account_sid).first()
     if call is None:
@@ -159,4 +148,39 @@ def call_detail(request, account_sid: str, sid: str):
             f"The requested resource /{API_VERSION}/Accounts/{account_sid}"
             f"/Calls/{sid}.json was not found",
         )
+    if request.method == "POST":
+        return _update(request, call)
     return JsonResponse(call_json(call))
+
+
+def _update(request, call: SandboxCall) -> JsonResponse:
+    """Status=canceled hangs up a call still queued or ringing and leaves an answered one
+    alone; Status=completed ends it whatever its state. Either ends with the final status
+    callback Twilio sends."""
+    status = request.POST.get("Status", "")
+    if status not in ("canceled", "completed"):
+        return twilio_error(400, 400, "Bad Request: Status is canceled or completed")
+    with transaction.atomic():
+        locked = SandboxCall.objects.select_for_update().get(pk=call.pk)
+        if locked.status in FINAL:
+            return JsonResponse(call_json(locked))
+        if locked.status == "in-progress":
+            if status == "canceled":
+                return JsonResponse(call_json(locked))
+            final = "completed"
+        else:
+            final = "canceled"
+        now = timezone.now()
+        duration = round((now - locked.start_time).total_seconds()) if locked.start_time else 0
+        SandboxCall.objects.filter(pk=locked.pk).update(
+            status=final, end_time=now, duration=duration, date_updated=now
+        )
+        locked.refresh_from_db()
+        transaction.on_commit(lambda: _hung_up(locked.sid))
+    return JsonResponse(call_json(locked))
+
+
+def _hung_up(sid: str) -> None:
+    from outbound.sandbox import tasks
+
+    tasks.sandbox_hung_up.delay(sid)

@@ -60,6 +60,9 @@ class Stack:
             "DJANGO_DEBUG": "false",
             "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY") or "bench-" + "k" * 44,
             "WAIHU_LOG_LEVEL": "WARNING",
+            # The bench measures Waihu's own speed, not an account's calls per second.
+            "WAIHU_ACCOUNT_CPS": "1000000",
+            "WAIHU_SANDBOX_CPS": "1000000",
         }
         self.server = None
 

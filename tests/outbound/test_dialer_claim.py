@@ -14,7 +14,14 @@ from django.utils import timezone
 from outbound import telephony
 from outbound.contacts import services as contact_services
 from outbound.dialer import services, windows
-from outbound.models import CallAttempt, CampaignSettings, Contact, DialState, WorkOrder
+from outbound.models import (
+    AccountPacing,
+    CallAttempt,
+    CampaignSettings,
+    Contact,
+    DialState,
+    WorkOrder,
+)
 from tests.outbound import test_dialer_fixtures as fx
 from tests.outbound.test_dialer_fixtures import make_campaign, phones, start
 
@@ -174,7 +181,8 @@ def test_pacing_hands_out_calls_per_second_and_caps_calls_at_once(org, carrier, 
     order = start(
         make_campaign(org, phones=phones(50), calls_per_second=2.0, max_concurrent=8), org
     )
-    now = timezone.now()
+    # On a second of the clock, so that each second's calls form one group.
+    now = timezone.now().replace(microsecond=0) + datetime.timedelta(seconds=1)
     # A 2-second tick at 2 calls a second: 4 calls, in two one-second groups.
     assert len(_dial(order, now=now)) == 4
     assert sorted(queued) == [(0, 2), (1, 2)]
@@ -203,6 +211,9 @@ def test_complaint_callbacks_call_the_nearest_deadline_first(org, carrier, telep
 
 
 def test_queries_per_batch_do_not_grow_with_the_batch(org, carrier, on_postgres):
+    # The account's pacing row is made by the first claim of the account's life.
+    AccountPacing.objects.create(account_sid=telephony.account_sid())
+
     def queries(count: int, offset: int) -> int:
         order = start(make_campaign(org, phones=phones(count, offset)), org)
         with CaptureQueriesContext(connection) as captured:
@@ -220,14 +231,14 @@ def test_queries_per_batch_do_not_grow_with_the_batch(org, carrier, on_postgres)
     # SQLite takes at most 999 parameters a statement, so its bulk insert of the attempts
     # comes in a few pieces; PostgreSQL sends one.
     assert large == small if on_postgres else small <= large <= small + 3
-    assert large <= 15
+    assert large <= 17
 
 
 def test_invalid_numbers_are_marked_and_transient_errors_retried(org, carrier):
     numbers = phones(3)
     order = start(make_campaign(org, phones=numbers), org)
     carrier.refuse[numbers[0]] = telephony.InvalidNumber("bad", code=21211)
-    carrier.refuse[numbers[1]] = telephony.CallRejected("no", code=21215)
+    carrier.refuse[numbers[1]] = telephony.CallRejected("no", code=13224)
     flaky = telephony.TransientError("slow down", code=20429, status=429)
     carrier.refuse[numbers[2]] = flaky
 
@@ -253,5 +264,5 @@ def test_invalid_numbers_are_marked_and_transient_errors_retried(org, carrier):
     invalid = CallAttempt.objects.get(contact__phone=numbers[0])
     assert invalid.outcome == "invalid" and invalid.error_code == "21211"
     rejected = CallAttempt.objects.get(contact__phone=numbers[1])
-    assert rejected.outcome == "failed" and rejected.error_code == "21215"
+    assert rejected.outcome == "failed" and rejected.error_code == "13224"
     assert CallAttempt.objects.get(contact__phone=numbers[2]).call_sid

@@ -75,6 +75,10 @@ def telephony_settings(settings):
     settings.WAIHU_SANDBOX_RING_SECONDS = (0.0, 0.0)
     settings.WAIHU_SANDBOX_TALK_SECONDS = (0.0, 0.0)
     settings.WAIHU_DIALER_PLACE_THREADS = 4
+    # The sandbox account owns the caller IDs the tests dial from.
+    settings.WAIHU_SANDBOX_OWNED_NUMBERS = ["+8673110086", "+8673112345"]
+    settings.WAIHU_SANDBOX_VERIFIED_CALLER_IDS = []
+    settings.WAIHU_SANDBOX_ACCOUNT_STATUS = "active"
     return settings
 
 
@@ -199,6 +203,9 @@ class Workers:
                 "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
                 "CELERY_TASK_ALWAYS_EAGER": "false",
                 "WAIHU_CELERY_QUEUE": self.queue,
+                # The account's pacing the test runs with, which the worker shares.
+                "WAIHU_ACCOUNT_CPS": str(settings.WAIHU_ACCOUNT_CPS),
+                "WAIHU_SANDBOX_CPS": str(settings.WAIHU_SANDBOX_CPS),
                 **env,
             },
             stdout=log,

@@ -77,3 +77,13 @@ def test_a_call_the_carrier_never_had_is_lost_not_stuck(org, sandbox):
     assert services.attempts_settle() == {"settled": 0, "lost": 1, "waiting": 0}
     attempt.refresh_from_db()
     assert attempt.outcome == Outcome.LOST and attempt.error_code == "20404"
+
+
+def test_an_account_that_refuses_to_answer_is_asked_again_later(org, sandbox, settings):
+    order = make_campaign(org, phones=phones(1))
+    attempt = open_attempt(order, sid=_sandbox_call(order.contacts.get().phone))
+    _stale(attempt)
+    settings.WAIHU_SANDBOX_ACCOUNT_STATUS = "suspended"
+    assert services.attempts_settle() == {"settled": 0, "lost": 0, "waiting": 1}
+    attempt.refresh_from_db()
+    assert attempt.finished_at is None and attempt.settle_at > timezone.now()

@@ -22,6 +22,11 @@ from outbound.dialer import tasks
         ({"WAIHU_SANDBOX_SHARES": "answered=lots"}, "WAIHU_SANDBOX_SHARES"),
         ({"WAIHU_SANDBOX_RING_MIN_SECONDS": "9"}, "WAIHU_SANDBOX_RING_MAX_SECONDS"),
         ({"WAIHU_DIALER_BATCH_SIZE": "0"}, "WAIHU_DIALER_BATCH_SIZE"),
+        ({"WAIHU_ACCOUNT_CPS": "0"}, "WAIHU_ACCOUNT_CPS"),
+        ({"WAIHU_SANDBOX_CPS": "fast"}, "WAIHU_SANDBOX_CPS"),
+        ({"WAIHU_SANDBOX_OWNED_NUMBERS": "+8673110086,0731-10086"}, "WAIHU_SANDBOX_OWNED_NUMBERS"),
+        ({"WAIHU_SANDBOX_VERIFIED_CALLER_IDS": "10086"}, "WAIHU_SANDBOX_VERIFIED_CALLER_IDS"),
+        ({"WAIHU_SANDBOX_ACCOUNT_STATUS": "gone"}, "WAIHU_SANDBOX_ACCOUNT_STATUS"),
     ],
 )
 def test_bad_values_stop_start_up_naming_the_variable(env, named):
@@ -48,3 +53,27 @@ def test_beat_runs_the_dialer_and_the_settling():
     assert schedule["dialer-tick"]["task"] == tasks.dial_due.name
     assert schedule["dialer-settle"]["task"] == tasks.settle_stale.name
     assert {"outbound.dialer.tasks", "outbound.sandbox.tasks"} <= set(app.conf.imports)
+
+
+def test_the_sandbox_owns_the_caller_id_and_keeps_the_accounts_pace_by_default():
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings as s; "
+            "print(s.WAIHU_SANDBOX_OWNED_NUMBERS, s.WAIHU_SANDBOX_VERIFIED_CALLER_IDS, "
+            "s.WAIHU_ACCOUNT_CPS, s.WAIHU_SANDBOX_CPS, "
+            "repr(s.TWILIO_WEBHOOK_SHARED_KEY))",
+        ],
+        cwd=settings.BASE_DIR,
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith(("WAIHU_", "TWILIO_"))},
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "WAIHU_CALLER_ID": "+8675512345",
+            "WAIHU_ACCOUNT_CPS": "3",
+        },
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert completed.stdout.split("\n")[-2] == ("['+8675512345'] [] 3.0 3.0 ''")
