@@ -356,6 +356,9 @@ WAIHU_SANDBOX_AUTH_TOKEN = env_str("WAIHU_SANDBOX_AUTH_TOKEN", "") or local_secr
 )
 WAIHU_SANDBOX_API_URL = env_str("WAIHU_SANDBOX_API_URL", "").rstrip("/")
 WAIHU_SANDBOX_PLAY = env_bool("WAIHU_SANDBOX_PLAY", True)
+# The sandbox stands in for Twilio only where it is asked for: in development by default,
+# in production only when this says so (a demo or training site).
+WAIHU_SANDBOX = env_bool("WAIHU_SANDBOX", DEBUG)
 # The numbers the sandbox account owns (IncomingPhoneNumbers) and has verified
 # (OutgoingCallerIds): a call from any other number is refused as Twilio refuses it.
 WAIHU_SANDBOX_OWNED_NUMBERS = [

@@ -89,7 +89,30 @@ class CallSnapshot:
 
 
 def is_sandbox() -> bool:
+    """No Twilio credentials: the SDK's requests go to the sandbox (if it is on)."""
     return not (settings.TWILIO_ACCOUNT_SID and settings.TWILIO_AUTH_TOKEN)
+
+
+def sandbox_enabled() -> bool:
+    """The sandbox plays calls only without credentials, and only where it was asked for
+    (WAIHU_SANDBOX; on by default in development, off in production)."""
+    return is_sandbox() and settings.WAIHU_SANDBOX
+
+
+def mode() -> str:
+    """ "twilio", "sandbox", or "off": no credentials and no sandbox, so no call at all."""
+    if not is_sandbox():
+        return "twilio"
+    return "sandbox" if settings.WAIHU_SANDBOX else "off"
+
+
+def is_own_url(url: str) -> bool:
+    """Whether `url` is one of Waihu's own addresses (the only ones the sandbox fetches or
+    posts to: it must never be a way to make the worker request anything else)."""
+    own = [settings.PUBLIC_BASE_URL]
+    if settings.WAIHU_SANDBOX_API_URL:
+        own.append(settings.WAIHU_SANDBOX_API_URL)
+    return any(url.startswith(base.rstrip("/") + "/") for base in own)
 
 
 def sandbox_api_url() -> str:
@@ -135,6 +158,12 @@ def _client(sid: str, token: str, sandbox_url: str | None) -> Client:
 
 
 def client() -> Client:
+    if mode() == "off":
+        raise AccountRefusal(
+            "No Twilio credentials are set (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN) and the "
+            "sandbox is off (WAIHU_SANDBOX): no call can be placed.",
+            kind="authentication",
+        )
     if is_sandbox():
         return _client(settings.WAIHU_SANDBOX_ACCOUNT_SID, sandbox_auth_token(), sandbox_api_url())
     return _client(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, None)
@@ -159,6 +188,8 @@ def _refusal(error: Exception) -> tuple[int | None, int | None, str] | None:
 
 
 def classify(error: Exception) -> TelephonyError:
+    if isinstance(error, TelephonyError):
+        return error
     refusal = _refusal(error)
     if refusal is not None:
         code, status, message = refusal

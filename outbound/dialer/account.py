@@ -102,6 +102,14 @@ def start_checks(rules: CampaignSettings) -> None:
     """Refuses to start or resume a campaign Twilio would not call for. A carrier that
     cannot be reached is no reason to refuse: the first call asks again, and an account
     refusal then pauses the campaign."""
+    if telephony.mode() == "off":
+        raise ValidationError(
+            _(
+                "No call can be placed: Twilio's credentials (TWILIO_ACCOUNT_SID, "
+                "TWILIO_AUTH_TOKEN) are not set and the sandbox is off. Set the credentials, "
+                "or WAIHU_SANDBOX=true to simulate the calls."
+            )
+        )
     problem = public_url_problem()
     if problem:
         raise ValidationError(problem)

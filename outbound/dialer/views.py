@@ -77,6 +77,7 @@ def campaign_detail(request, pk: int):
             "can_operate": services.can_operate(user=request.user),
             "is_ready": campaign.run_status == WorkOrder.RunStatus.READY,
             "pause_notice": _pause_notice(rules),
+            "telephony_mode": telephony.mode(),
         },
     )
 

@@ -1,5 +1,6 @@
 """What every sandbox endpoint shares: Twilio's error shape, and the rule that the sandbox
-answers only while no Twilio credentials are set, and only to its own credentials."""
+answers only while no Twilio credentials are set and the sandbox is on, and only to its own
+credentials."""
 
 import base64
 import binascii
@@ -54,7 +55,7 @@ def sandbox_endpoint(view):
     and, while the sandbox account is suspended or closed, nothing but its own status."""
 
     def wrapper(request, account_sid: str, *args, **kwargs):
-        if not telephony.is_sandbox():
+        if not telephony.sandbox_enabled():
             raise Http404
         if not _authorised(request, account_sid):
             return twilio_error(401, 20003, "Authenticate")

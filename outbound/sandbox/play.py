@@ -71,7 +71,7 @@ def begin(sid: str) -> None:
 
 
 def _refuse_outside_sandbox() -> None:
-    if not telephony.is_sandbox():
+    if not telephony.sandbox_enabled():
         raise RuntimeError("The sandbox does not run while Twilio credentials are set.")
 
 
@@ -93,7 +93,11 @@ def _base_params(call: SandboxCall) -> dict[str, str]:
 
 
 def post_signed(url: str, params: dict[str, str], *, tries: int = 3) -> requests.Response | None:
-    """POSTs form parameters with the X-Twilio-Signature Twilio would compute."""
+    """POSTs form parameters with the X-Twilio-Signature Twilio would compute, to one of
+    Waihu's own addresses only."""
+    if not telephony.is_own_url(url):
+        logger.warning("sandbox: %s is not one of Waihu's addresses: not requested", url)
+        return None
     headers = {"X-Twilio-Signature": telephony.sign(url, params)}
     for attempt in range(tries):
         try:

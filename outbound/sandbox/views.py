@@ -11,6 +11,7 @@ from django.http import JsonResponse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from outbound import telephony
 from outbound.dialer.services import relaxed_commit
 from outbound.models import SandboxCall
 from outbound.sandbox import account, play
@@ -78,6 +79,17 @@ def calls(request, account_sid: str):
         return twilio_error(400, 21213, "No 'From' number is specified")
     if not data.get("Url") and not data.get("Twiml"):
         return twilio_error(400, 21205, "Url parameter is required")
+    for name in ("Url", "StatusCallback", "RecordingStatusCallback"):
+        if data.get(name) and not telephony.is_own_url(data[name]):
+            # Twilio fetches any address; the sandbox, running inside Waihu's worker, only
+            # Waihu's own, so it cannot be made to request anything else.
+            return twilio_error(
+                400,
+                21205,
+                f"{name} is not one of Waihu's addresses: the sandbox only calls back Waihu.",
+            )
+    if data.get("Twiml"):
+        return twilio_error(400, 21205, "The sandbox plays only TwiML fetched from Waihu's Url.")
     from_number = data["From"].strip()
     if not account.may_call_from(from_number):
         return twilio_error(
