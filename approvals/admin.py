@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from accounts.admin import AuditedAdmin
 from approvals.models import ApprovalRequest, Chain, Decision, Holiday, Step
 
 
@@ -11,7 +12,7 @@ class StepInline(admin.TabularInline):
 
 
 @admin.register(Chain)
-class ChainAdmin(admin.ModelAdmin):
+class ChainAdmin(AuditedAdmin, admin.ModelAdmin):
     list_display = ["name", "code", "is_default"]
     inlines = [StepInline]
 

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.audit import AuditAction, audit_changes, audit_record
 from accounts.roles import Role
 from outbound import telephony
 from outbound.contacts.selectors import excluded_numbers
@@ -77,14 +78,23 @@ def settings_for(*, campaign: WorkOrder) -> CampaignSettings:
 def settings_update(*, campaign: WorkOrder, user, data: dict) -> CampaignSettings:
     _check_operator(user)
     rules = settings_for(campaign=campaign)
+    changes = audit_changes(rules, data)
     for name, value in data.items():
         setattr(rules, name, value)
     rules.full_clean(exclude=["campaign"])
     rules.save()
+    audit_record(
+        user=user,
+        action=AuditAction.CAMPAIGN_SETTINGS,
+        target=campaign,
+        details={"changed": changes},
+    )
     return rules
 
 
-def _change_state(*, campaign: WorkOrder, user, allowed_from: tuple, to: str) -> CampaignSettings:
+def _change_state(
+    *, campaign: WorkOrder, user, allowed_from: tuple, to: str, action: AuditAction
+) -> CampaignSettings:
     _check_operator(user)
     if campaign.run_status != WorkOrder.RunStatus.READY:
         raise ValidationError(_("Only an approved order can run as a campaign."))
@@ -99,13 +109,18 @@ def _change_state(*, campaign: WorkOrder, user, allowed_from: tuple, to: str) ->
             _("The campaign is %(state)s: it cannot do that now.")
             % {"state": rules.get_state_display().lower()}
         )
+    audit_record(user=user, action=action, target=campaign, details={"state": [rules.state, to]})
     rules.refresh_from_db()
     return rules
 
 
 def campaign_start(*, campaign: WorkOrder, user) -> CampaignSettings:
     rules = _change_state(
-        campaign=campaign, user=user, allowed_from=(State.NOT_STARTED,), to=State.RUNNING
+        campaign=campaign,
+        user=user,
+        allowed_from=(State.NOT_STARTED,),
+        to=State.RUNNING,
+        action=AuditAction.CAMPAIGN_START,
     )
     contacts_enrol(campaign_id=campaign.pk)
     return rules
@@ -113,13 +128,21 @@ def campaign_start(*, campaign: WorkOrder, user) -> CampaignSettings:
 
 def campaign_pause(*, campaign: WorkOrder, user) -> CampaignSettings:
     return _change_state(
-        campaign=campaign, user=user, allowed_from=(State.RUNNING,), to=State.PAUSED
+        campaign=campaign,
+        user=user,
+        allowed_from=(State.RUNNING,),
+        to=State.PAUSED,
+        action=AuditAction.CAMPAIGN_PAUSE,
     )
 
 
 def campaign_resume(*, campaign: WorkOrder, user) -> CampaignSettings:
     return _change_state(
-        campaign=campaign, user=user, allowed_from=(State.PAUSED,), to=State.RUNNING
+        campaign=campaign,
+        user=user,
+        allowed_from=(State.PAUSED,),
+        to=State.RUNNING,
+        action=AuditAction.CAMPAIGN_RESUME,
     )
 
 
@@ -129,6 +152,7 @@ def campaign_stop(*, campaign: WorkOrder, user) -> CampaignSettings:
         user=user,
         allowed_from=(State.RUNNING, State.PAUSED, State.NOT_STARTED),
         to=State.STOPPED,
+        action=AuditAction.CAMPAIGN_STOP,
     )
 
 
