@@ -10,6 +10,8 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import JsonResponse
 from django.utils.translation import gettext as _
 
+from accounts.audit import request_bound
+
 LAST_SEEN = "waihu_last_seen"
 STARTED = "waihu_started"
 # The session is written at most once a minute just to note the user is still there.
@@ -55,3 +57,15 @@ class SessionIdleMiddleware:
             ):
                 request.session[LAST_SEEN] = now
         return self.get_response(request)
+
+
+class AuditRequestMiddleware:
+    """Keeps the request at hand while it is served, for the audit trail (accounts.audit):
+    services and signal receivers record its address and user without being given it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        with request_bound(request):
+            return self.get_response(request)

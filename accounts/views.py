@@ -3,10 +3,18 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET
+
+from accounts.forms import AuditFilterForm
+from accounts.selectors import audit_events, audit_target_types
+
+AUDIT_PAGE_SIZE = 50
 
 
 @method_decorator(login_not_required, name="dispatch")
@@ -33,3 +41,33 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         response = super().form_valid(form)
         messages.success(self.request, _("Your password has been changed."))
         return response
+
+
+def can_read_audit(user) -> bool:
+    """The system administrators: staff and superusers."""
+    return bool(user.is_authenticated and (user.is_staff or user.is_superuser))
+
+
+@require_GET
+def audit_list(request):
+    """The audit trail, newest first, 50 events a page, filtered by user, action, what it
+    concerned, dates and address."""
+    if not can_read_audit(request.user):
+        raise PermissionDenied
+    form = AuditFilterForm(request.GET or None)
+    page = Paginator(audit_events(**form.criteria()), AUDIT_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    types = dict(audit_target_types())
+    return render(
+        request,
+        "accounts/audit_list.html",
+        {
+            "form": form,
+            "page": page,
+            "rows": [(event, types.get(event.target_type, event.target_type)) for event in page],
+            "query": query.urlencode(),
+        },
+    )

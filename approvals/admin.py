@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext_lazy as _
 
+from accounts.admin import AuditedAdmin
 from approvals.models import ApprovalRequest, Chain, Decision, Holiday, Step
 from approvals.services import chain_steps_reorder, step_removal_refused
 
@@ -106,7 +107,7 @@ class StepInline(admin.TabularInline):
 
 
 @admin.register(Chain)
-class ChainAdmin(admin.ModelAdmin):
+class ChainAdmin(AuditedAdmin, admin.ModelAdmin):
     list_display = ["name", "code", "is_default"]
     inlines = [StepInline]
 

@@ -26,5 +26,6 @@ urlpatterns = [
     path("sandbox/", include("outbound.sandbox.urls")),
     path("agent/", include("outbound.agent.urls")),
     path("twilio/voice/", include("outbound.voice.urls")),
+    path("audit/", include("accounts.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,43 +1,13 @@
-"""Phone numbers in results: shown whole only to those who may see them."""
+"""Phone numbers in results: shown whole only to those who may see them. The masking
+itself lives in accounts.privacy, where the audit trail uses it too."""
 
-import re
-
+from accounts.privacy import mask_phone, mask_phones_in_text, mask_reference
 from accounts.roles import Role
 
-# Mainland mobile numbers, optionally with +86/0086/86 and spaces or dashes inside.
-_MOBILE = re.compile(r"(?<!\d)(?:(?:\+|00)?86[\s-]?)?(1[3-9]\d)[\s-]?(\d{4})[\s-]?(\d{4})(?!\d)")
+__all__ = ["mask_phone", "mask_phones_in_text", "mask_reference", "may_see_phones"]
 
 
 def may_see_phones(user) -> bool:
     """Outbound administrators see numbers whole; analysts and everyone else see them
     masked."""
     return bool(user and user.is_authenticated and user.has_role(Role.OUTBOUND_ADMIN))
-
-
-def mask_phone(number: str) -> str:
-    """13812345678 -> 138****5678; other numbers keep their first three and last four
-    characters with the middle masked; short ones are masked but for the last two."""
-    digits = (number or "").strip()
-    if not digits:
-        return ""
-    match = _MOBILE.fullmatch(digits)
-    if match:
-        return f"{match.group(1)}****{match.group(3)}"
-    if len(digits) >= 8:
-        return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
-    return "*" * max(len(digits) - 2, 0) + digits[-2:]
-
-
-def mask_phones_in_text(text: str) -> str:
-    """Mask every mobile number inside a free text (an open answer that dictates one)."""
-    return _MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text or "")
-
-
-def mask_reference(value: str) -> str:
-    """Mask a reference when it is a phone number (all digits, at least seven of them, or a
-    mobile number written with +86); leave other references as they are."""
-    text = (value or "").strip()
-    plain = re.sub(r"[\s+-]", "", text)
-    if _MOBILE.fullmatch(text) or (plain.isdigit() and len(plain) >= 7):
-        return mask_phone(text)
-    return value

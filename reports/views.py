@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.audit import AuditAction, audit_record
 from accounts.roles import Role
 from config.downloads import download_name
 from outbound.recordings.selectors import audible_by_response
@@ -225,13 +226,23 @@ def export_start(request, pk: int):
 
 
 def _job(request, pk: int) -> ExportJob:
-    """The job, for the one who asked for it (who could read its results then)."""
+    """The job, for the one who asked for it while they may still read its results (and,
+    when its workbook shows numbers whole, still see them): a role lost since the export
+    was asked for closes it."""
+    from reports.campaign_views import campaigns_readable_by
+
     job = (
         ExportJob.objects.select_related("version__questionnaire", "work_order")
         .filter(pk=pk)
         .first()
     )
     if job is None or job.created_by_id != request.user.pk:
+        raise Http404
+    if job.work_order_id:
+        allowed = campaigns_readable_by(request.user).filter(pk=job.work_order_id).exists()
+    else:
+        allowed = can_read_results(request.user)
+    if not allowed or (job.show_phones and not may_see_phones(request.user)):
         raise Http404
     return job
 
@@ -267,4 +278,12 @@ def export_download(request, pk: int):
     else:
         version = job.version
         name = download_name(f"{version.questionnaire.name}-v{version.number}-{job.pk}", ".xlsx")
+    audit_record(
+        user=request.user,
+        action=AuditAction.EXPORT_DOWNLOAD,
+        target=job,
+        description=name,
+        details={"phones_whole": job.show_phones},
+        request=request,
+    )
     return FileResponse(job.file.open("rb"), as_attachment=True, filename=name)

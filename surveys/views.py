@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.audit import AuditAction, audit_record
 from accounts.roles import Role
 from config.downloads import download_name
 from surveys import checker, excel, selectors, services
@@ -1107,6 +1108,9 @@ def version_export(request, pk: int):
     content = excel.version_export_xlsx(version=version)
     response = HttpResponse(content, content_type=excel.XLSX_CONTENT_TYPE)
     filename = download_name(f"{version.questionnaire.name} v{version.number}", ".xlsx")
+    audit_record(
+        user=request.user, action=AuditAction.QUESTIONNAIRE_EXPORT, target=version, request=request
+    )
     response["Content-Disposition"] = content_disposition_header(True, filename)
     return response
 

@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from accounts.audit import AuditAction, audit_record
 from outbound.contacts.importer import (
     TARGETS,
     build_rejects_workbook,
@@ -231,13 +232,20 @@ def dnc_add(
         return existing
     try:
         with transaction.atomic():
-            return DoNotCallEntry.objects.create(
+            entry = DoNotCallEntry.objects.create(
                 phone=normal,
                 campaign=campaign,
                 reason=reason[:255],
                 source=source,
                 added_by=added_by,
             )
+            audit_record(
+                user=added_by,
+                action=AuditAction.DNC_ADD,
+                target=entry,
+                details={"campaign": campaign, "source": source},
+            )
+            return entry
     except IntegrityError:
         # Somebody listed the same number a moment before us: theirs stands.
         return DoNotCallEntry.objects.active().get(phone=normal, campaign=campaign)
@@ -245,11 +253,14 @@ def dnc_add(
 
 def dnc_remove(*, entry: DoNotCallEntry, user) -> bool:
     """The entry stops blocking the number; it is kept with who removed it and when."""
-    return bool(
+    removed = bool(
         DoNotCallEntry.objects.filter(pk=entry.pk, removed_at__isnull=True).update(
             removed_at=timezone.now(), removed_by=user
         )
     )
+    if removed:
+        audit_record(user=user, action=AuditAction.DNC_REMOVE, target=entry)
+    return removed
 
 
 # --- the red list --------------------------------------------------------------------------
@@ -282,7 +293,7 @@ def red_list_add(
 ) -> RedListEntry:
     normal = _normalised_or_error(phone)
     validate_red_list_period(starts_on, ends_on)
-    return RedListEntry.objects.create(
+    entry = RedListEntry.objects.create(
         phone=normal,
         customer_name=customer_name[:100],
         reason=reason[:255],
@@ -290,14 +301,24 @@ def red_list_add(
         ends_on=ends_on,
         added_by=added_by,
     )
+    audit_record(
+        user=added_by,
+        action=AuditAction.RED_LIST_ADD,
+        target=entry,
+        details={"starts_on": starts_on, "ends_on": ends_on},
+    )
+    return entry
 
 
 def red_list_remove(*, entry: RedListEntry, user) -> bool:
-    return bool(
+    removed = bool(
         RedListEntry.objects.filter(pk=entry.pk, removed_at__isnull=True).update(
             removed_at=timezone.now(), removed_by=user
         )
     )
+    if removed:
+        audit_record(user=user, action=AuditAction.RED_LIST_REMOVE, target=entry)
+    return removed
 
 
 # --- uploads of either list ----------------------------------------------------------------
@@ -395,6 +416,12 @@ def dnc_upload(
                 pending = []
         DoNotCallEntry.objects.bulk_create(pending)
         counts["added"] += len(pending)
+        audit_record(
+            user=added_by,
+            action=AuditAction.DNC_UPLOAD,
+            description=upload.name,
+            details={**counts, "campaign": campaign},
+        )
     return counts
 
 
@@ -443,4 +470,10 @@ def red_list_upload(
                 pending = []
         RedListEntry.objects.bulk_create(pending)
         counts["added"] += len(pending)
+        audit_record(
+            user=added_by,
+            action=AuditAction.RED_LIST_UPLOAD,
+            description=upload.name,
+            details={**counts, "starts_on": starts_on, "ends_on": ends_on},
+        )
     return counts

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.audit import AuditAction, audit_record
 from outbound.contacts import selectors, services
 from outbound.contacts.forms import (
     TARGET_LABELS,
@@ -197,6 +198,9 @@ def import_rejects(request, pk: int):
     job = _import(request, pk)
     if not job.rejects_file:
         raise Http404(_("This import rejected no rows."))
+    audit_record(
+        user=request.user, action=AuditAction.REJECTS_DOWNLOAD, target=job, request=request
+    )
     return FileResponse(
         job.rejects_file.open("rb"),
         as_attachment=True,

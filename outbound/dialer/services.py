@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.audit import AuditAction, audit_changes, audit_record
 from accounts.roles import Role
 from outbound import telephony
 from outbound.contacts.selectors import excluded_numbers
@@ -84,15 +85,22 @@ def settings_for(*, campaign: WorkOrder) -> CampaignSettings:
 def settings_update(*, campaign: WorkOrder, user, data: dict) -> CampaignSettings:
     _check_operator(user)
     rules = settings_for(campaign=campaign)
+    changes = audit_changes(rules, data)
     for name, value in data.items():
         setattr(rules, name, value)
     rules.full_clean(exclude=["campaign"])
     rules.save()
+    audit_record(
+        user=user,
+        action=AuditAction.CAMPAIGN_SETTINGS,
+        target=campaign,
+        details={"changed": changes},
+    )
     return rules
 
 
 def _change_state(
-    *, campaign: WorkOrder, user, allowed_from: tuple, to: str, check=None
+    *, campaign: WorkOrder, user, allowed_from: tuple, to: str, action: AuditAction, check=None
 ) -> CampaignSettings:
     _check_operator(user)
     if campaign.run_status != WorkOrder.RunStatus.READY:
@@ -117,6 +125,7 @@ def _change_state(
             _("The campaign is %(state)s: it cannot do that now.")
             % {"state": rules.get_state_display().lower()}
         )
+    audit_record(user=user, action=action, target=campaign, details={"state": [rules.state, to]})
     rules.refresh_from_db()
     return rules
 
@@ -130,6 +139,7 @@ def campaign_start(*, campaign: WorkOrder, user) -> CampaignSettings:
         allowed_from=(State.NOT_STARTED,),
         to=State.RUNNING,
         check=account.start_checks,
+        action=AuditAction.CAMPAIGN_START,
     )
     contacts_enrol(campaign_id=campaign.pk)
     return rules
@@ -146,7 +156,11 @@ def campaign_pause(*, campaign: WorkOrder, user) -> CampaignSettings:
     those already ringing or answered go on."""
     with transaction.atomic():
         rules = _change_state(
-            campaign=campaign, user=user, allowed_from=(State.RUNNING,), to=State.PAUSED
+            campaign=campaign,
+            user=user,
+            allowed_from=(State.RUNNING,),
+            to=State.PAUSED,
+            action=AuditAction.CAMPAIGN_PAUSE,
         )
         _cancel_queued_calls(campaign.pk, PAUSE_CANCELS)
     return rules
@@ -159,6 +173,7 @@ def campaign_resume(*, campaign: WorkOrder, user) -> CampaignSettings:
         allowed_from=(State.PAUSED,),
         to=State.RUNNING,
         check=account.start_checks,
+        action=AuditAction.CAMPAIGN_RESUME,
     )
 
 
@@ -170,6 +185,7 @@ def campaign_stop(*, campaign: WorkOrder, user) -> CampaignSettings:
             user=user,
             allowed_from=(State.RUNNING, State.PAUSED, State.NOT_STARTED),
             to=State.STOPPED,
+            action=AuditAction.CAMPAIGN_STOP,
         )
         _cancel_queued_calls(campaign.pk, STOP_CANCELS)
     return rules

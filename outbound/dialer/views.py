@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.audit import AuditAction, audit_record, form_changes
 from outbound import preflight, telephony
 from outbound.dialer import account, selectors, services
 from outbound.dialer.forms import AttemptFilterForm, CampaignSettingsForm
@@ -118,6 +119,13 @@ def campaign_settings(request, pk: int):
     form = CampaignSettingsForm(request.POST or None, instance=rules)
     if request.method == "POST" and form.is_valid():
         form.save()
+        audit_record(
+            user=request.user,
+            action=AuditAction.CAMPAIGN_SETTINGS,
+            target=campaign,
+            details={"changed": form_changes(form)},
+            request=request,
+        )
         messages.success(request, _("The campaign's settings are saved."))
         return redirect("campaigns:detail", pk=campaign.pk)
     return render(request, "outbound/campaign/settings.html", {"campaign": campaign, "form": form})
