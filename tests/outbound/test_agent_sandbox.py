@@ -42,6 +42,11 @@ def playing(sandbox, telephony_settings):
     """Sandbox calls play out as they are placed, every ring and talk taking no time."""
     telephony_settings.WAIHU_SANDBOX_PLAY = True
     telephony_settings.WAIHU_SANDBOX_SHARES = {"answered": 1}
+    # The campaign's own caller ID is one the account owns.
+    telephony_settings.WAIHU_SANDBOX_OWNED_NUMBERS = [
+        *telephony_settings.WAIHU_SANDBOX_OWNED_NUMBERS,
+        "+8673110099",
+    ]
     return sandbox
 
 

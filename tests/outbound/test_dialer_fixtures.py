@@ -90,6 +90,18 @@ def sandbox(live_server, telephony_settings):
     return live_server
 
 
+def documents_at_x_test(request) -> None:
+    """For a test using the `sandbox` fixture: the TwiML it hands the sandbox lives at
+    http://x.test, taken for Waihu's own address (the only kind the sandbox requests),
+    while the SDK reaches the sandbox at the live server."""
+    if "sandbox" not in request.fixturenames:
+        return
+    live = request.getfixturevalue("sandbox")
+    settings = request.getfixturevalue("telephony_settings")
+    settings.WAIHU_SANDBOX_API_URL = live.url.replace("//localhost:", "//127.0.0.1:") + "/sandbox"
+    settings.PUBLIC_BASE_URL = "http://x.test"
+
+
 def open_attempt(order: WorkOrder, contact: Contact | None = None, *, sid: str = "CA" + "1" * 32):
     """An attempt handed to the carrier, its contact claimed, as the dialer leaves them."""
     from outbound.models import CallAttempt, DialState

@@ -21,6 +21,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 sandbox, telephony_settings = fx.sandbox, fx.telephony_settings
 
 
+@pytest.fixture(autouse=True)
+def _documents_at_x_test(request):
+    fx.documents_at_x_test(request)
+
+
 def _place(to="+8613800000000", from_="+8673110086", status_callback="http://x.test/status"):
     return telephony.place_call(
         to=to, from_=from_, twiml_url="http://x.test/twiml", status_callback=status_callback

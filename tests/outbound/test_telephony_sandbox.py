@@ -18,15 +18,8 @@ sandbox, telephony_settings = fx.sandbox, fx.telephony_settings
 
 
 @pytest.fixture(autouse=True)
-def _documents_at_x_test(request, telephony_settings):
-    """The TwiML these tests hand the sandbox lives at http://x.test, taken here for Waihu's
-    own address (the only kind the sandbox requests); the SDK reaches the sandbox at the
-    live server."""
-    if "sandbox" in request.fixturenames:
-        live = request.getfixturevalue("sandbox")
-        base = live.url.replace("//localhost:", "//127.0.0.1:")
-        telephony_settings.WAIHU_SANDBOX_API_URL = base + "/sandbox"
-        telephony_settings.PUBLIC_BASE_URL = "http://x.test"
+def _documents_at_x_test(request):
+    fx.documents_at_x_test(request)
 
 
 def _place(to="+8613800000000", **kwargs):
