@@ -244,9 +244,21 @@ CELERY_BEAT_SCHEDULE = {
         "task": "approvals.tasks.remind_overdue_steps",
         "schedule": crontab(minute="*/15"),
     },
+    # The official calendar: filled every morning from the installed package (a new year
+    # arrives with a package release, a correction can come at any time of the year), and
+    # in December a weekly e-mail to the system administrators while next year is missing.
+    "approvals-calendar-fill": {
+        "task": "approvals.tasks.fill_official_calendar",
+        "schedule": crontab(minute=40, hour=5),
+    },
+    "approvals-calendar-missing": {
+        "task": "approvals.tasks.warn_missing_calendar",
+        "schedule": crontab(minute=0, hour=9, day_of_week="mon", month_of_year=12),
+    },
 }
 
-# The working calendar used for approval time limits (holidays are data, in the admin).
+# The working calendar used for approval time limits and calling windows (holidays and
+# make-up days are data: China's official calendar, filled, and local entries in the admin).
 WORKING_DAYS = env_weekdays("WAIHU_WORKING_DAYS", [1, 2, 3, 4, 5])
 WORKING_DAY_START = env_time("WAIHU_WORKING_DAY_START", time(9, 0))
 WORKING_DAY_END = env_time("WAIHU_WORKING_DAY_END", time(18, 0))
