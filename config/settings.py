@@ -347,6 +347,24 @@ WAIHU_DIALER_PLACE_THREADS = env_int("WAIHU_DIALER_PLACE_THREADS", 8, minimum=1)
 # the carrier.
 WAIHU_SETTLE_AFTER_SECONDS = env_int("WAIHU_SETTLE_AFTER_SECONDS", 900, minimum=1)
 WAIHU_DEADLINE_RISK_DAYS = env_int("WAIHU_DEADLINE_RISK_DAYS", 1, minimum=0)
+# The kinds of campaign that call on public holidays unless their settings say otherwise
+# (a complaint callback must be done within days of the feedback, holidays or not).
+# outbound.models.WorkOrder.Kind holds the same values; a test keeps the two in step.
+WAIHU_CAMPAIGN_KINDS = (
+    "satisfaction",
+    "complaint_callback",
+    "service_callback",
+    "marketing",
+    "notification",
+)
+WAIHU_HOLIDAY_CALLING_KINDS = frozenset(
+    env_list("WAIHU_HOLIDAY_CALLING_KINDS", ["complaint_callback"])
+)
+if WAIHU_HOLIDAY_CALLING_KINDS - set(WAIHU_CAMPAIGN_KINDS):
+    raise ImproperlyConfigured(
+        "Environment variable WAIHU_HOLIDAY_CALLING_KINDS must list campaign kinds among "
+        f"{', '.join(WAIHU_CAMPAIGN_KINDS)} (or be empty)."
+    )
 
 # The sandbox: its account, the address the SDK reaches it at, and how calls turn out.
 WAIHU_SANDBOX_ACCOUNT_SID = env_str("WAIHU_SANDBOX_ACCOUNT_SID", "AC" + "5a" * 16)

@@ -8,7 +8,16 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from accounts.roles import Role
-from outbound.models import CallAttempt, CallEvent, Contact, DialState, Outcome, WorkOrder
+from outbound.dialer import windows
+from outbound.models import (
+    CallAttempt,
+    CallEvent,
+    CampaignSettings,
+    Contact,
+    DialState,
+    Outcome,
+    WorkOrder,
+)
 
 CHART_MINUTES = 15
 
@@ -102,6 +111,13 @@ def contacts_at_risk(*, campaign: WorkOrder, today: datetime.date | None = None,
         .select_related("dial_state")
         .order_by("deadline", "pk")[:limit]
     )
+
+
+def coming_special_days(*, rules: CampaignSettings, today: datetime.date | None = None, days=180):
+    """The coming days the calendar or the campaign's own dates set apart, for its
+    settings page."""
+    today = today or timezone.localdate()
+    return windows.special_days(rules, today, today + datetime.timedelta(days=days))
 
 
 def attempt_list(
