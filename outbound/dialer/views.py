@@ -69,7 +69,7 @@ def campaign_detail(request, pk: int):
             "outcomes": [
                 (value, label, live["outcomes"][value]) for value, label in Outcome.choices
             ],
-            "at_risk": selectors.contacts_at_risk(campaign=campaign),
+            "at_risk": selectors.contacts_at_risk(campaign=campaign, rules=rules),
             "filters": filters,
             "page": page,
             "query": query.urlencode(),

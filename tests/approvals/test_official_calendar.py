@@ -216,4 +216,3 @@ def test_the_warning_task_runs_the_service():
     UserFactory(username="root", email="root@example.com", is_superuser=True)
     with time_machine.travel(at(2026, 12, 7, 9), tick=False):
         assert tasks.warn_missing_calendar.delay().get() == 1
-
