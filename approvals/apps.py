@@ -6,12 +6,15 @@ from django.utils.translation import gettext_lazy as _
 def official_calendar_after_migrate(sender, *, using="default", apps=None, verbosity=1, **kwargs):
     """Every `migrate` (a fresh machine's first one included) fills the official calendar
     from the installed package, with no network: its data comes with it. A deploy that
-    upgraded the package brings the new year in this way too."""
+    upgraded the package brings the new year in this way too. `flush` fills it again."""
+    from django.apps import apps as global_apps
+
     from approvals.calendar_services import official_days_fill
     from approvals.official_calendar import known_years
 
     try:
-        model = apps.get_model("approvals", "Holiday")
+        # `flush` (run between transactional tests too) sends no migration state.
+        model = (apps or global_apps).get_model("approvals", "Holiday")
     except LookupError:
         return
     if "source" not in {f.name for f in model._meta.get_fields()}:
