@@ -8,6 +8,7 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from accounts.roles import Role
+from approvals.calendar_services import official_year_missing
 from outbound.dialer import windows
 from outbound.models import (
     CallAttempt,
@@ -137,11 +138,22 @@ def contacts_at_risk(
     return at_risk
 
 
-def coming_special_days(*, rules: CampaignSettings, today: datetime.date | None = None, days=180):
+COMING_DAYS = 180
+
+
+def coming_special_days(*, rules: CampaignSettings, today: datetime.date | None = None):
     """The coming days the calendar or the campaign's own dates set apart, for its
     settings page."""
     today = today or timezone.localdate()
-    return windows.special_days(rules, today, today + datetime.timedelta(days=days))
+    return windows.special_days(rules, today, today + datetime.timedelta(days=COMING_DAYS))
+
+
+def coming_years_missing(*, today: datetime.date | None = None) -> list[int]:
+    """The years of the coming days whose official calendar is not in Waihu: their
+    holidays are neither listed nor kept free of calls."""
+    today = today or timezone.localdate()
+    last = today + datetime.timedelta(days=COMING_DAYS)
+    return [year for year in range(today.year, last.year + 1) if official_year_missing(year)]
 
 
 def attempt_list(

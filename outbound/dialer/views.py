@@ -115,5 +115,10 @@ def campaign_settings(request, pk: int):
     return render(
         request,
         "outbound/campaign/settings.html",
-        {"campaign": campaign, "form": form, "coming_days": coming},
+        {
+            "campaign": campaign,
+            "form": form,
+            "coming_days": coming,
+            "calendar_missing": selectors.coming_years_missing(),
+        },
     )

@@ -10,6 +10,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
+from approvals import official_calendar
 from approvals.models import Holiday
 from outbound.agent import services as agent_services
 from outbound.dialer import services, windows
@@ -214,3 +215,17 @@ def test_the_holiday_setting_is_saved(client, org, posted, stored):
     assert response.status_code == 302
     assert CampaignSettings.objects.get(pk=order.pk).calls_on_holidays is stored
     assert _settings_page(client, org, order).context["form"]["calls_on_holidays"].value() == posted
+
+
+def test_the_settings_page_says_when_a_coming_year_is_missing(client, org):
+    last = official_calendar.known_years()[-1]
+    order = running(org, started=at(2026, 9, 1, 10))
+    with time_machine.travel(at(last, 6, 1, 10), tick=False):
+        page = _settings_page(client, org, order)
+    assert page.context["calendar_missing"] == []
+    assert b'data-testid="calendar-missing"' not in page.content
+    # From December the coming six months reach into a year the package lacks.
+    with time_machine.travel(at(last, 12, 2, 10), tick=False):
+        page = _settings_page(client, org, order)
+    assert page.context["calendar_missing"] == [last + 1]
+    assert b'data-testid="calendar-missing"' in page.content
