@@ -6,8 +6,8 @@ entries: approvals' `calendar_days`) is the centre's, not the contact's. A momen
 day is that of its date in the centre's time zone (settings.TIME_ZONE), while the hours are
 read on the contact's clock. For a number in China the two dates are the same; for a number
 abroad the centre's holiday still has no calls, because the rule is the centre's: its room
-is closed and its notice to customers is China's. On a day off no call is placed unless
-the campaign calls on holidays (its own setting, or else its kind's:
+is closed, and its days off are those of China's calendar. On a day off no call is placed
+unless the campaign calls on holidays (its own setting, or else its kind's:
 WAIHU_HOLIDAY_CALLING_KINDS). A make-up working day on a weekend is called as an ordinary
 working day: with the hours of the first working weekday (WAIHU_WORKING_DAYS) that has any.
 The campaign's own first and last day and excluded dates are read in the contact's time."""
