@@ -1,10 +1,15 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db.models import BooleanField, Case, Exists, OuterRef, When
 from django.forms.models import BaseInlineFormSet
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from accounts.admin import AuditedAdmin
+from approvals import official_calendar
+from approvals.calendar_services import calendar_warnings
 from approvals.models import ApprovalRequest, Chain, Decision, Holiday, Step
 from approvals.services import chain_steps_reorder, step_removal_refused
 
@@ -112,11 +117,121 @@ class ChainAdmin(AuditedAdmin, admin.ModelAdmin):
     inlines = [StepInline]
 
 
+class YearFilter(admin.SimpleListFilter):
+    """One year at a time, the current one unless another (or all) is chosen."""
+
+    title = _("year")
+    parameter_name = "year"
+    ALL = "all"
+
+    def lookups(self, request, model_admin):
+        years = {day.year for day in Holiday.objects.dates("date", "year")}
+        years.add(timezone.localdate().year)
+        return [(str(year), str(year)) for year in sorted(years, reverse=True)]
+
+    def value(self):
+        return super().value() or str(timezone.localdate().year)
+
+    def choices(self, changelist):
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+        yield {
+            "selected": self.value() == self.ALL,
+            "query_string": changelist.get_query_string({self.parameter_name: self.ALL}),
+            "display": _("All years"),
+        }
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == self.ALL or not value.isdigit():
+            return queryset
+        return queryset.filter(date__year=int(value))
+
+
+class HolidayForm(forms.ModelForm):
+    """A local entry: the centre's own day off or working day."""
+
+    class Meta:
+        model = Holiday
+        fields = ["date", "name", "is_working_day"]
+        help_texts = {
+            "date": _(
+                "A date the official calendar also lists takes this entry instead of the "
+                "official one while the entry exists."
+            )
+        }
+
+    def clean_date(self):
+        day = self.cleaned_data["date"]
+        if Holiday.objects.local().filter(date=day).exclude(pk=self.instance.pk).exists():
+            raise ValidationError(_("This date already has a local entry."))
+        return day
+
+
 @admin.register(Holiday)
 class HolidayAdmin(admin.ModelAdmin):
-    list_display = ["date", "name", "is_working_day"]
-    list_filter = ["is_working_day"]
-    date_hierarchy = "date"
+    """Each year's calendar with the source of each day. Official days are filled from the
+    package and cannot be changed here; a local entry for the same date replaces one."""
+
+    form = HolidayForm
+    list_display = ["date", "weekday", "name", "is_working_day", "source", "in_force"]
+    list_filter = [YearFilter, "source", "is_working_day"]
+    search_fields = ["name"]
+    list_per_page = 200
+    ordering = ["date", "source"]
+
+    def get_queryset(self, request):
+        local_same_date = Holiday.objects.local().filter(date=OuterRef("date"))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                replaced=Case(
+                    When(source=Holiday.Source.LOCAL, then=False),
+                    default=Exists(local_same_date),
+                    output_field=BooleanField(),
+                )
+            )
+        )
+
+    @admin.display(description=_("weekday"), ordering="date")
+    def weekday(self, obj) -> str:
+        return date_format(obj.date, "l")
+
+    @admin.display(description=_("in force"), boolean=True)
+    def in_force(self, obj) -> bool:
+        return not getattr(obj, "replaced", False)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        if obj is not None and obj.source == Holiday.Source.OFFICIAL:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        if obj is not None and obj.source == Holiday.Source.OFFICIAL:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def save_model(self, request, obj, form, change) -> None:
+        obj.source = Holiday.Source.LOCAL
+        super().save_model(request, obj, form, change)
+
+    def changelist_view(self, request, extra_context=None):
+        if request.method == "GET":
+            for warning in calendar_warnings():
+                self.message_user(request, warning, level=messages.WARNING)
+        years = official_calendar.known_years()
+        extra_context = {
+            **(extra_context or {}),
+            "package_version": official_calendar.package_version(),
+            "first_year": years[0],
+            "last_year": years[-1],
+        }
+        return super().changelist_view(request, extra_context)
 
 
 class DecisionInline(admin.TabularInline):

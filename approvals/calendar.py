@@ -1,11 +1,45 @@
-"""The working calendar: weekdays, working hours and exceptions (holidays, make-up days)."""
+"""The working calendar: weekdays, working hours and exceptions (holidays, make-up days).
 
+The exceptions are China's official calendar (filled from the chinesecalendar package) and
+the centre's own local entries; where a date has both, the local entry is in force. The
+approval chain's time limits read it here, and the dialer reads `calendar_days` for its
+calling windows."""
+
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.utils import timezone
+
+
+@dataclass(frozen=True)
+class CalendarDay:
+    date: date
+    name: str
+    is_working_day: bool
+    source: str  # Holiday.Source
+
+
+def _in_force(rows: Iterable[tuple]) -> dict[date, CalendarDay]:
+    days: dict[date, CalendarDay] = {}
+    for day, name, is_working_day, source in rows:
+        if source == "local" or day not in days:
+            days[day] = CalendarDay(day, name, is_working_day, source)
+    return days
+
+
+def calendar_days(start: date, end: date) -> dict[date, CalendarDay]:
+    """The calendar's exceptions from `start` to `end` (both included), by date: a local
+    entry wins over the official day of the same date."""
+    from approvals.models import Holiday
+
+    return _in_force(
+        Holiday.objects.filter(date__gte=start, date__lte=end).values_list(
+            "date", "name", "is_working_day", "source"
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -17,16 +51,12 @@ class WorkingCalendar:
 
     @classmethod
     def load(cls, around: date) -> "WorkingCalendar":
-        from approvals.models import Holiday
-
-        rows = Holiday.objects.filter(
-            date__gte=around - timedelta(days=7), date__lte=around + timedelta(days=400)
-        ).values_list("date", "is_working_day")
+        days = calendar_days(around - timedelta(days=7), around + timedelta(days=400))
         return cls(
             working_days=frozenset(settings.WORKING_DAYS),
             day_start=settings.WORKING_DAY_START,
             day_end=settings.WORKING_DAY_END,
-            exceptions=dict(rows),
+            exceptions={day: entry.is_working_day for day, entry in days.items()},
         )
 
     def is_working_day(self, day: date) -> bool:

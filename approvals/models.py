@@ -98,21 +98,47 @@ class Step(models.Model):
             )
 
 
-class Holiday(models.Model):
-    """A day off on a working day, or a working day on a weekend (a make-up day)."""
+class HolidayQuerySet(models.QuerySet):
+    def official(self):
+        return self.filter(source=Holiday.Source.OFFICIAL)
 
-    date = models.DateField(_("date"), unique=True)
+    def local(self):
+        return self.filter(source=Holiday.Source.LOCAL)
+
+
+class Holiday(models.Model):
+    """A day off on a working day, or a working day on a weekend (a make-up day). Official
+    days come from China's calendar as published (filled by `calendar_official_fill`, never
+    typed); local days are the centre's own, entered in the admin. A date may have one of
+    each: the local one is in force, and the official one returns if it is removed."""
+
+    class Source(models.TextChoices):
+        OFFICIAL = "official", _("Official")
+        LOCAL = "local", _("Local")
+
+    date = models.DateField(_("date"))
     name = models.CharField(_("name"), max_length=100)
     is_working_day = models.BooleanField(
         _("working day"),
         default=False,
         help_text=_("Tick for a weekend day that is worked to make up for a holiday."),
     )
+    source = models.CharField(
+        _("source"), max_length=10, choices=Source.choices, default=Source.LOCAL, editable=False
+    )
+
+    objects = HolidayQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("calendar exception")
         verbose_name_plural = _("calendar exceptions")
-        ordering = ["date"]
+        ordering = ["date", "source"]
+        constraints = [
+            models.UniqueConstraint(fields=["date", "source"], name="holiday_one_per_source"),
+            models.CheckConstraint(
+                condition=Q(source__in=["official", "local"]), name="holiday_source_known"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.date} {self.name}"

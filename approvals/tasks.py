@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from approvals import notifications, services
+from approvals import calendar_services, notifications, services
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, retry_backoff_max=600, max_retries=8)
@@ -11,3 +11,16 @@ def send_request_email(*, kind: str, request_id: int, step_id: int | None = None
 @shared_task
 def remind_overdue_steps() -> int:
     return services.overdue_steps_remind()
+
+
+@shared_task
+def fill_official_calendar() -> int:
+    """Daily: a package upgrade's new year, or a corrected one, is in the calendar by the
+    next morning even without a deploy's migrate."""
+    result = calendar_services.calendar_official_fill()
+    return result.added + result.changed + result.removed
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, retry_backoff_max=600, max_retries=8)
+def warn_missing_calendar() -> int:
+    return calendar_services.calendar_missing_warn()

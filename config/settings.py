@@ -246,9 +246,21 @@ CELERY_BEAT_SCHEDULE = {
         "task": "approvals.tasks.remind_overdue_steps",
         "schedule": crontab(minute="*/15"),
     },
+    # The official calendar: filled every morning from the installed package (a new year
+    # arrives with a package release, a correction can come at any time of the year), and
+    # in December a weekly e-mail to the system administrators while next year is missing.
+    "approvals-calendar-fill": {
+        "task": "approvals.tasks.fill_official_calendar",
+        "schedule": crontab(minute=40, hour=5),
+    },
+    "approvals-calendar-missing": {
+        "task": "approvals.tasks.warn_missing_calendar",
+        "schedule": crontab(minute=0, hour=9, day_of_week="mon", month_of_year=12),
+    },
 }
 
-# The working calendar used for approval time limits (holidays are data, in the admin).
+# The working calendar used for approval time limits and calling windows (holidays and
+# make-up days are data: China's official calendar, filled, and local entries in the admin).
 WORKING_DAYS = env_weekdays("WAIHU_WORKING_DAYS", [1, 2, 3, 4, 5])
 WORKING_DAY_START = env_time("WAIHU_WORKING_DAY_START", time(9, 0))
 WORKING_DAY_END = env_time("WAIHU_WORKING_DAY_END", time(18, 0))
@@ -348,6 +360,24 @@ WAIHU_DIALER_PLACE_THREADS = env_int("WAIHU_DIALER_PLACE_THREADS", 8, minimum=1)
 # the carrier.
 WAIHU_SETTLE_AFTER_SECONDS = env_int("WAIHU_SETTLE_AFTER_SECONDS", 900, minimum=1)
 WAIHU_DEADLINE_RISK_DAYS = env_int("WAIHU_DEADLINE_RISK_DAYS", 1, minimum=0)
+# The kinds of campaign that call on public holidays unless their settings say otherwise
+# (a complaint callback must be done within days of the feedback, holidays or not).
+# outbound.models.WorkOrder.Kind holds the same values; a test keeps the two in step.
+WAIHU_CAMPAIGN_KINDS = (
+    "satisfaction",
+    "complaint_callback",
+    "service_callback",
+    "marketing",
+    "notification",
+)
+WAIHU_HOLIDAY_CALLING_KINDS = frozenset(
+    env_list("WAIHU_HOLIDAY_CALLING_KINDS", ["complaint_callback"])
+)
+if WAIHU_HOLIDAY_CALLING_KINDS - set(WAIHU_CAMPAIGN_KINDS):
+    raise ImproperlyConfigured(
+        "Environment variable WAIHU_HOLIDAY_CALLING_KINDS must list campaign kinds among "
+        f"{', '.join(WAIHU_CAMPAIGN_KINDS)} (or be empty)."
+    )
 
 # The sandbox: its account, the address the SDK reaches it at, and how calls turn out.
 WAIHU_SANDBOX_ACCOUNT_SID = env_str("WAIHU_SANDBOX_ACCOUNT_SID", "AC" + "5a" * 16)

@@ -28,7 +28,20 @@ class CampaignSettingsForm(forms.ModelForm):
         label=_("Dates without calls"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_("One date a line, such as 2026-10-01 (public holidays)."),
+        help_text=_(
+            "One date a line, such as 2026-11-11, for days this campaign does not call on; "
+            "public holidays come from the calendar."
+        ),
+    )
+    calls_on_holidays = forms.TypedChoiceField(
+        label=_("Call on public holidays"),
+        required=False,
+        coerce=lambda value: {"yes": True, "no": False}.get(value),
+        empty_value=None,
+        help_text=_(
+            "Public holidays and the centre's days off come from the calendar; make-up "
+            "working days are called as ordinary weekdays."
+        ),
     )
 
     class Meta:
@@ -73,7 +86,24 @@ class CampaignSettingsForm(forms.ModelForm):
         self.fields["calls_per_second"].help_text = _(
             "The account's limit per second, shared by every campaign: %(budget)s."
         ) % {"budget": f"{settings.WAIHU_ACCOUNT_CPS:g}"}
+        self._holidays_field()
         self._voice_field()
+
+    def _holidays_field(self) -> None:
+        """Empty follows the campaign's kind (WAIHU_HOLIDAY_CALLING_KINDS); the label says
+        what that means for this campaign."""
+        kind = self.instance.campaign.kind if self.instance.campaign_id else None
+        if kind in settings.WAIHU_HOLIDAY_CALLING_KINDS:
+            default = _("As for its kind: calls on public holidays")
+        else:
+            default = _("As for its kind: no calls on public holidays")
+        field = self.fields["calls_on_holidays"]
+        field.choices = [
+            ("", default),
+            ("yes", _("Calls on public holidays")),
+            ("no", _("No calls on public holidays")),
+        ]
+        field.initial = {True: "yes", False: "no"}.get(self.instance.calls_on_holidays, "")
 
     def _questionnaire_language(self) -> str | None:
         version = self.instance.campaign.questionnaire if self.instance.campaign_id else None
@@ -143,6 +173,7 @@ class CampaignSettingsForm(forms.ModelForm):
             hours[str(day)] = [start.strftime("%H:%M"), end.strftime("%H:%M")]
         self.instance.weekly_hours = hours
         self.instance.excluded_dates = cleaned.get("excluded_dates_text", [])
+        self.instance.calls_on_holidays = cleaned.get("calls_on_holidays")
         cps = cleaned.get("calls_per_second") or 0
         if cps <= 0:
             self.add_error("calls_per_second", _("Give a number above zero."))

@@ -8,7 +8,17 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from accounts.roles import Role
-from outbound.models import CallAttempt, CallEvent, Contact, DialState, Outcome, WorkOrder
+from approvals.calendar_services import official_year_missing
+from outbound.dialer import windows
+from outbound.models import (
+    CallAttempt,
+    CallEvent,
+    CampaignSettings,
+    Contact,
+    DialState,
+    Outcome,
+    WorkOrder,
+)
 
 CHART_MINUTES = 15
 
@@ -90,18 +100,60 @@ def progress(*, campaign: WorkOrder, now: datetime.datetime | None = None) -> di
     }
 
 
-def contacts_at_risk(*, campaign: WorkOrder, today: datetime.date | None = None, limit=50):
-    """Complaint callbacks not yet done whose deadline is within the risk margin."""
+def _rules_of(campaign: WorkOrder) -> CampaignSettings:
+    try:
+        return campaign.dialing
+    except CampaignSettings.DoesNotExist:
+        return CampaignSettings(campaign=campaign)
+
+
+def contacts_at_risk(
+    *,
+    campaign: WorkOrder,
+    rules: CampaignSettings | None = None,
+    today: datetime.date | None = None,
+    limit=50,
+):
+    """Complaint callbacks not yet done that have at most WAIHU_DEADLINE_RISK_DAYS calling
+    days left after today before their deadline. Calling days are the days the campaign
+    can actually call: its weekday hours and dates, and the calendar's holidays unless it
+    calls on them. Each contact carries `calling_days_left`."""
     if campaign.kind != WorkOrder.Kind.COMPLAINT_CALLBACK:
         return []
+    rules = rules or _rules_of(campaign)
     today = today or timezone.localdate()
-    margin = today + datetime.timedelta(days=settings.WAIHU_DEADLINE_RISK_DAYS)
-    return list(
-        Contact.objects.filter(campaign=campaign, deadline__lte=margin)
-        .exclude(dial_state__status__in=DialState.FINAL)
+    risk = settings.WAIHU_DEADLINE_RISK_DAYS
+    ahead = windows.calling_days_after(rules, today, count=risk + 1)
+    contacts = Contact.objects.filter(campaign=campaign, deadline__isnull=False)
+    if len(ahead) > risk:
+        # Safe up to the day before the first calling day past the margin.
+        contacts = contacts.filter(deadline__lt=ahead[risk])
+    at_risk = list(
+        contacts.exclude(dial_state__status__in=DialState.FINAL)
         .select_related("dial_state")
         .order_by("deadline", "pk")[:limit]
     )
+    for contact in at_risk:
+        contact.calling_days_left = sum(1 for day in ahead[:risk] if day <= contact.deadline)
+    return at_risk
+
+
+COMING_DAYS = 180
+
+
+def coming_special_days(*, rules: CampaignSettings, today: datetime.date | None = None):
+    """The coming days the calendar or the campaign's own dates set apart, for its
+    settings page."""
+    today = today or timezone.localdate()
+    return windows.special_days(rules, today, today + datetime.timedelta(days=COMING_DAYS))
+
+
+def coming_years_missing(*, today: datetime.date | None = None) -> list[int]:
+    """The years of the coming days whose official calendar is not in Waihu: their
+    holidays are neither listed nor kept free of calls."""
+    today = today or timezone.localdate()
+    last = today + datetime.timedelta(days=COMING_DAYS)
+    return [year for year in range(today.year, last.year + 1) if official_year_missing(year)]
 
 
 def attempt_list(

@@ -71,7 +71,7 @@ def campaign_detail(request, pk: int):
             "outcomes": [
                 (value, label, live["outcomes"][value]) for value, label in Outcome.choices
             ],
-            "at_risk": selectors.contacts_at_risk(campaign=campaign),
+            "at_risk": selectors.contacts_at_risk(campaign=campaign, rules=rules),
             "filters": filters,
             "page": page,
             "query": query.urlencode(),
@@ -116,6 +116,8 @@ def campaign_settings(request, pk: int):
     if not services.can_operate(user=request.user):
         raise PermissionDenied(_("Only outbound administrators change a campaign's settings."))
     rules = services.settings_for(campaign=campaign)
+    # Read before the form is bound: the days as the saved settings have them.
+    coming = selectors.coming_special_days(rules=rules)
     form = CampaignSettingsForm(request.POST or None, instance=rules)
     if request.method == "POST" and form.is_valid():
         form.save()
@@ -128,7 +130,16 @@ def campaign_settings(request, pk: int):
         )
         messages.success(request, _("The campaign's settings are saved."))
         return redirect("campaigns:detail", pk=campaign.pk)
-    return render(request, "outbound/campaign/settings.html", {"campaign": campaign, "form": form})
+    return render(
+        request,
+        "outbound/campaign/settings.html",
+        {
+            "campaign": campaign,
+            "form": form,
+            "coming_days": coming,
+            "calendar_missing": selectors.coming_years_missing(),
+        },
+    )
 
 
 @require_GET

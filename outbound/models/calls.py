@@ -62,6 +62,16 @@ class CampaignSettings(models.Model):
     starts_on = models.DateField(_("first calling day"), null=True, blank=True)
     ends_on = models.DateField(_("last calling day"), null=True, blank=True)
     excluded_dates = models.JSONField(_("dates without calls"), default=list, blank=True)
+    # Empty: as the campaign's kind has it (WAIHU_HOLIDAY_CALLING_KINDS).
+    calls_on_holidays = models.BooleanField(
+        _("call on public holidays"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Public holidays and the centre's days off come from the calendar; make-up "
+            "working days are called as ordinary weekdays."
+        ),
+    )
     caller_id = models.CharField(
         _("caller ID"),
         max_length=20,

@@ -30,7 +30,10 @@ def make_campaign(
         ]
     )
     defaults = {
+        # Open at any moment, whatever today is in the calendar; the calendar's own tests
+        # give None (as for the kind) or False.
         "weekly_hours": ALL_DAY,
+        "calls_on_holidays": True,
         "calls_per_second": 1000.0,
         "max_concurrent": 100000,
     }
