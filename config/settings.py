@@ -391,6 +391,8 @@ WAIHU_SANDBOX_PLAY = env_bool("WAIHU_SANDBOX_PLAY", True)
 # The sandbox stands in for Twilio only where it is asked for: in development by default,
 # in production only when this says so (a demo or training site).
 WAIHU_SANDBOX = env_bool("WAIHU_SANDBOX", DEBUG)
+# The sandbox account's limit of calls at once (Twilio's error 10004 past it); 0: none.
+WAIHU_SANDBOX_MAX_CONCURRENT = env_int("WAIHU_SANDBOX_MAX_CONCURRENT", 0, minimum=0)
 # The numbers the sandbox account owns (IncomingPhoneNumbers) and has verified
 # (OutgoingCallerIds): a call from any other number is refused as Twilio refuses it.
 WAIHU_SANDBOX_OWNED_NUMBERS = [

@@ -618,11 +618,16 @@ def _data_sheets(
 
 def _open_answers(out: _Sheets, results: Results, *, show_phones: bool) -> None:
     ws = out.sheet(_("Open answers"))
-    out.row(ws, [_("Interview"), _("Question"), _("Question text"), _("Answer")], bold=True)
+    out.row(
+        ws,
+        [_("Interview"), _("Question"), _("Question text"), _("Answer"), _("Recording")],
+        bold=True,
+    )
     _PlainRows(ws)
     ids = results.responses.order_by().values("pk")
     texts = {q.pk: q for q in results.questions}
     open_ids = [q.pk for q in results.questions if q.type == QuestionType.TEXT]
+    spoken = _spoken_recordings(ids, open_ids)
     rows = (
         Answer.objects.filter(question_id__in=open_ids, response__in=ids, special="")
         .exclude(text="")
@@ -632,9 +637,12 @@ def _open_answers(out: _Sheets, results: Results, *, show_phones: bool) -> None:
     )
     for response_id, question_id, text in rows:
         q = texts[question_id]
-        out.row(
-            ws, [response_id, q.code, q.text, text if show_phones else mask_phones_in_text(text)]
-        )
+        shown = text if show_phones else mask_phones_in_text(text)
+        out.row(ws, [response_id, q.code, q.text, shown, spoken.pop((response_id, q.pk), None)])
+    # Answers recorded aloud without a transcript: the recording is the answer.
+    for (response_id, question_id), link in sorted(spoken.items()):
+        q = texts[question_id]
+        out.row(ws, [response_id, q.code, q.text, None, link])
     specified = (
         AnswerChoice.objects.filter(answer__response__in=ids)
         .exclude(specify_text="")
@@ -646,6 +654,30 @@ def _open_answers(out: _Sheets, results: Results, *, show_phones: bool) -> None:
         q = texts[question_id]
         shown = text if show_phones else mask_phones_in_text(text)
         out.row(ws, [response_id, q.code, f"{q.text} — {label}", shown])
+
+
+def _spoken_recordings(response_ids, question_ids) -> dict[tuple[int, int], str]:
+    """{(response, question): the address in Waihu of its spoken answer's recording}: Waihu
+    streams it to those who may hear it; the carrier's own address needs the account's
+    credentials and is never shown."""
+    from django.urls import reverse
+
+    from outbound.models import SpokenAnswer
+
+    found = (
+        SpokenAnswer.objects.filter(
+            interview__response_id__in=response_ids,
+            question_id__in=question_ids,
+            recording_status="completed",
+        )
+        .exclude(recording_sid="")
+        .values_list("interview__response_id", "question_id", "recording_sid")
+    )
+    return {
+        (response_id, question_id): settings.PUBLIC_BASE_URL
+        + reverse("recordings:audio", kwargs={"sid": sid, "format": "mp3"})
+        for response_id, question_id, sid in found
+    }
 
 
 def workbook_write(

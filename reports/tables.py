@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from reports import stats
 from surveys.models import (
@@ -344,10 +344,17 @@ def number_bins(distribution: list[tuple[Decimal, int]], base: int) -> list[Tabl
 
 
 def open_answers(*, question: Question, responses: QuerySet[Response]) -> QuerySet:
-    """The open answers of a question, newest interview first, as a queryset to paginate."""
+    """The open answers of a question, newest interview first, as a queryset to paginate:
+    those written, and those spoken on a voice survey with no transcript (the recording is
+    the answer)."""
+    from outbound.models import SpokenAnswer
+
+    recorded = SpokenAnswer.objects.filter(
+        question_id=OuterRef("question_id"), interview__response_id=OuterRef("response_id")
+    ).exclude(recording_sid="")
     return (
         Answer.objects.filter(question=question, response__in=_response_ids(responses), special="")
-        .exclude(text="")
+        .filter(~Q(text="") | Exists(recorded))
         .select_related("response")
         .order_by("-response__started_at", "-response_id")
     )

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.audit import AuditAction, audit_record
 from accounts.roles import Role
 from config.downloads import download_name
-from outbound.recordings.selectors import audible_by_response
+from outbound.recordings.selectors import audible_by_response, spoken_by_response
 from reports import charts, crosstabs, hooks, selectors, services
 from reports.forms import AnalysisForm, CrosstabForm, ResultFilterForm
 from reports.index import SOURCE_ATTRIBUTES, SOURCE_QUESTION
@@ -149,9 +149,14 @@ def render_open_answers(request, *, question, responses, context: dict):
     )
     show = may_see_phones(request.user)
     rows = [(a, a.text if show else mask_phones_in_text(a.text)) for a in page.object_list]
-    heard = audible_by_response(user=request.user, response_ids=[a.response_id for a, _t in rows])
+    response_ids = [a.response_id for a, _t in rows]
+    heard = audible_by_response(user=request.user, response_ids=response_ids)
+    spoken = spoken_by_response(
+        user=request.user, question_id=question.pk, response_ids=response_ids
+    )
     for answer, _text in rows:
         answer.audible_recordings = heard.get(answer.response_id, [])
+        answer.spoken = spoken.get(answer.response_id)
     params = request.GET.copy()
     params.pop("page", None)
     return render(

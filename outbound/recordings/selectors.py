@@ -6,7 +6,7 @@ from django.db.models import F, Prefetch, QuerySet
 
 from accounts.roles import Role
 from outbound.agent.selectors import is_supervisor
-from outbound.models import Recording
+from outbound.models import Recording, SpokenAnswer
 
 
 def hears_every_recording(user) -> bool:
@@ -52,3 +52,27 @@ def audible_by_response(*, user, response_ids) -> dict[int, list[Recording]]:
     for recording in recordings:
         found[recording.response_id].append(recording)
     return found
+
+
+def spoken_answers_audible_by(*, user) -> QuerySet[SpokenAnswer]:
+    """The open answers recorded on voice surveys that `user` may hear: by the same rule as
+    calls (a voice survey has no agent, so only those who hear every call)."""
+    if not user.is_authenticated or not hears_every_recording(user):
+        return SpokenAnswer.objects.none()
+    return SpokenAnswer.objects.filter(recording_status="completed").exclude(recording_sid="")
+
+
+def may_hear(*, user, sid: str) -> bool:
+    """Whether `user` may hear the recording `sid`: a call's or a spoken answer's."""
+    return (
+        recordings_audible_by(user=user).filter(sid=sid).exists()
+        or spoken_answers_audible_by(user=user).filter(recording_sid=sid).exists()
+    )
+
+
+def spoken_by_response(*, user, question_id: int, response_ids) -> dict[int, SpokenAnswer]:
+    """{survey response id: its spoken answer to the question} that `user` may hear."""
+    answers = spoken_answers_audible_by(user=user).filter(
+        question_id=question_id, interview__response_id__in=list(response_ids)
+    )
+    return {a.response_id: a for a in answers.annotate(response_id=F("interview__response_id"))}

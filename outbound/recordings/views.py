@@ -46,8 +46,9 @@ def _chunks(media):
 
 @require_http_methods(["GET", "HEAD"])
 def recording_audio(request, sid: str, format: str):
-    """The recording's audio for a user who may hear it; 404 for anyone else."""
-    if not selectors.recordings_audible_by(user=request.user).filter(sid=sid).exists():
+    """The recording's audio (a call's, or an open answer spoken on a voice survey) for a
+    user who may hear it; 404 for anyone else."""
+    if not selectors.may_hear(user=request.user, sid=sid):
         raise Http404
     try:
         media = telephony.recording_media(sid, format, byte_range=_byte_range(request))

@@ -107,6 +107,18 @@ def calls(request, account_sid: str):
         timeout = int(data.get("Timeout") or 60)
     except ValueError:
         return twilio_error(400, 21207, "Timeout must be a whole number")
+    limit = settings.WAIHU_SANDBOX_MAX_CONCURRENT
+    if limit and (
+        SandboxCall.objects.filter(account_sid=account_sid).exclude(status__in=FINAL).count()
+        >= limit
+    ):
+        # https://www.twilio.com/docs/api/errors/10004: the account's concurrent calls.
+        return twilio_error(
+            429,
+            10004,
+            "Call concurrency limit exceeded: the call was rejected because the account "
+            "reached the maximum limit of concurrent calls.",
+        )
     with transaction.atomic():
         relaxed_commit()  # the sandbox's own records need no durability
         now = timezone.now()

@@ -233,3 +233,16 @@ def test_account_codes_are_account_refusals(code, kind):
 )
 def test_other_codes(code, status, kind):
     assert type(telephony.classify(_rest_error(code, status))) is kind
+
+
+def test_calls_past_the_accounts_concurrency_limit_are_rejected_until_one_ends(
+    sandbox, telephony_settings
+):
+    telephony_settings.WAIHU_SANDBOX_MAX_CONCURRENT = 2
+    first, _second = _place(), _place(to="+8613800000001")
+    with pytest.raises(telephony.TransientError) as refused:
+        _place(to="+8613800000002")
+    assert refused.value.code == 10004 and refused.value.status == 429
+    # A call that ends frees its place; the dialer's retry then goes through.
+    SandboxCall.objects.filter(sid=first).update(status="completed")
+    assert _place(to="+8613800000002").startswith("CA")
