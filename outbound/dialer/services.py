@@ -32,6 +32,7 @@ from outbound.models import (
     WorkOrder,
 )
 from outbound.recordings.services import recording_status_url, vetted_status_params
+from outbound.signals import campaign_state_changed_send
 
 logger = logging.getLogger(__name__)
 State = CampaignSettings.State
@@ -117,6 +118,7 @@ def _change_state(
             _("The campaign is %(state)s: it cannot do that now.")
             % {"state": rules.get_state_display().lower()}
         )
+    campaign_state_changed_send(campaign.pk, rules.state, to)
     rules.refresh_from_db()
     return rules
 
