@@ -478,3 +478,9 @@ def import_into_job(job: ContactImport, *, report=None) -> tuple[Counts, Path | 
         rejects_path=rejects_spool_path(job),
     )
     return importer.run()
+
+
+def contact_writer(campaign_id: int, import_id: int | None = None) -> _Writer:
+    """The quickest way to store screened contacts on this database: `add(...)` each, then
+    `flush()`; `inserted` counts those stored (a number another writer stored first is not)."""
+    return _writer(campaign_id, import_id)
