@@ -7,6 +7,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Header, NinjaAPI, Query, Schema
+from ninja.responses import Status
 
 from api import errors
 from api.auth import TokenAuth, require_scope
@@ -155,7 +156,7 @@ def order_file(request: HttpRequest, payload: OrderIn):
     order = orders.order_create(user=requester, data={**data, "questionnaire": None})
     if submit:
         orders.order_submit(order=order, user=requester)
-    return 201, _order_out(_order(request, order.pk))
+    return Status(201, _order_out(_order(request, order.pk)))
 
 
 @api.post("/orders/{order_id}/submit", response={200: OrderOut, **ERRORS}, tags=["orders"])
@@ -419,13 +420,16 @@ def dnc_create(request: HttpRequest, payload: DoNotCallIn):
         source=DoNotCallEntry.Source.MANUAL,
         campaign=campaign,
     )
-    return 201, {
-        "id": entry.pk,
-        "phone": entry.phone,
-        "campaign": entry.campaign_id,
-        "reason": entry.reason,
-        "created_at": entry.created_at,
-    }
+    return Status(
+        201,
+        {
+            "id": entry.pk,
+            "phone": entry.phone,
+            "campaign": entry.campaign_id,
+            "reason": entry.reason,
+            "created_at": entry.created_at,
+        },
+    )
 
 
 class RemovedOut(Schema):
@@ -502,7 +506,7 @@ def subscriptions_create(request: HttpRequest, payload: SubscriptionIn):
         events=[str(e.value) for e in payload.events],
         integration=integration,
     )
-    return 201, {**_subscription_out(subscription), "secret": subscription.secret}
+    return Status(201, {**_subscription_out(subscription), "secret": subscription.secret})
 
 
 def _subscription(request, pk: int) -> Subscription:
@@ -517,7 +521,7 @@ def _subscription(request, pk: int) -> Subscription:
 def subscriptions_delete(request: HttpRequest, subscription_id: int):
     subscription = _subscription(request, subscription_id)
     Subscription.objects.filter(pk=subscription.pk).update(active=False)
-    return 204, None
+    return Status(204, None)
 
 
 @api.get(
