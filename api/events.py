@@ -40,6 +40,7 @@ def event_publish(*, type: str, data, campaign=None) -> Event | None:
         return None
     if callable(data):
         data = data()
+    data = json.loads(json.dumps(data, cls=DjangoJSONEncoder))
     now = timezone.now()
     # The task queued on commit sends it; the sweep only picks up one whose message was lost.
     sweep_at = now + SWEEP_AFTER
