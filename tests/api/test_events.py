@@ -14,7 +14,7 @@ from api.models import Delivery, DissatisfiedChoice, Event, EventType
 from api.services import subscription_create
 from api.tasks import retry_due
 from outbound.models import Interview
-from outbound.services import order_decide
+from outbound.services import order_decide, order_submit
 from outbound.signals import interview_closed
 from tests.api.conftest import ready_order
 from tests.api.helpers import interview_done, satisfaction_question, with_questionnaire
@@ -66,9 +66,6 @@ def test_an_approved_order_is_sent_signed_to_its_subscribers(
     subscription_create(name="deaf", url="http://other.example/", events=["campaign.started"])
     order = make_order(org.requester)
     with django_capture_on_commit_callbacks(execute=True):
-        order.approval.submit = None
-        from outbound.services import order_submit
-
         order_submit(order=order, user=org.requester)
     with django_capture_on_commit_callbacks(execute=True):
         order_decide(order=order, user=org.leader, action="return", comment="Which repairs?")
