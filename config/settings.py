@@ -63,6 +63,8 @@ INSTALLED_APPS = [
     "surveys",
     "outbound",
     "reports",
+    "ninja",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -539,3 +541,21 @@ CELERY_BEAT_SCHEDULE.update(
 )
 WAIHU_AGENT_HOLD_MINUTES = env_int("WAIHU_AGENT_HOLD_MINUTES", 15, minimum=1)
 WAIHU_COMPLAINT_CALLBACK_DAYS = env_int("WAIHU_COMPLAINT_CALLBACK_DAYS", 7, minimum=1)
+
+# The API and its outgoing events. Deliveries go to a queue of their own (run a worker for
+# it: `celery -A config worker -Q events`), so a receiver that is down never holds up a
+# worker that places calls.
+WAIHU_EVENTS_QUEUE = env_str("WAIHU_EVENTS_QUEUE", "events")
+CELERY_TASK_ROUTES = {"api.tasks.deliver": {"queue": WAIHU_EVENTS_QUEUE}}
+# Completed interviews are given out through the results cursor once closed this long, so
+# one committed a moment late by a slower transaction is never skipped.
+WAIHU_API_RESULTS_SETTLE_SECONDS = env_int("WAIHU_API_RESULTS_SETTLE_SECONDS", 5, minimum=0)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "api-deliveries-retry": {
+            "task": "api.tasks.retry_due",
+            "schedule": 30.0,
+            "options": {"expires": 60},
+        },
+    }
+)

@@ -6,6 +6,7 @@ from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
 from accounts.views import LoginView, PasswordChangeView
+from api.urls import urlpatterns_v1 as api_v1
 from outbound.views import home
 
 urlpatterns = [
@@ -28,4 +29,5 @@ urlpatterns = [
     path("twilio/voice/", include("outbound.voice.urls")),
     path("audit/", include("accounts.urls")),
     path("admin/", admin.site.urls),
+    path("api/v1/", api_v1),
 ]

@@ -31,6 +31,7 @@ from outbound.models import (
     Outcome,
     WorkOrder,
 )
+from outbound.signals import interview_closed_send
 from surveys import services as surveys
 from surveys.engine import AnswerValue, Walk
 from surveys.models import Question, ResponseStatus
@@ -263,9 +264,10 @@ def _close(interview: Interview, disposition: str, now, **fields) -> None:
     response.refresh_from_db()
     if response.status == ResponseStatus.IN_PROGRESS:
         surveys.response_finish(response=response)
-    Interview.objects.filter(pk=interview.pk, closed_at=None).update(
+    if Interview.objects.filter(pk=interview.pk, closed_at=None).update(
         disposition=disposition, closed_at=now, reserved_until=None, **fields
-    )
+    ):
+        interview_closed_send(interview.pk)
 
 
 def _check_holder(interview: Interview, agent) -> None:

@@ -13,16 +13,14 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from django.db import IntegrityError, connection, models, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, WriteOnlyCell
 
-from outbound.contacts.normalise import normalise_phone, parse_date
 from outbound.contacts.readers import cell_text, open_table
-from outbound.contacts.selectors import Exclusion, excluded_e164
+from outbound.contacts.rules import ContactRules, DateSource, RejectReason
 from outbound.models import Contact, ContactImport, WorkOrder
 from outbound.models.contacts import FIELD_MAX_LENGTH
 
@@ -34,22 +32,6 @@ BATCH_ROWS = 5000
 # Rows per COPY; with one batch queued and one being stored, about 30 MB in flight.
 FLUSH_ROWS = 10_000
 REPORT_SECONDS = 0.5
-
-
-class RejectReason(models.TextChoices):
-    MISSING_PHONE = "missing_phone", gettext_lazy("No phone number")
-    INVALID_PHONE = "invalid_phone", gettext_lazy("Not a valid phone number")
-    BAD_DATE = "bad_date", gettext_lazy("Missing or unreadable date")
-    DUPLICATE_IN_FILE = "duplicate_in_file", gettext_lazy("Same number earlier in the file")
-    ALREADY_IN_CAMPAIGN = "already_in_campaign", gettext_lazy("Already in the campaign")
-    DO_NOT_CALL = "do_not_call", gettext_lazy("On the do-not-call list")
-    RED_LIST = "red_list", gettext_lazy("On the red list")
-
-
-_EXCLUSION_REJECT = {
-    Exclusion.DO_NOT_CALL: RejectReason.DO_NOT_CALL,
-    Exclusion.RED_LIST: RejectReason.RED_LIST,
-}
 
 
 _INVALID = (RejectReason.MISSING_PHONE, RejectReason.INVALID_PHONE, RejectReason.BAD_DATE)
@@ -341,10 +323,6 @@ def _writer(campaign_id: int, import_id: int | None) -> _Writer:
     return _SqliteWriter(campaign_id, import_id)
 
 
-def _phone_key(phone: str) -> int:
-    return int(phone[1:])
-
-
 class ContactImporter:
     """Imports one list into one campaign. `report(counts, progress)` is called now and then
     while it runs; `run()` returns the counts and the rejected rows' workbook (or None)."""
@@ -381,20 +359,24 @@ class ContactImporter:
         self.accepted = 0
 
     def run(self) -> tuple[Counts, Path | None]:
-        self.existing = {
-            _phone_key(phone)
-            for phone in Contact.objects.filter(campaign=self.campaign)
-            .values_list("phone", flat=True)
-            .iterator(chunk_size=10_000)
-        }
-        self.seen: set[int] = set()
+        if "deadline" in self.mapping:
+            date_source = DateSource.DEADLINE
+        elif "feedback_date" in self.mapping:
+            date_source = DateSource.FEEDBACK
+        else:
+            date_source = DateSource.NONE
+        self.rules = ContactRules(
+            campaign=self.campaign,
+            deadline_days=self.deadline_days.days,
+            date_source=date_source,
+            today=timezone.localdate(),
+        )
         spool = self.rejects_path
         if spool is None:
             with tempfile.NamedTemporaryFile(suffix=".csv", delete=False) as handle:
                 spool = Path(handle.name)
         self.rejects = RejectsSpool(spool, len(self.header))
         self.writer = _writer(self.campaign.pk, self.import_id)
-        self.today = timezone.localdate()
         try:
             self._read()
             self.writer.flush()
@@ -432,69 +414,31 @@ class ContactImporter:
         self.counts.count(reason)
         self.rejects.add(row, reason)
 
-    def _date(self, row: list, width: int):
-        """The contact's deadline, or False when a mapped date column is unreadable."""
-        mapping = self.mapping
-        if "deadline" in mapping:
-            index = mapping["deadline"]
-            deadline = parse_date(row[index]) if index < width else None
-            return deadline if deadline is not None else False
-        if "feedback_date" in mapping:
-            index = mapping["feedback_date"]
-            feedback = parse_date(row[index]) if index < width else None
-            return feedback + self.deadline_days if feedback is not None else False
-        return None
+    @staticmethod
+    def _column(batch: list[list], index: int | None) -> list | None:
+        if index is None:
+            return None
+        return [row[index] if index < len(row) else None for row in batch]
 
     def _process(self, batch: list[list]) -> None:
         if not batch:
             return
-        counts = self.counts
-        counts.rows_read += len(batch)
-        phone_index = self.mapping["phone"]
-        has_dates = "deadline" in self.mapping or "feedback_date" in self.mapping
-        existing, seen = self.existing, self.seen
-        candidates = []
-        for row in batch:
-            width = len(row)
-            raw = row[phone_index] if phone_index < width else None
-            phone = normalise_phone(raw)
-            if phone is None:
-                blank = raw is None or not cell_text(raw).strip()
-                self._reject(
-                    row, RejectReason.MISSING_PHONE if blank else RejectReason.INVALID_PHONE
-                )
-                continue
-            deadline = None
-            if has_dates:
-                deadline = self._date(row, width)
-                if deadline is False:
-                    self._reject(row, RejectReason.BAD_DATE)
-                    continue
-            key = _phone_key(phone)
-            if key in existing:
-                self._reject(row, RejectReason.ALREADY_IN_CAMPAIGN)
-                continue
-            if key in seen:
-                self._reject(row, RejectReason.DUPLICATE_IN_FILE)
-                continue
-            seen.add(key)
-            candidates.append((phone, row, deadline))
-        if not candidates:
-            return
-        excluded = excluded_e164(
-            campaign=self.campaign.pk, phones=[c[0] for c in candidates], on_date=self.today
-        )
+        self.counts.rows_read += len(batch)
         mapping = self.mapping
+        screened = self.rules.screen(
+            batch,
+            self._column(batch, mapping["phone"]),
+            self._column(batch, mapping.get("deadline")),
+            self._column(batch, mapping.get("feedback_date")),
+        )
+        for row, reason in screened.rejected:
+            self._reject(row, reason)
         text_indexes = [mapping.get(field) for field in TEXT_FIELDS]
         attribute_columns = self.attribute_columns
         add = self.writer.add
         # A CSV cell is text already; a workbook's may be a number or a date.
         text = str if self.file_format == "csv" else cell_text
-        for phone, row, deadline in candidates:
-            reason = excluded.get(phone)
-            if reason is not None:
-                self._reject(row, _EXCLUSION_REJECT[reason])
-                continue
+        for row, phone, deadline in screened.accepted:
             width = len(row)
             texts = [
                 text(row[index]).strip()[:FIELD_MAX_LENGTH]
@@ -534,3 +478,9 @@ def import_into_job(job: ContactImport, *, report=None) -> tuple[Counts, Path | 
         rejects_path=rejects_spool_path(job),
     )
     return importer.run()
+
+
+def contact_writer(campaign_id: int, import_id: int | None = None) -> _Writer:
+    """The quickest way to store screened contacts on this database: `add(...)` each, then
+    `flush()`; `inserted` counts those stored (a number another writer stored first is not)."""
+    return _writer(campaign_id, import_id)

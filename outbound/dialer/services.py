@@ -33,6 +33,7 @@ from outbound.models import (
     WorkOrder,
 )
 from outbound.recordings.services import recording_status_url, vetted_status_params
+from outbound.signals import campaign_state_changed_send
 
 logger = logging.getLogger(__name__)
 State = CampaignSettings.State
@@ -126,6 +127,7 @@ def _change_state(
             % {"state": rules.get_state_display().lower()}
         )
     audit_record(user=user, action=action, target=campaign, details={"state": [rules.state, to]})
+    campaign_state_changed_send(campaign.pk, rules.state, to)
     rules.refresh_from_db()
     return rules
 

@@ -34,6 +34,7 @@ from outbound.models import (
     SpokenAnswer,
 )
 from outbound.recordings.services import dial_recording_options
+from outbound.signals import interview_closed_send
 from outbound.voice import twiml
 from outbound.voice.speaker import Speaker, speaker_for
 from surveys import checker
@@ -260,9 +261,10 @@ def voice_opt_out_twiml(*, interview_id: int, digits: str) -> str:
         callback_at=None,
     )
     surveys.response_finish(response=record)
-    Interview.objects.filter(pk=interview.pk, closed_at=None).update(
+    if Interview.objects.filter(pk=interview.pk, closed_at=None).update(
         disposition=Disposition.DO_NOT_CALL, closed_at=timezone.now()
-    )
+    ):
+        interview_closed_send(interview.pk)
     speaker.say(response, goodbye)
     response.hangup()
     return _document(response)
@@ -346,9 +348,10 @@ def _closing(response, interview, script, values, speaker, *, screened_out: bool
             speaker.say(response, placeholders_fill(text, values))
     response.hangup()
     disposition = Disposition.NOT_ELIGIBLE if screened_out else Disposition.COMPLETED
-    Interview.objects.filter(pk=interview.pk, closed_at=None).update(
+    if Interview.objects.filter(pk=interview.pk, closed_at=None).update(
         disposition=disposition, closed_at=timezone.now()
-    )
+    ):
+        interview_closed_send(interview.pk)
 
 
 def voice_gather_twiml(*, interview_id: int, question_id: int, params, tries: int) -> str:
@@ -532,11 +535,12 @@ def interview_attempt_ended(*, attempt_id: int) -> bool:
             disposition = Disposition.NOT_ELIGIBLE
         elif record.status == ResponseStatus.COMPLETED:
             disposition = Disposition.COMPLETED
-        return bool(
-            Interview.objects.filter(pk=interview.pk, closed_at=None).update(
-                disposition=disposition, closed_at=timezone.now()
-            )
+        closed = Interview.objects.filter(pk=interview.pk, closed_at=None).update(
+            disposition=disposition, closed_at=timezone.now()
         )
+        if closed:
+            interview_closed_send(interview.pk)
+        return bool(closed)
 
 
 def voice_interviews_settle(*, limit: int = 500) -> int:

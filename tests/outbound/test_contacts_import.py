@@ -467,16 +467,16 @@ def test_a_number_added_meanwhile_is_counted_not_doubled(
 ):
     """Another import (or the dialer) stores one of the numbers after this import looked
     at the campaign: the database's unique constraint has the last word."""
-    from outbound.contacts import importer
+    from outbound.contacts import rules
 
-    original = importer.excluded_e164
+    original = rules.excluded_e164
 
     def meanwhile(**kwargs):
         if not Contact.objects.filter(phone="+8613900000001").exists():
             Contact.objects.create(campaign=campaign, phone="+8613900000001", name="first")
         return original(**kwargs)
 
-    monkeypatch.setattr(importer, "excluded_e164", meanwhile)
+    monkeypatch.setattr(rules, "excluded_e164", meanwhile)
     job = run_import(org.requester, campaign, csv_upload(), MAPPING, capture)
     assert job.status == ContactImport.Status.DONE, job.error
     assert (job.imported, job.duplicates_in_campaign) == (3, 1)

@@ -1,0 +1,126 @@
+"""Contacts pushed by another system: the same rules as an uploaded list (ContactRules),
+stored the same way, once per idempotency key."""
+
+import hashlib
+import json
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from api.errors import ApiError
+from api.models import ContactBatch, Integration
+from outbound.contacts.importer import contact_writer
+from outbound.contacts.rules import ContactRules, DateSource, RejectReason
+from outbound.models import WorkOrder
+from outbound.models.contacts import FIELD_MAX_LENGTH
+
+MAX_BATCH = 10_000
+TEXT_FIELDS = ("name", "brand", "region", "segment")
+
+
+def _digest(contacts: list[dict]) -> str:
+    canonical = json.dumps(contacts, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def contacts_push(
+    *, integration: Integration, campaign: WorkOrder, key: str, contacts: list[dict]
+) -> tuple[dict, bool]:
+    """The batch's outcome, and whether it is the stored outcome of an earlier push with
+    the same key (which changes nothing)."""
+    digest = _digest(contacts)
+    earlier = _earlier(integration, campaign, key, digest)
+    if earlier is not None:
+        return earlier, True
+    if campaign.run_status != WorkOrder.RunStatus.READY:
+        raise ApiError(
+            409, "campaign_not_ready", _("Contacts can be added once the order is approved.")
+        )
+    if len(contacts) > MAX_BATCH:
+        raise ApiError(
+            413,
+            "batch_too_large",
+            _("At most %(n)d contacts a batch.") % {"n": MAX_BATCH},
+            "contacts",
+        )
+    try:
+        with transaction.atomic():
+            batch = ContactBatch.objects.create(
+                integration=integration,
+                campaign=campaign,
+                idempotency_key=key,
+                digest=digest,
+                rows=len(contacts),
+            )
+            outcome = _store(campaign, contacts)
+            batch.accepted = outcome["accepted"]
+            batch.outcome = outcome
+            batch.save(update_fields=["accepted", "outcome"])
+    except IntegrityError:
+        # The same batch, pushed twice at once: the other push stored it.
+        earlier = _earlier(integration, campaign, key, digest)
+        if earlier is None:
+            raise
+        return earlier, True
+    return outcome, False
+
+
+def _earlier(integration, campaign, key, digest) -> dict | None:
+    batch = ContactBatch.objects.filter(
+        integration=integration, campaign=campaign, idempotency_key=key
+    ).first()
+    if batch is None:
+        return None
+    if batch.digest != digest:
+        raise ApiError(
+            409,
+            "idempotency_key_reused",
+            _("This idempotency key was used for a different batch."),
+            "Idempotency-Key",
+        )
+    return batch.outcome
+
+
+def _store(campaign: WorkOrder, contacts: list[dict]) -> dict:
+    rules = ContactRules(
+        campaign=campaign,
+        deadline_days=settings.WAIHU_COMPLAINT_CALLBACK_DAYS,
+        date_source=DateSource.EITHER,
+        date_required=campaign.kind == WorkOrder.Kind.COMPLAINT_CALLBACK,
+    )
+    screened = rules.screen(
+        list(range(len(contacts))),
+        [c.get("phone") for c in contacts],
+        [c.get("deadline") for c in contacts],
+        [c.get("feedback_at") for c in contacts],
+    )
+    writer = contact_writer(campaign.pk)
+    add = writer.add
+    for index, phone, deadline in screened.accepted:
+        contact = contacts[index]
+        texts = [(contact.get(f) or "").strip()[:FIELD_MAX_LENGTH] for f in TEXT_FIELDS]
+        attributes = {str(k): str(v) for k, v in (contact.get("attributes") or {}).items()}
+        add(phone, *texts, attributes, deadline)
+    writer.flush()
+    labels = {reason.value: str(reason.label) for reason in RejectReason}
+    rejected = sorted(
+        (
+            {
+                "index": index,
+                "phone": contacts[index].get("phone"),
+                "reason": reason,
+                "message": labels[reason],
+            }
+            for index, reason in screened.rejected
+        ),
+        key=lambda row: row["index"],
+    )
+    # A number another list stored after the rules looked is caught by the unique index.
+    lost = len(screened.accepted) - writer.inserted
+    return {
+        "received": len(contacts),
+        "accepted": writer.inserted,
+        "already_in_campaign_meanwhile": lost,
+        "rejected": rejected,
+    }
