@@ -3,11 +3,11 @@ their deadline, and the attempts with their timelines."""
 
 import datetime
 
-from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from accounts.roles import Role
+from outbound.contacts.selectors import deadline_filters, has_deadlines
 from outbound.models import CallAttempt, CallEvent, Contact, DialState, Outcome, WorkOrder
 
 CHART_MINUTES = 15
@@ -90,18 +90,22 @@ def progress(*, campaign: WorkOrder, now: datetime.datetime | None = None) -> di
     }
 
 
-def contacts_at_risk(*, campaign: WorkOrder, today: datetime.date | None = None, limit=50):
-    """Complaint callbacks not yet done whose deadline is within the risk margin."""
-    if campaign.kind != WorkOrder.Kind.COMPLAINT_CALLBACK:
-        return []
-    today = today or timezone.localdate()
-    margin = today + datetime.timedelta(days=settings.WAIHU_DEADLINE_RISK_DAYS)
-    return list(
-        Contact.objects.filter(campaign=campaign, deadline__lte=margin)
-        .exclude(dial_state__status__in=DialState.FINAL)
-        .select_related("dial_state")
-        .order_by("deadline", "pk")[:limit]
-    )
+def contacts_by_deadline(
+    *, campaign: WorkOrder, today: datetime.date | None = None, limit: int = 10
+) -> dict[str, list[Contact]]:
+    """For a complaint callback: {DeadlineState: its first `limit` contacts, the earliest
+    deadline first}: the overdue apart from those at risk. Empty for other campaigns."""
+    if not has_deadlines(campaign):
+        return {}
+    return {
+        state: list(
+            Contact.objects.filter(campaign=campaign)
+            .filter(condition)
+            .select_related("dial_state")
+            .order_by("deadline", "pk")[:limit]
+        )
+        for state, condition in deadline_filters(today).items()
+    }
 
 
 def attempt_list(

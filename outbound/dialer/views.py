@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from outbound.contacts import selectors as contact_selectors
 from outbound.dialer import selectors, services
 from outbound.dialer.forms import AttemptFilterForm, CampaignSettingsForm
 from outbound.models import CampaignSettings, DialState, Outcome, WorkOrder
@@ -69,7 +70,11 @@ def campaign_detail(request, pk: int):
             "outcomes": [
                 (value, label, live["outcomes"][value]) for value, label in Outcome.choices
             ],
-            "at_risk": selectors.contacts_at_risk(campaign=campaign),
+            "deadlines": selectors.contacts_by_deadline(campaign=campaign),
+            "deadline_counts": contact_selectors.deadline_counts(campaign=campaign),
+            "can_see_contacts": contact_selectors.can_manage_contacts(
+                user=request.user, campaign=campaign
+            ),
             "filters": filters,
             "page": page,
             "query": query.urlencode(),
