@@ -3,7 +3,18 @@ their deadline, and the attempts with their timelines."""
 
 import datetime
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.utils import timezone
 
 from accounts.roles import Role
@@ -108,6 +119,23 @@ def contacts_by_deadline(
     }
 
 
+def events_in_call_order() -> QuerySet[CallEvent]:
+    """An attempt's events in the order the call went, not the order they arrived in: ours
+    from before the carrier had the call (created, queued) first, then the carrier's by its
+    SequenceNumber, then any others of ours without one (a status fetched from the carrier
+    when callbacks went missing, a call that never left, an agent's leg) as recorded."""
+    return CallEvent.objects.order_by(
+        Case(
+            When(sequence__isnull=False, then=Value(1)),
+            When(status__in=(CallAttempt.Status.CREATED, CallAttempt.Status.QUEUED), then=Value(0)),
+            default=Value(2),
+            output_field=IntegerField(),
+        ),
+        "sequence",
+        "pk",
+    )
+
+
 def attempt_list(
     *, campaign: WorkOrder, outcome: str = "", status: str = "", search: str = ""
 ) -> QuerySet[CallAttempt]:
@@ -125,8 +153,6 @@ def attempt_list(
         )
     return (
         attempts.select_related("contact")
-        .prefetch_related(
-            Prefetch("events", queryset=CallEvent.objects.order_by("occurred_at", "sequence", "pk"))
-        )
+        .prefetch_related(Prefetch("events", queryset=events_in_call_order()))
         .order_by("-created_at", "-pk")
     )
