@@ -24,6 +24,23 @@ def query_without(params: QueryDict, *names: str) -> str:
     return query.urlencode()
 
 
+def _nullable(model, path: str) -> bool:
+    """Whether the column at `path` (such as "requester__display_name") can be NULL: a
+    nullable field on the way, or a relation followed backwards, which may find no row."""
+    if path == "pk":
+        return False
+    opts = model._meta
+    for part in path.split("__"):
+        field = opts.get_field(part)
+        if (field.auto_created and not field.concrete) or field.many_to_many or field.one_to_many:
+            return True
+        if getattr(field, "null", False):
+            return True
+        if field.is_relation:
+            opts = field.related_model._meta
+    return False
+
+
 @dataclass(frozen=True)
 class Column:
     label: str
@@ -49,14 +66,16 @@ class Sorting:
     def value(self) -> str:
         return f"-{self.key}" if self.descending else self.key
 
-    def order_by(self) -> list[OrderBy]:
-        """The ordering: the key's fields, then the id, all in the chosen direction; empty
-        values first when ascending on every database."""
+    def order_by(self, model) -> list[OrderBy]:
+        """The ordering of `model`'s rows: the key's fields, then the id, all in the chosen
+        direction. Columns that can be empty put the empty first when ascending on every
+        database; the others are left plain, so that an index can serve the order."""
 
         def order(name: str) -> OrderBy:
-            if self.descending:
-                return F(name).desc(nulls_last=True)
-            return F(name).asc(nulls_first=True)
+            nulls = {}
+            if _nullable(model, name):
+                nulls = {"nulls_last": True} if self.descending else {"nulls_first": True}
+            return F(name).desc(**nulls) if self.descending else F(name).asc(**nulls)
 
         return [order(name) for name in self.keys[self.key]] + [order("pk")]
 

@@ -66,7 +66,10 @@ def order_list(request):
     filters = OrderFilterForm(request.GET)
     sorting = Sorting(request.GET, ORDER_SORTS, default="-filed")
     orders = selectors.order_list(
-        user=request.user, scope=scope, ordering=sorting.order_by(), **filters.criteria()
+        user=request.user,
+        scope=scope,
+        ordering=sorting.order_by(WorkOrder),
+        **filters.criteria(),
     )
     page = page_of(request.GET, orders)
     rows = list(page)

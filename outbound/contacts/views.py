@@ -25,7 +25,7 @@ from outbound.contacts.forms import (
 )
 from outbound.contacts.normalise import normalise_phone
 from outbound.listing import Column, Sorting, page_of, query_without
-from outbound.models import ContactImport, DoNotCallEntry, RedListEntry, WorkOrder
+from outbound.models import Contact, ContactImport, DoNotCallEntry, RedListEntry, WorkOrder
 
 
 def _form_errors(form, error: ValidationError) -> None:
@@ -101,7 +101,7 @@ def campaign_contacts(request, order_pk: int):
         search=criteria["q"],
         status=criteria["status"],
         deadline=criteria.get("deadline", ""),
-        ordering=sorting.order_by(),
+        ordering=sorting.order_by(Contact),
     )
     deadline_query = query_without(request.GET, "deadline")
     return render(
@@ -261,6 +261,7 @@ class _ListKind:
 
     template: str
     url_name: str
+    model: type
     entries: Callable
     form: type
     upload_form: type
@@ -276,7 +277,10 @@ def _list_page(request, kind: _ListKind, *, form=None, upload_form=None, status:
     removed = request.GET.get("removed") == "1"
     sorting = Sorting(request.GET, kind.sorts, default="-added")
     entries = kind.entries(
-        search=search, include_removed=removed, ordering=sorting.order_by(), **criteria
+        search=search,
+        include_removed=removed,
+        ordering=sorting.order_by(kind.model),
+        **criteria,
     )
     return render(
         request,
@@ -325,6 +329,7 @@ def _list_upload(request, kind: _ListKind, save: Callable[[dict], dict]):
 DNC = _ListKind(
     "outbound/contacts/dnc_list.html",
     "contacts:dnc_list",
+    DoNotCallEntry,
     selectors.dnc_list,
     DoNotCallForm,
     DoNotCallUploadForm,
@@ -347,6 +352,7 @@ DNC = _ListKind(
 RED = _ListKind(
     "outbound/contacts/red_list.html",
     "contacts:red_list",
+    RedListEntry,
     selectors.red_list,
     RedListForm,
     RedListUploadForm,

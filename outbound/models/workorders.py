@@ -105,6 +105,8 @@ class WorkOrder(models.Model):
                 condition=Q(expected_contacts__gt=0), name="order_contacts_positive"
             ),
         ]
+        # The order list's default order, newest first, read from the index a page at a time.
+        indexes = [models.Index(fields=["created_at", "id"], name="order_created")]
 
     def __str__(self) -> str:
         return self.title
