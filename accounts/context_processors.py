@@ -4,19 +4,17 @@ from accounts.roles import Role
 
 
 def navigation(request: HttpRequest) -> dict:
-    """What the navigation bar shows this user: the roles they hold and their inbox count."""
+    """What the navigation bar shows this user: the roles they hold. (The inbox count comes
+    from approvals.context_processors.inbox.)"""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    from approvals.selectors import inbox_count
-
     return {
         "nav": {
             "can_file": user.has_role(Role.REQUESTER),
             "is_agent": user.has_role(Role.CALL_AGENT),
             "is_outbound_admin": user.has_role(Role.OUTBOUND_ADMIN),
             "can_read_results": user.has_role(Role.ANALYST, Role.OUTBOUND_ADMIN),
-            "inbox_count": inbox_count(user=user),
             "is_admin": user.is_staff,
         }
     }

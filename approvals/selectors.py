@@ -1,5 +1,5 @@
 from django.contrib.auth import get_user_model
-from django.db.models import Q, QuerySet
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 
 from approvals.models import ApprovalRequest, Decision, Step
 
@@ -10,25 +10,37 @@ def _waiting_for(user) -> Q:
     )
 
 
+def _waits_on(user) -> Q:
+    """What waits for `user`: a step they may act on (never on a request of their own), and
+    their own requests returned to them for changes."""
+    Status = ApprovalRequest.Status
+    return (Q(status=Status.IN_PROGRESS) & _waiting_for(user) & ~Q(requester=user)) | Q(
+        status=Status.RETURNED, requester=user
+    )
+
+
 def inbox(*, user) -> QuerySet[ApprovalRequest]:
-    """Requests waiting on a step this user may act on, oldest deadline first."""
+    """What waits for `user`: their returned requests first (they have no due time), then
+    the steps they may act on, oldest deadline first. A returned request carries the
+    comment it was returned with as `return_comment`."""
+    last_return = Decision.objects.filter(
+        request=OuterRef("pk"), action=Decision.Action.RETURN
+    ).order_by("-created_at", "-pk")
     return (
-        ApprovalRequest.objects.filter(status=ApprovalRequest.Status.IN_PROGRESS)
-        .filter(_waiting_for(user))
-        .exclude(requester=user)
+        ApprovalRequest.objects.filter(_waits_on(user))
+        .annotate(
+            return_comment=Subquery(last_return.values("comment")[:1]),
+            returned_at=Subquery(last_return.values("created_at")[:1]),
+        )
         .select_related("current_step", "requester", "department", "chain", "subject_type")
         .prefetch_related("subject")
-        .order_by("step_due_at", "pk")
+        .order_by(F("step_due_at").asc(nulls_first=True), "pk")
     )
 
 
 def inbox_count(*, user) -> int:
-    return (
-        ApprovalRequest.objects.filter(status=ApprovalRequest.Status.IN_PROGRESS)
-        .filter(_waiting_for(user))
-        .exclude(requester=user)
-        .count()
-    )
+    """How many things wait for `user`: the number the navigation shows."""
+    return ApprovalRequest.objects.filter(_waits_on(user)).count()
 
 
 def user_can_act(*, user, request: ApprovalRequest) -> bool:

@@ -6,9 +6,10 @@ from django.core.validators import MinValueValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import Department
 from accounts.roles import Role
 from accounts.widgets import DateInput, TimeInput
-from approvals.models import Decision
+from approvals.models import ApprovalRequest, Decision
 from outbound.models import WorkOrder
 from surveys.models import QuestionnaireVersion
 from surveys.selectors import version_published_list
@@ -177,3 +178,47 @@ class AssignmentForm(forms.Form):
         if start and end and end < start:
             self.add_error("planned_end", _("The end date cannot be before the start date."))
         return data
+
+
+class OrderFilterForm(forms.Form):
+    """The order list's search and filters, read from the query string; a value that does
+    not parse is ignored rather than refused."""
+
+    q = forms.CharField(label=_("Search"), required=False, max_length=100)
+    status = forms.ChoiceField(
+        label=_("Status"),
+        required=False,
+        choices=[("", _("Any status")), *ApprovalRequest.Status.choices],
+    )
+    kind = forms.ChoiceField(
+        label=_("Kind"), required=False, choices=[("", _("Any kind")), *WorkOrder.Kind.choices]
+    )
+    department = forms.ModelChoiceField(
+        label=_("Department"),
+        required=False,
+        queryset=Department.objects.order_by("name"),
+        empty_label=_("Any department"),
+    )
+    filed_from = forms.DateField(label=_("Filed from"), required=False, widget=DateInput())
+    filed_until = forms.DateField(label=_("Filed until"), required=False, widget=DateInput())
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
+            field.widget.attrs["class"] = f"{css} {css}-sm"
+        self.fields["q"].widget.attrs["placeholder"] = _("Title, number or requester")
+        self.fields["q"].widget.input_type = "search"
+
+    def criteria(self) -> dict:
+        """The filters that parsed, as the selector's keyword arguments."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        return {
+            "search": data.get("q") or "",
+            "status": data.get("status") or "",
+            "kind": data.get("kind") or "",
+            "department": data.get("department"),
+            "filed_from": data.get("filed_from"),
+            "filed_until": data.get("filed_until"),
+        }

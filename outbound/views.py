@@ -4,6 +4,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.roles import Role
@@ -11,7 +12,8 @@ from approvals.calendar import WorkingCalendar
 from approvals.models import Decision, Step
 from approvals.selectors import chain_steps, history, user_can_act
 from outbound import selectors, services
-from outbound.forms import AssignmentForm, DecisionForm, WorkOrderForm
+from outbound.forms import AssignmentForm, DecisionForm, OrderFilterForm, WorkOrderForm
+from outbound.listing import Column, Sorting, page_of, query_without
 from outbound.models import WorkOrder
 
 
@@ -35,12 +37,60 @@ def _form_errors(form, error: ValidationError) -> None:
         form.add_error(None, error.messages)
 
 
+ORDER_SORTS = {
+    "number": ("pk",),
+    "title": ("title",),
+    "kind": ("kind",),
+    "requester": ("requester__display_name", "requester__username"),
+    "contacts": ("expected_contacts",),
+    "dates": ("desired_start", "desired_end"),
+    "filed": ("created_at",),
+    "status": ("approval_requests__status",),
+}
+ORDER_COLUMNS = [
+    Column(gettext_lazy("No."), "number"),
+    Column(gettext_lazy("Title"), "title"),
+    Column(gettext_lazy("Kind"), "kind"),
+    Column(gettext_lazy("Requester"), "requester"),
+    Column(gettext_lazy("Contacts (imported / planned)"), "contacts", "text-end"),
+    Column(gettext_lazy("Dates"), "dates"),
+    Column(gettext_lazy("Filed"), "filed"),
+    Column(gettext_lazy("Where it stands"), "status"),
+]
+
+
 def order_list(request):
     scope = request.GET.get("scope", "all")
     if scope not in ("all", "mine"):
         scope = "all"
-    orders = selectors.order_list(user=request.user, scope=scope)
-    return render(request, "outbound/order_list.html", {"orders": orders, "scope": scope})
+    filters = OrderFilterForm(request.GET)
+    sorting = Sorting(request.GET, ORDER_SORTS, default="-filed")
+    orders = selectors.order_list(
+        user=request.user,
+        scope=scope,
+        ordering=sorting.order_by(WorkOrder),
+        **filters.criteria(),
+    )
+    page = page_of(request.GET, orders)
+    rows = list(page)
+    imported = selectors.imported_counts(orders=rows)
+    for order in rows:
+        order.imported_contacts = imported.get(order.pk, 0)
+    scope_query = query_without(request.GET, "scope")
+    return render(
+        request,
+        "outbound/order_list.html",
+        {
+            "page": page,
+            "scope": scope,
+            "filters": filters,
+            "sort": sorting.value,
+            "columns": sorting.headers(ORDER_COLUMNS),
+            "query": query_without(request.GET),
+            "scope_query": f"{scope_query}&" if scope_query else "",
+            "filtered": any(filters.criteria().values()),
+        },
+    )
 
 
 def order_create(request):

@@ -9,8 +9,9 @@ from django.utils.translation import gettext_lazy as _
 from accounts.widgets import DateInput
 from outbound.contacts.normalise import normalise_phone
 from outbound.contacts.readers import file_format
+from outbound.contacts.selectors import NOT_QUEUED, DeadlineState
 from outbound.contacts.services import one_year_after, validate_red_list_period
-from outbound.models import WorkOrder
+from outbound.models import DialState, DoNotCallEntry, WorkOrder
 
 TARGET_LABELS = {
     "phone": _("Phone number"),
@@ -102,15 +103,42 @@ class PhoneField(forms.CharField):
         return normal
 
 
+class CampaignNumberField(forms.CharField):
+    """An approved campaign by its order number (WH-000123, or 123); empty for none. A
+    number to type rather than a menu of every campaign, which would grow with them."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", _("Campaign"))
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("max_length", 20)
+        kwargs.setdefault(
+            "help_text", _("The order number, such as WH-000123; leave empty for every campaign.")
+        )
+        super().__init__(**kwargs)
+        self.widget.attrs["placeholder"] = _("Every campaign")
+
+    def prepare_value(self, value):
+        return value.number if isinstance(value, WorkOrder) else value
+
+    def clean(self, value):
+        value = super().clean(value)
+        if not value:
+            return None
+        pk = WorkOrder.pk_from_number(value)
+        campaign = (
+            WorkOrder.objects.filter(pk=pk, run_status=WorkOrder.RunStatus.READY).first()
+            if pk
+            else None
+        )
+        if campaign is None:
+            raise ValidationError(_("No approved campaign has this number."))
+        return campaign
+
+
 class DoNotCallForm(forms.Form):
     phone = PhoneField()
     reason = forms.CharField(label=_("Reason"), max_length=255, required=False)
-    campaign = forms.ModelChoiceField(
-        label=_("Campaign"),
-        queryset=WorkOrder.objects.filter(run_status=WorkOrder.RunStatus.READY).order_by("title"),
-        required=False,
-        empty_label=_("Every campaign"),
-    )
+    campaign = CampaignNumberField()
 
 
 class DoNotCallUploadForm(forms.Form):
@@ -168,3 +196,78 @@ class RedListUploadForm(RedListPeriodMixin, forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=255, required=False)
     starts_on = RedListForm.base_fields["starts_on"]
     ends_on = RedListForm.base_fields["ends_on"]
+
+
+def _small_controls(form: forms.Form) -> None:
+    for field in form.fields.values():
+        css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
+        field.widget.attrs["class"] = f"{css} {css}-sm"
+
+
+class _ListFilterForm(forms.Form):
+    """A list's search and filters from the query string; what does not parse is ignored."""
+
+    q = forms.CharField(label=_("Search"), required=False, max_length=100)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _small_controls(self)
+        self.fields["q"].widget.input_type = "search"
+
+    def values(self) -> dict:
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        return {name: data.get(name) or "" for name in self.fields}
+
+
+class ContactFilterForm(_ListFilterForm):
+    status = forms.ChoiceField(label=_("Status"), required=False)
+    deadline = forms.ChoiceField(label=_("Deadline"), required=False)
+
+    def __init__(self, *args, deadlines: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["q"].widget.attrs["placeholder"] = _("Number or name")
+        self.fields["status"].choices = [
+            ("", _("Any status")),
+            (NOT_QUEUED, _("Not queued yet")),
+            *DialState.Status.choices,
+        ]
+        if deadlines:
+            self.fields["deadline"].choices = [("", _("Any deadline")), *DeadlineState.choices]
+        else:
+            del self.fields["deadline"]
+
+
+class DoNotCallFilterForm(_ListFilterForm):
+    source = forms.ChoiceField(label=_("Source"), required=False)
+    scope = forms.ChoiceField(
+        label=_("Applies to"),
+        required=False,
+        choices=[
+            ("", _("Any campaign")),
+            ("global", _("Every campaign")),
+            ("campaign", _("One campaign")),
+        ],
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["q"].widget.attrs["placeholder"] = _("Number or reason")
+        self.fields["source"].choices = [("", _("Any source")), *DoNotCallEntry.Source.choices]
+
+
+class RedListFilterForm(_ListFilterForm):
+    period = forms.ChoiceField(
+        label=_("Period"),
+        required=False,
+        choices=[
+            ("", _("Any period")),
+            ("current", _("In force today")),
+            ("upcoming", _("Not started yet")),
+            ("expired", _("Expired")),
+        ],
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["q"].widget.attrs["placeholder"] = _("Number, customer or reason")

@@ -3,17 +3,36 @@
 
 import datetime
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
+from django.conf import settings
 from django.db import connection
-from django.db.models import BooleanField, Q, QuerySet, TextChoices
+from django.db.models import (
+    BooleanField,
+    Case,
+    CharField,
+    Count,
+    Q,
+    QuerySet,
+    TextChoices,
+    Value,
+    When,
+)
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.roles import Role
 from outbound.contacts.normalise import normalise_phone
-from outbound.models import Contact, ContactImport, DoNotCallEntry, RedListEntry, WorkOrder
+from outbound.models import (
+    CampaignSettings,
+    Contact,
+    ContactImport,
+    DialState,
+    DoNotCallEntry,
+    RedListEntry,
+    WorkOrder,
+)
 from outbound.selectors import orders_visible_to
 
 _E164 = re.compile(r"\+\d{1,19}")
@@ -115,7 +134,80 @@ def campaign_for(*, user, pk: int) -> WorkOrder:
     return orders_visible_to(user=user).select_related("requester", "department").get(pk=pk)
 
 
-def contact_list(*, campaign: WorkOrder, search: str = "") -> QuerySet[Contact]:
+# The filter for contacts not yet in the dialing queue, beside DialState's statuses.
+NOT_QUEUED = "not_queued"
+
+
+class DeadlineState(TextChoices):
+    """Where a complaint callback stands against its deadline, while it is not done."""
+
+    OVERDUE = "overdue", _("Overdue")
+    AT_RISK = "at_risk", _("At risk")
+
+
+def _not_done() -> Q:
+    """Still to be called: not queued yet, waiting, or on a call now."""
+    return Q(dial_state__isnull=True) | Q(
+        dial_state__status__in=(DialState.Status.PENDING, DialState.Status.DIALING)
+    )
+
+
+def _rules_of(campaign: WorkOrder) -> CampaignSettings:
+    try:
+        return campaign.dialing
+    except CampaignSettings.DoesNotExist:
+        return CampaignSettings(campaign=campaign)
+
+
+def calling_days_ahead(campaign: WorkOrder, today: datetime.date) -> list[datetime.date]:
+    """The campaign's next WAIHU_DEADLINE_RISK_DAYS + 1 calling days after `today`: the days
+    it can actually call (its weekday hours and dates, and the official calendar's public
+    holidays unless it calls on them); fewer if it ends before."""
+    from outbound.dialer import windows
+
+    return windows.calling_days_after(
+        _rules_of(campaign), today, count=settings.WAIHU_DEADLINE_RISK_DAYS + 1
+    )
+
+
+def deadline_filters(
+    today: datetime.date | None = None, *, campaign: WorkOrder | None = None
+) -> dict[str, Q]:
+    """The contacts in each DeadlineState on `today` (today by default): overdue once the
+    deadline has passed; at risk while at most WAIHU_DEADLINE_RISK_DAYS of the campaign's
+    calling days are left after today before the deadline (without a campaign: that many
+    calendar days). Done contacts are neither."""
+    today = today or timezone.localdate()
+    at_risk = Q(deadline__gte=today) & _not_done()
+    if campaign is None:
+        margin = today + datetime.timedelta(days=settings.WAIHU_DEADLINE_RISK_DAYS)
+        at_risk &= Q(deadline__lte=margin)
+    else:
+        ahead = calling_days_ahead(campaign, today)
+        if len(ahead) > settings.WAIHU_DEADLINE_RISK_DAYS:
+            # Safe from the first calling day past the margin on.
+            at_risk &= Q(deadline__lt=ahead[settings.WAIHU_DEADLINE_RISK_DAYS])
+    return {
+        DeadlineState.OVERDUE: Q(deadline__lt=today) & _not_done(),
+        DeadlineState.AT_RISK: at_risk,
+    }
+
+
+def has_deadlines(campaign: WorkOrder) -> bool:
+    return campaign.kind == WorkOrder.Kind.COMPLAINT_CALLBACK
+
+
+def contact_list(
+    *,
+    campaign: WorkOrder,
+    search: str = "",
+    status: str = "",
+    deadline: str = "",
+    ordering: Sequence = (),
+    today: datetime.date | None = None,
+) -> QuerySet[Contact]:
+    """The campaign's contacts with their dialing state; for a complaint callback each
+    carries its `deadline_state` (a DeadlineState, or empty)."""
     contacts = Contact.objects.filter(campaign=campaign)
     search = search.strip()
     if search:
@@ -124,7 +216,35 @@ def contact_list(*, campaign: WorkOrder, search: str = "") -> QuerySet[Contact]:
         if normal:
             query |= Q(phone=normal)
         contacts = contacts.filter(query)
-    return contacts.order_by("id")
+    if status == NOT_QUEUED:
+        contacts = contacts.filter(dial_state__isnull=True)
+    elif status in DialState.Status.values:
+        contacts = contacts.filter(dial_state__status=status)
+    if has_deadlines(campaign):
+        states = deadline_filters(today, campaign=campaign)
+        contacts = contacts.annotate(
+            deadline_state=Case(
+                *(When(condition, then=Value(state)) for state, condition in states.items()),
+                default=Value(""),
+                output_field=CharField(),
+            )
+        )
+        if deadline in states:
+            contacts = contacts.filter(states[deadline])
+    return contacts.select_related("dial_state").order_by(*(ordering or ("id",)))
+
+
+def deadline_counts(*, campaign: WorkOrder, today: datetime.date | None = None) -> dict:
+    """{DeadlineState: how many of the campaign's contacts are in it}, in one query; empty
+    for a campaign without deadlines."""
+    if not has_deadlines(campaign):
+        return {}
+    return Contact.objects.filter(campaign=campaign).aggregate(
+        **{
+            state: Count("pk", filter=condition)
+            for state, condition in deadline_filters(today, campaign=campaign).items()
+        }
+    )
 
 
 def import_list(*, campaign: WorkOrder) -> QuerySet[ContactImport]:
@@ -151,11 +271,44 @@ def _search(entries: QuerySet, search: str) -> QuerySet:
     return entries.filter(query)
 
 
-def dnc_list(*, search: str = "", include_removed: bool = False) -> QuerySet[DoNotCallEntry]:
+def dnc_list(
+    *,
+    search: str = "",
+    include_removed: bool = False,
+    source: str = "",
+    scope: str = "",
+    ordering: Sequence = (),
+) -> QuerySet[DoNotCallEntry]:
+    """The do-not-call list; `scope` is "global" for the entries that block a number in
+    every campaign, "campaign" for those of one campaign."""
     entries = DoNotCallEntry.objects.all() if include_removed else DoNotCallEntry.objects.active()
-    return _search(entries, search).select_related("campaign", "added_by", "removed_by")
+    if source:
+        entries = entries.filter(source=source)
+    if scope == "global":
+        entries = entries.filter(campaign__isnull=True)
+    elif scope == "campaign":
+        entries = entries.filter(campaign__isnull=False)
+    entries = _search(entries, search).select_related("campaign", "added_by", "removed_by")
+    return entries.order_by(*ordering) if ordering else entries
 
 
-def red_list(*, search: str = "", include_removed: bool = False) -> QuerySet[RedListEntry]:
+def red_list(
+    *,
+    search: str = "",
+    include_removed: bool = False,
+    period: str = "",
+    ordering: Sequence = (),
+    today: datetime.date | None = None,
+) -> QuerySet[RedListEntry]:
+    """The red list; `period` is "current" for the entries that apply `today`, "upcoming"
+    for those that start later, "expired" for those that have ended."""
     entries = RedListEntry.objects.all() if include_removed else RedListEntry.objects.active()
-    return _search(entries, search).select_related("added_by", "removed_by")
+    today = today or timezone.localdate()
+    if period == "current":
+        entries = entries.filter(starts_on__lte=today, ends_on__gte=today)
+    elif period == "upcoming":
+        entries = entries.filter(starts_on__gt=today)
+    elif period == "expired":
+        entries = entries.filter(ends_on__lt=today)
+    entries = _search(entries, search).select_related("added_by", "removed_by")
+    return entries.order_by(*ordering) if ordering else entries

@@ -3,28 +3,30 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.audit import AuditAction, audit_record
 from outbound.contacts import selectors, services
 from outbound.contacts.forms import (
     TARGET_LABELS,
+    ContactFilterForm,
     ContactUploadForm,
+    DoNotCallFilterForm,
     DoNotCallForm,
     DoNotCallUploadForm,
     MappingForm,
+    RedListFilterForm,
     RedListForm,
     RedListUploadForm,
 )
 from outbound.contacts.normalise import normalise_phone
-from outbound.models import ContactImport, DoNotCallEntry, RedListEntry, WorkOrder
-
-PAGE_SIZE = 50
+from outbound.listing import Column, Sorting, page_of, query_without
+from outbound.models import Contact, ContactImport, DoNotCallEntry, RedListEntry, WorkOrder
 
 
 def _form_errors(form, error: ValidationError) -> None:
@@ -66,24 +68,57 @@ def _require_list_admin(request) -> None:
         raise PermissionDenied(_("Only the outbound administrators manage these lists."))
 
 
-def _page(request, queryset):
-    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
-
-
 # --- a campaign's contacts and imports ------------------------------------------------------
+
+
+CONTACT_SORTS = {
+    "added": ("id",),
+    "phone": ("phone",),
+    "name": ("name",),
+    "region": ("region",),
+    "deadline": ("deadline",),
+    "status": ("dial_state__status",),
+}
+CONTACT_COLUMNS = [
+    Column(gettext_lazy("Phone"), "phone"),
+    Column(gettext_lazy("Name"), "name"),
+    Column(gettext_lazy("Brand")),
+    Column(gettext_lazy("Region"), "region"),
+    Column(gettext_lazy("Segment")),
+    Column(gettext_lazy("Deadline"), "deadline"),
+    Column(gettext_lazy("Status"), "status"),
+    Column(gettext_lazy("Other columns")),
+]
 
 
 def campaign_contacts(request, order_pk: int):
     campaign = _campaign(request, order_pk)
-    search = request.GET.get("q", "")
-    contacts = selectors.contact_list(campaign=campaign, search=search)
+    deadlines = selectors.has_deadlines(campaign)
+    filters = ContactFilterForm(request.GET, deadlines=deadlines)
+    criteria = filters.values()
+    sorting = Sorting(request.GET, CONTACT_SORTS, default="added")
+    contacts = selectors.contact_list(
+        campaign=campaign,
+        search=criteria["q"],
+        status=criteria["status"],
+        deadline=criteria.get("deadline", ""),
+        ordering=sorting.order_by(Contact),
+    )
+    deadline_query = query_without(request.GET, "deadline")
     return render(
         request,
         "outbound/contacts/campaign_contacts.html",
         {
             "campaign": campaign,
-            "page": _page(request, contacts),
-            "search": search,
+            "page": page_of(request.GET, contacts),
+            "filters": filters,
+            "filtered": any(criteria.values()),
+            "search": criteria["q"],
+            "sort": sorting.value,
+            "columns": sorting.headers(CONTACT_COLUMNS),
+            "query": query_without(request.GET),
+            "deadline_counts": selectors.deadline_counts(campaign=campaign),
+            "deadline_query": f"{deadline_query}&" if deadline_query else "",
             "imports": selectors.import_list(campaign=campaign)[:10],
             "can_upload": campaign.run_status == WorkOrder.RunStatus.READY,
         },
@@ -225,25 +260,44 @@ def _upload_message(request, counts: dict) -> None:
 
 @dataclass(frozen=True)
 class _ListKind:
-    """The pages of one list never to call: its template, its entries, its two forms."""
+    """The pages of one list never to call: its template, its entries, its two forms, its
+    filters and the columns it sorts by."""
 
     template: str
     url_name: str
+    model: type
     entries: Callable
     form: type
     upload_form: type
+    filter_form: type
+    sorts: dict
+    columns: list
 
 
 def _list_page(request, kind: _ListKind, *, form=None, upload_form=None, status: int = 200):
-    search = request.GET.get("q", "")
+    filters = kind.filter_form(request.GET)
+    criteria = filters.values()
+    search = criteria.pop("q")
     removed = request.GET.get("removed") == "1"
+    sorting = Sorting(request.GET, kind.sorts, default="-added")
+    entries = kind.entries(
+        search=search,
+        include_removed=removed,
+        ordering=sorting.order_by(kind.model),
+        **criteria,
+    )
     return render(
         request,
         kind.template,
         {
-            "page": _page(request, kind.entries(search=search, include_removed=removed)),
+            "page": page_of(request.GET, entries),
             "search": search,
             "removed": removed,
+            "filters": filters,
+            "filtered": bool(search) or any(criteria.values()),
+            "sort": sorting.value,
+            "columns": sorting.headers(kind.columns),
+            "query": query_without(request.GET),
             "form": form or kind.form(),
             "upload_form": upload_form or kind.upload_form(),
         },
@@ -279,16 +333,48 @@ def _list_upload(request, kind: _ListKind, save: Callable[[dict], dict]):
 DNC = _ListKind(
     "outbound/contacts/dnc_list.html",
     "contacts:dnc_list",
+    DoNotCallEntry,
     selectors.dnc_list,
     DoNotCallForm,
     DoNotCallUploadForm,
+    DoNotCallFilterForm,
+    {
+        "phone": ("phone",),
+        "campaign": ("campaign_id",),
+        "source": ("source",),
+        "added": ("created_at",),
+    },
+    [
+        Column(gettext_lazy("Phone"), "phone"),
+        Column(gettext_lazy("Campaign"), "campaign"),
+        Column(gettext_lazy("Reason")),
+        Column(gettext_lazy("Source"), "source"),
+        Column(gettext_lazy("Added"), "added"),
+        Column(""),
+    ],
 )
 RED = _ListKind(
     "outbound/contacts/red_list.html",
     "contacts:red_list",
+    RedListEntry,
     selectors.red_list,
     RedListForm,
     RedListUploadForm,
+    RedListFilterForm,
+    {
+        "phone": ("phone",),
+        "customer": ("customer_name",),
+        "period": ("ends_on", "starts_on"),
+        "added": ("created_at",),
+    },
+    [
+        Column(gettext_lazy("Phone"), "phone"),
+        Column(gettext_lazy("Customer"), "customer"),
+        Column(gettext_lazy("Reason")),
+        Column(gettext_lazy("Period"), "period"),
+        Column(gettext_lazy("Added"), "added"),
+        Column(""),
+    ],
 )
 
 

@@ -4,11 +4,28 @@ their deadline, and the attempts with their timelines."""
 import datetime
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.utils import timezone
 
 from accounts.roles import Role
 from approvals.calendar_services import official_year_missing
+from outbound.contacts.selectors import (
+    DeadlineState,
+    calling_days_ahead,
+    deadline_filters,
+    has_deadlines,
+)
 from outbound.dialer import windows
 from outbound.models import (
     CallAttempt,
@@ -100,39 +117,63 @@ def progress(*, campaign: WorkOrder, now: datetime.datetime | None = None) -> di
     }
 
 
-def _rules_of(campaign: WorkOrder) -> CampaignSettings:
-    try:
-        return campaign.dialing
-    except CampaignSettings.DoesNotExist:
-        return CampaignSettings(campaign=campaign)
+def contacts_by_deadline(
+    *, campaign: WorkOrder, today: datetime.date | None = None, limit: int = 10
+) -> dict[str, list[Contact]]:
+    """For a complaint callback: {DeadlineState: its first `limit` contacts, the earliest
+    deadline first}: the overdue apart from those at risk (which carry their calling days
+    left). Empty for other campaigns."""
+    if not has_deadlines(campaign):
+        return {}
+    overdue = deadline_filters(today, campaign=campaign)[DeadlineState.OVERDUE]
+    return {
+        DeadlineState.OVERDUE: list(
+            Contact.objects.filter(campaign=campaign)
+            .filter(overdue)
+            .select_related("dial_state")
+            .order_by("deadline", "pk")[:limit]
+        ),
+        DeadlineState.AT_RISK: contacts_at_risk(campaign=campaign, today=today, limit=limit),
+    }
+
+
+def events_in_call_order() -> QuerySet[CallEvent]:
+    """An attempt's events in the order the call went, not the order they arrived in: ours
+    from before the carrier had the call (created, queued) first, then the carrier's by its
+    SequenceNumber, then any others of ours without one (a status fetched from the carrier
+    when callbacks went missing, a call that never left, an agent's leg) as recorded."""
+    return CallEvent.objects.order_by(
+        Case(
+            When(sequence__isnull=False, then=Value(1)),
+            When(status__in=(CallAttempt.Status.CREATED, CallAttempt.Status.QUEUED), then=Value(0)),
+            default=Value(2),
+            output_field=IntegerField(),
+        ),
+        "sequence",
+        "pk",
+    )
 
 
 def contacts_at_risk(
     *,
     campaign: WorkOrder,
-    rules: CampaignSettings | None = None,
     today: datetime.date | None = None,
     limit=50,
 ):
-    """Complaint callbacks not yet done that have at most WAIHU_DEADLINE_RISK_DAYS calling
-    days left after today before their deadline. Calling days are the days the campaign
-    can actually call: its weekday hours and dates, and the calendar's holidays unless it
-    calls on them. Each contact carries `calling_days_left`."""
-    if campaign.kind != WorkOrder.Kind.COMPLAINT_CALLBACK:
+    """Complaint callbacks at risk (see deadline_filters: at most WAIHU_DEADLINE_RISK_DAYS
+    of the campaign's calling days left before the deadline), the earliest deadline
+    first, each carrying its `calling_days_left`."""
+    if not has_deadlines(campaign):
         return []
-    rules = rules or _rules_of(campaign)
     today = today or timezone.localdate()
-    risk = settings.WAIHU_DEADLINE_RISK_DAYS
-    ahead = windows.calling_days_after(rules, today, count=risk + 1)
-    contacts = Contact.objects.filter(campaign=campaign, deadline__isnull=False)
-    if len(ahead) > risk:
-        # Safe up to the day before the first calling day past the margin.
-        contacts = contacts.filter(deadline__lt=ahead[risk])
+    ahead = calling_days_ahead(campaign, today)
     at_risk = list(
-        contacts.exclude(dial_state__status__in=DialState.FINAL)
+        Contact.objects.filter(campaign=campaign)
+        .filter(deadline_filters(today, campaign=campaign)[DeadlineState.AT_RISK])
         .select_related("dial_state")
         .order_by("deadline", "pk")[:limit]
     )
+    risk = settings.WAIHU_DEADLINE_RISK_DAYS
     for contact in at_risk:
         contact.calling_days_left = sum(1 for day in ahead[:risk] if day <= contact.deadline)
     return at_risk
@@ -173,8 +214,6 @@ def attempt_list(
         )
     return (
         attempts.select_related("contact")
-        .prefetch_related(
-            Prefetch("events", queryset=CallEvent.objects.order_by("occurred_at", "sequence", "pk"))
-        )
+        .prefetch_related(Prefetch("events", queryset=events_in_call_order()))
         .order_by("-created_at", "-pk")
     )

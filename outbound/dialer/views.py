@@ -1,19 +1,25 @@
 """The campaign page: live progress, start/pause/resume/stop, the settings, the attempts."""
 
+import hashlib
+import json
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.audit import AuditAction, audit_record, form_changes
 from outbound import preflight, telephony
+from outbound.contacts import selectors as contact_selectors
 from outbound.dialer import account, selectors, services
 from outbound.dialer.forms import AttemptFilterForm, CampaignSettingsForm
-from outbound.models import CampaignSettings, DialState, Outcome, WorkOrder
+from outbound.models import CallAttempt, CampaignSettings, DialState, Outcome, WorkOrder
 from outbound.recordings.selectors import audible_prefetch
 
 ACTIONS = {
@@ -26,6 +32,8 @@ ACTIONS = {
     "stop": (services.campaign_stop, gettext_lazy("The campaign is stopped.")),
 }
 ATTEMPTS_PER_PAGE = 50
+# The carrier's call statuses, in the user's words, for the events of a timeline.
+STATUS_LABELS = dict(CallAttempt.Status.choices)
 
 
 def _campaign_or_404(request, pk: int) -> WorkOrder:
@@ -42,10 +50,50 @@ def _live(campaign: WorkOrder, rules: CampaignSettings) -> dict:
     return numbers
 
 
-@require_GET
-def campaign_detail(request, pk: int):
-    campaign = _campaign_or_404(request, pk)
-    rules = services.settings_for(campaign=campaign)
+def _clock(moment) -> str:
+    return timezone.localtime(moment).strftime("%H:%M:%S")
+
+
+def _attempt_row(attempt: CallAttempt) -> dict:
+    """One attempt as the page shows it, and as the live JSON sends it for the page's
+    script to draw; `key` changes whenever anything shown does."""
+    row = {
+        "id": attempt.pk,
+        "to": attempt.to,
+        "name": attempt.contact.name,
+        "number": attempt.number,
+        "status": attempt.status,
+        "status_label": str(attempt.get_status_display()),
+        "outcome": attempt.outcome,
+        "outcome_label": str(attempt.get_outcome_display()) if attempt.outcome else "",
+        "error_code": attempt.error_code,
+        "duration": attempt.duration,
+        "created": _clock(attempt.created_at),
+        "events": [
+            {
+                "time": _clock(event.occurred_at),
+                "status": event.status,
+                "label": str(STATUS_LABELS.get(event.status, event.status)),
+            }
+            for event in attempt.events.all()
+        ],
+        "recordings": [
+            {
+                "sid": recording.sid,
+                "duration": recording.duration,
+                "mp3": reverse("recordings:audio", kwargs={"sid": recording.sid, "format": "mp3"}),
+                "wav": reverse("recordings:audio", kwargs={"sid": recording.sid, "format": "wav"}),
+            }
+            for recording in attempt.audible_recordings
+        ],
+    }
+    shown = json.dumps(row, sort_keys=True).encode()
+    row["key"] = hashlib.blake2s(shown, digest_size=8).hexdigest()
+    return row
+
+
+def _attempts_page(request, campaign: WorkOrder):
+    """The page of attempts the query string asks for, and the filter form."""
     filters = AttemptFilterForm(request.GET or None)
     criteria = filters.cleaned_data if filters.is_valid() else {}
     attempts = selectors.attempt_list(
@@ -55,9 +103,18 @@ def campaign_detail(request, pk: int):
         search=criteria.get("q", ""),
     ).prefetch_related(audible_prefetch(request.user))
     page = Paginator(attempts, ATTEMPTS_PER_PAGE).get_page(request.GET.get("page"))
+    return page, [_attempt_row(attempt) for attempt in page], filters
+
+
+@require_GET
+def campaign_detail(request, pk: int):
+    campaign = _campaign_or_404(request, pk)
+    rules = services.settings_for(campaign=campaign)
+    page, rows, filters = _attempts_page(request, campaign)
     live = _live(campaign, rules)
     query = request.GET.copy()
     query.pop("page", None)
+    deadlines = selectors.contacts_by_deadline(campaign=campaign)
     return render(
         request,
         "outbound/campaign/detail.html",
@@ -71,10 +128,17 @@ def campaign_detail(request, pk: int):
             "outcomes": [
                 (value, label, live["outcomes"][value]) for value, label in Outcome.choices
             ],
-            "at_risk": selectors.contacts_at_risk(campaign=campaign, rules=rules),
+            "deadlines": deadlines,
+            "at_risk": deadlines.get("at_risk", []),
+            "deadline_counts": contact_selectors.deadline_counts(campaign=campaign),
+            "can_see_contacts": contact_selectors.can_manage_contacts(
+                user=request.user, campaign=campaign
+            ),
             "filters": filters,
             "page": page,
+            "rows": rows,
             "query": query.urlencode(),
+            "live_query": request.GET.urlencode(),
             "can_operate": services.can_operate(user=request.user),
             "is_ready": campaign.run_status == WorkOrder.RunStatus.READY,
             "pause_notice": _pause_notice(rules),
@@ -92,8 +156,14 @@ def _pause_notice(rules: CampaignSettings) -> str:
 
 @require_GET
 def campaign_live(request, pk: int):
+    """The live numbers and the page of attempts the campaign page shows (the same filters
+    and page), polled by its script."""
     campaign = _campaign_or_404(request, pk)
-    return JsonResponse(_live(campaign, services.settings_for(campaign=campaign)))
+    numbers = _live(campaign, services.settings_for(campaign=campaign))
+    page, rows, _filters = _attempts_page(request, campaign)
+    numbers["attempts"] = rows
+    numbers["attempts_matching"] = page.paginator.count
+    return JsonResponse(numbers)
 
 
 @require_POST

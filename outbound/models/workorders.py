@@ -1,3 +1,5 @@
+import re
+
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericRelation
 from django.db import models
@@ -7,10 +9,15 @@ from django.utils.translation import gettext_lazy as _
 
 from approvals.models import ApprovalRequest
 
+# An order's number as people write it: WH-000123, wh123 or plain 123.
+_NUMBER = re.compile(r"\s*(?:WH-?)?0*(\d{1,12})\s*", re.IGNORECASE)
+
 
 class WorkOrder(models.Model):
     """An outbound-calling project as the requester files it (工单); once approved it runs
     as a campaign."""
+
+    NUMBER_PREFIX = "WH-"
 
     class Kind(models.TextChoices):
         SATISFACTION = "satisfaction", _("Satisfaction survey")
@@ -98,12 +105,25 @@ class WorkOrder(models.Model):
                 condition=Q(expected_contacts__gt=0), name="order_contacts_positive"
             ),
         ]
+        # The order list's default order, newest first, read from the index a page at a time.
+        indexes = [models.Index(fields=["created_at", "id"], name="order_created")]
 
     def __str__(self) -> str:
         return self.title
 
     def get_absolute_url(self) -> str:
         return reverse("outbound:order_detail", args=[self.pk])
+
+    @property
+    def number(self) -> str:
+        """The number people quote for the order: its key, as WH-000123."""
+        return f"{self.NUMBER_PREFIX}{self.pk:06d}" if self.pk else ""
+
+    @staticmethod
+    def pk_from_number(text: str) -> int | None:
+        """The key of the order numbered `text` (WH-000123, wh123 or 123), or None."""
+        match = _NUMBER.fullmatch(text or "")
+        return int(match.group(1)) if match and int(match.group(1)) else None
 
     @property
     def approval(self) -> ApprovalRequest:

@@ -1,5 +1,6 @@
-// Keeps the campaign page's numbers live: polls the small JSON endpoint while the
-// campaign runs and redraws the counts, bars and per-minute columns.
+// Keeps the campaign page live: polls the small JSON endpoint and redraws the counts, bars
+// and per-minute columns, and the table of attempts (the page's filters and page number
+// travel in the endpoint's query string). Every value goes in as text, never as markup.
 (function () {
   "use strict";
   var box = document.getElementById("campaign-live");
@@ -7,6 +8,109 @@
     return;
   }
   var format = new Intl.NumberFormat();
+  var attemptsTable = document.querySelector("[data-testid=attempts]");
+  var attemptsBody = attemptsTable ? attemptsTable.tBodies[0] : null;
+  var playerTemplate = document.getElementById("recording-player");
+
+  function element(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) {
+      node.className = className;
+    }
+    if (text !== undefined && text !== null) {
+      node.textContent = text;
+    }
+    return node;
+  }
+
+  function player(recording) {
+    var details = playerTemplate.content.firstElementChild.cloneNode(true);
+    details.dataset.recording = recording.sid;
+    var duration = details.querySelector("[data-duration]");
+    if (recording.duration) {
+      duration.before(" ");
+      duration.textContent = "(" + recording.duration + " s)";
+    } else {
+      duration.remove();
+    }
+    details.querySelectorAll("source[data-format]").forEach(function (source) {
+      source.src = recording[source.dataset.format];
+      source.removeAttribute("data-format");
+    });
+    return details;
+  }
+
+  // The same markup as the rows the server draws in detail.html.
+  function attemptRow(row) {
+    var tr = element("tr");
+    tr.dataset.attempt = row.id;
+    tr.dataset.key = row.key;
+    var who = element("td", "", row.to);
+    who.append(element("br"), element("small", "text-body-secondary", row.name));
+    var outcome = element("td", "", row.outcome ? row.outcome_label : "—");
+    if (row.outcome && row.error_code) {
+      outcome.append(" ", element("small", "text-body-secondary", "(" + row.error_code + ")"));
+    }
+    var timeline = element("ol", "campaign-timeline");
+    var created = element("li", "", row.created + " " + attemptsTable.dataset.createdLabel);
+    created.dataset.status = "created";
+    timeline.append(created);
+    row.events.forEach(function (event) {
+      var item = element("li", "", event.time + " " + event.label);
+      item.dataset.status = event.status;
+      timeline.append(item);
+    });
+    var recordings = element("td");
+    if (playerTemplate) {
+      row.recordings.forEach(function (recording) {
+        recordings.append(player(recording));
+      });
+    }
+    var timelineCell = element("td");
+    timelineCell.append(timeline);
+    tr.append(
+      who,
+      element("td", "", row.number),
+      element("td", "", row.status_label),
+      outcome,
+      element("td", "text-end", row.duration === null ? "" : row.duration + " s"),
+      timelineCell,
+      recordings
+    );
+    return tr;
+  }
+
+  function drawAttempts(rows) {
+    if (!attemptsBody || !Array.isArray(rows)) {
+      return;
+    }
+    var shown = {};
+    var order = [];
+    attemptsBody.querySelectorAll("tr[data-key]").forEach(function (tr) {
+      shown[tr.dataset.key] = tr;
+      order.push(tr.dataset.key);
+    });
+    var wanted = rows.map(function (row) {
+      return row.key;
+    });
+    var empty = attemptsBody.querySelector("tr[data-empty]");
+    if (wanted.join(" ") === order.join(" ") && (rows.length > 0 || empty)) {
+      return; // nothing changed: leave the rows (and any recording playing) alone
+    }
+    var fresh = document.createDocumentFragment();
+    rows.forEach(function (row) {
+      fresh.append(shown[row.key] || attemptRow(row));
+    });
+    if (rows.length === 0) {
+      var none = element("tr");
+      none.dataset.empty = "";
+      var cell = element("td", "text-body-secondary", attemptsTable.dataset.emptyLabel);
+      cell.colSpan = 7;
+      none.append(cell);
+      fresh.append(none);
+    }
+    attemptsBody.replaceChildren(fresh);
+  }
 
   function pick(data, path) {
     return path.split(".").reduce(function (value, key) {
@@ -58,6 +162,7 @@
       }
     });
     drawBars();
+    drawAttempts(data.attempts);
   }
 
   function poll() {

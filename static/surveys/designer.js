@@ -1,15 +1,8 @@
-/* Questionnaire designer: confirm before destructive posts, and show only the fields that
-   apply to the chosen question type, rule condition or rule action. Every page works without
-   this script; it only tidies the forms. */
+/* Questionnaire designer: show only the fields that apply to the chosen question type, rule
+   condition or rule action. Every page works without this script; it only tidies the forms.
+   (Confirmations before destructive posts, data-confirm, are waihu.js's, on every page.) */
 (function () {
   "use strict";
-
-  document.addEventListener("submit", function (event) {
-    var form = event.target.closest("form[data-confirm]");
-    if (form && !window.confirm(form.getAttribute("data-confirm"))) {
-      event.preventDefault();
-    }
-  });
 
   function controlFor(block, name) {
     var form = block.closest("form");

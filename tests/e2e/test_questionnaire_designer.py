@@ -118,7 +118,9 @@ def test_design_check_publish_and_preview(page, live_server):
         == "jumps back"
     )
 
-    # The checker blocks publishing and says where and how to fix it.
+    # Publishing asks first (it cannot be undone); the checker then blocks it and says
+    # where and how to fix it.
+    page.once("dialog", lambda dialog: dialog.accept())
     submit(page, "[data-testid=publish]")
     assert "/check/" in page.url
     assert "Not published" in page.locator(".alert-danger").first.inner_text()
@@ -135,6 +137,7 @@ def test_design_check_publish_and_preview(page, live_server):
     submit(page, "[data-testid=save-rule]")
     assert "go to Q4" in page.locator("[data-testid=rule]").inner_text()
 
+    page.once("dialog", lambda dialog: dialog.accept())
     submit(page, "[data-testid=publish]")
     assert page.locator("[data-testid=version-status]").inner_text() == "Published"
     version = Questionnaire.objects.get(name="Repair callback").versions.get()

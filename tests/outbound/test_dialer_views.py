@@ -216,14 +216,32 @@ def test_attempts_with_timelines_and_recordings_in_constant_queries(client, org,
     assert client.get(url, {"outcome": "busy"}).context["page"].paginator.count == 0
 
 
-def test_contacts_at_risk_of_missing_their_deadline(client, org, telephony_settings):
+def test_contacts_past_their_deadline_are_shown_apart_from_those_at_risk(
+    client, org, telephony_settings
+):
     telephony_settings.WAIHU_DEADLINE_RISK_DAYS = 1
-    order = make_campaign(org, phones=phones(4), kind=WorkOrder.Kind.COMPLAINT_CALLBACK)
+    order = make_campaign(org, phones=phones(5), kind=WorkOrder.Kind.COMPLAINT_CALLBACK)
     today = timezone.localdate()
     contacts = list(order.contacts.order_by("pk"))
-    for contact, days in zip(contacts, (0, 1, 5, -1), strict=True):
+    for contact, days in zip(contacts, (0, 1, 5, -1, -2), strict=True):
         Contact.objects.filter(pk=contact.pk).update(deadline=today + datetime.timedelta(days=days))
     DialState.objects.create(contact=contacts[3], campaign=order, status="reached")
     page = _login(client, org.requester).get(reverse("campaigns:detail", args=[order.pk]))
-    assert [c.pk for c in page.context["at_risk"]] == [contacts[0].pk, contacts[1].pk]
-    assert b"at risk of missing their deadline" in page.content
+    deadlines = page.context["deadlines"]
+    assert [c.pk for c in deadlines["at_risk"]] == [contacts[0].pk, contacts[1].pk]
+    assert [c.pk for c in deadlines["overdue"]] == [contacts[4].pk]
+    assert page.context["deadline_counts"] == {"overdue": 1, "at_risk": 2}
+    html = page.content.decode()
+    assert "1 contact past the deadline" in html
+    assert "2 contacts at risk of missing the deadline" in html
+    link = reverse("contacts:campaign_contacts", args=[order.pk]) + "?deadline=overdue"
+    assert link in html
+    # Agents on the team see the campaign, not its contact list: no link for them.
+    page = _login(client, org.agent).get(reverse("campaigns:detail", args=[order.pk]))
+    assert link not in page.content.decode() and "past the deadline" in page.content.decode()
+
+
+def test_a_campaign_without_deadlines_shows_none(client, org, order):
+    page = _login(client, org.requester).get(reverse("campaigns:detail", args=[order.pk]))
+    assert page.context["deadlines"] == {} and page.context["deadline_counts"] == {}
+    assert b'data-testid="deadlines"' not in page.content
