@@ -28,3 +28,6 @@ urlpatterns = [
     path("twilio/voice/", include("outbound.voice.urls")),
     path("admin/", admin.site.urls),
 ]
+
+# A page whose middleware found the database unavailable is answered 503, not 500.
+handler500 = "ops.database.server_error"

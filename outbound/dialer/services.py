@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.roles import Role
+from ops import metrics
 from outbound import telephony
 from outbound.contacts.selectors import excluded_numbers
 from outbound.dialer import policy, windows
@@ -542,6 +543,7 @@ def attempt_finish(
         )
         if not finished:
             return False
+        metrics.call_finished(outcome)
         if source is not None:
             CallEvent.objects.bulk_create(
                 [
