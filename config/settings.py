@@ -144,6 +144,7 @@ DATABASES = {
         ("sqlite", "postgres", "postgresql", "pgsql"),
     )
 }
+_CONNECT_TIMEOUT = env_int("WAIHU_DATABASE_CONNECT_TIMEOUT", 5, minimum=1)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web process, the worker and beat share the file: wait for locks rather than fail,
     # and take the write lock at BEGIN so a read-then-write transaction cannot deadlock.
@@ -154,9 +155,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-waihu-{os.getpid()}.sqlite3")}
 else:
     # A database that does not answer fails a connection in seconds, not minutes.
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
-        "connect_timeout", env_int("WAIHU_DATABASE_CONNECT_TIMEOUT", 5, minimum=1)
-    )
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", _CONNECT_TIMEOUT)
     # One test database per test run, so runs side by side never drop each other's.
     _name = DATABASES["default"].get("NAME") or "waihu"
     DATABASES["default"]["TEST"] = {"NAME": f"test_{_name}_{os.getpid()}"}

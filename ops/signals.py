@@ -1,6 +1,6 @@
 """What ops listens to: Celery's task signals (each task's wait in its queue, duration and
 log line; the dialer tick's heartbeat), Celery's logging set-up (phone numbers masked in
-its handlers too), and failed logins."""
+its handlers too), failed logins, and new database connections (the web timeouts)."""
 
 import contextlib
 import logging
@@ -8,8 +8,9 @@ import time
 
 from celery import signals as celery_signals
 from django.contrib.auth.signals import user_login_failed
+from django.db.backends.signals import connection_created
 
-from ops import logs, metrics
+from ops import database, logs, metrics
 
 logger = logging.getLogger("waihu.task")
 
@@ -102,3 +103,4 @@ def connect() -> None:
     celery_signals.after_setup_logger.connect(logging_set_up, weak=False)
     celery_signals.after_setup_task_logger.connect(logging_set_up, weak=False)
     user_login_failed.connect(login_failed, dispatch_uid="ops.login_failed")
+    connection_created.connect(database.web_timeouts, dispatch_uid="ops.web_timeouts")
