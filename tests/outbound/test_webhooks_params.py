@@ -46,7 +46,7 @@ def test_a_replayed_signature_with_a_name_twilio_never_sends_is_refused(client, 
 
 def test_every_parameter_twilio_documents_is_accepted(client, attempt):
     path = reverse("telephony:status", args=[attempt.pk])
-    params = {name: "x" for name in STATUS_CALLBACK_PARAMS}
+    params = dict.fromkeys(STATUS_CALLBACK_PARAMS, "x")
     params.update(CallSid=SID, CallStatus="ringing", SequenceNumber="1")
     params.update(AccountSid="AC" + "5a" * 16, RecordingUrl="")
     signature = telephony.sign("http://testserver" + path, params)
