@@ -1,5 +1,5 @@
-"""Web requests never wait long on the database: each connection a request opens gets a
-lock timeout and, on PostgreSQL, a statement timeout (WAIHU_WEB_LOCK_TIMEOUT_MS,
+"""Web requests never wait long on the database: on PostgreSQL each connection a request
+opens gets a lock timeout and a statement timeout (WAIHU_WEB_LOCK_TIMEOUT_MS,
 WAIHU_WEB_STATEMENT_TIMEOUT_MS; Celery workers keep the server's own, since an import or
 an export may rightly run long), and a request whose database is locked, too slow or gone
 is answered 503 with a page saying so, at once, instead of hanging or showing a traceback."""
@@ -26,16 +26,11 @@ RETRY_AFTER_SECONDS = 30
 
 
 def web_timeouts(sender, connection, **kwargs) -> None:
-    """connection_created: a connection opened while serving a request is a web one. (On
-    SQLite the lock timeout is its busy timeout; it has no statement timeout.)"""
-    if not _in_request.get():
-        return
-    if connection.vendor == "sqlite":
-        if settings.WAIHU_WEB_LOCK_TIMEOUT_MS:
-            with connection.cursor() as cursor:
-                cursor.execute(f"PRAGMA busy_timeout = {int(settings.WAIHU_WEB_LOCK_TIMEOUT_MS)}")
-        return
-    if connection.vendor != "postgresql":
+    """connection_created: a connection opened while serving a request is a web one. (SQLite
+    locks the whole file for any write and keeps its own busy timeout for everyone: a web
+    request there still answers 503 once that runs out, but the carrier's callbacks and the
+    sandbox, writing, must not be turned away after a short wait.)"""
+    if connection.vendor != "postgresql" or not _in_request.get():
         return
     with connection.cursor() as cursor:
         cursor.execute(
