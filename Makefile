@@ -17,10 +17,15 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# One worker per queue group (see the Procfile); the queues are declared once first, so
+# the workers starting side by side never race to create them. The web server and the
+# workers count their metrics into one folder, emptied at each start.
 run: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
-	$(BIN)/honcho start -f Procfile
+	$(BIN)/python manage.py queues --declare
+	rm -rf var/metrics && mkdir -p var/metrics
+	PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/var/metrics $(BIN)/honcho start -f Procfile
 
 test: $(STAMP)
 	$(BIN)/python manage.py check --fail-level WARNING

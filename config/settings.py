@@ -23,6 +23,7 @@ from config.env import (
     env_weekdays,
 )
 from config.local_secrets import local_secret
+from config.queues import celery_queues
 from outbound.voice.voices import voice_names
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -65,10 +66,17 @@ INSTALLED_APPS = [
     "reports",
     "ninja",
     "api",
+    "ops",
 ]
 
 MIDDLEWARE = [
+    # Health checks and metrics first: no session, host check, HTTPS redirect or login.
+    "ops.middleware.OpsEndpointsMiddleware",
+    "ops.logs.RequestLogMiddleware",
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "config.middleware.RequestSizeLimitMiddleware",
+    # Before anything that opens a database connection (the session, the user).
+    "ops.database.WebDatabaseMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -82,6 +90,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "accounts.middleware.SessionIdleMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
     # Last, as django-axes asks: it answers a locked-out login.
     "axes.middleware.AxesMiddleware",
 ]
@@ -139,6 +148,7 @@ DATABASES = {
         ("sqlite", "postgres", "postgresql", "pgsql"),
     )
 }
+_CONNECT_TIMEOUT = env_int("WAIHU_DATABASE_CONNECT_TIMEOUT", 5, minimum=1)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["ENGINE"] = "accounts.sqlite"  # flush keeps the audit triggers
     # The web process, the worker and beat share the file: wait for locks rather than fail,
@@ -149,6 +159,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so threads and a worker process can share it.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-waihu-{os.getpid()}.sqlite3")}
 else:
+    # A database that does not answer fails a connection in seconds, not minutes.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", _CONNECT_TIMEOUT)
     # One test database per test run, so runs side by side never drop each other's.
     _name = DATABASES["default"].get("NAME") or "waihu"
     DATABASES["default"]["TEST"] = {"NAME": f"test_{_name}_{os.getpid()}"}
@@ -239,8 +251,25 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
-# The queue tasks go to unless routed elsewhere (one per environment sharing a broker).
-CELERY_TASK_DEFAULT_QUEUE = env_str("WAIHU_CELERY_QUEUE", "celery")
+# The environment's queue (one per environment sharing a broker; tests give their workers
+# one of their own). Tasks are routed by kind to queue groups under it (config/queues.py):
+# `<queue>.calls` (dialling and call handling), `<queue>.bulk` (imports and exports),
+# `<queue>.mail` (e-mail and reminders), and `<queue>` itself for anything unrouted.
+WAIHU_CELERY_QUEUE = env_str("WAIHU_CELERY_QUEUE", "celery")
+CELERY_TASK_DEFAULT_QUEUE = WAIHU_CELERY_QUEUE
+# Task name patterns (first match wins) and their group; config.queues.route reads them.
+WAIHU_TASK_GROUPS = [
+    ("outbound.dialer.tasks.*", "calls"),
+    ("outbound.sandbox.tasks.*", "calls"),
+    ("outbound.agent.tasks.*", "calls"),
+    ("outbound.voice.tasks.*", "calls"),
+    ("outbound.contacts.*", "bulk"),
+    ("reports.tasks.*", "bulk"),
+    ("approvals.tasks.*", "mail"),
+    ("api.tasks.*", "events"),
+]
+CELERY_TASK_ROUTES = ["config.queues.route"]
+CELERY_TASK_QUEUES = celery_queues(WAIHU_CELERY_QUEUE)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
@@ -287,12 +316,53 @@ for _low, _high in (
     if globals()[_low] > globals()[_high]:
         raise ImproperlyConfigured(f"Environment variable {_high} must not be below {_low}.")
 
+# Logs: text for a person at a terminal, JSON lines for a log collector; one line per
+# request and per task; phone numbers masked but for their last four digits.
+WAIHU_LOG_FORMAT = env_choice("WAIHU_LOG_FORMAT", "text", ("text", "json"), "text or json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"mask_phones": {"()": "ops.logs.PhoneMaskFilter"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "ops.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["mask_phones"],
+            "formatter": WAIHU_LOG_FORMAT,
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("WAIHU_LOG_LEVEL", "INFO")},
 }
+# A worker writing JSON keeps these handlers instead of installing Celery's own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = WAIHU_LOG_FORMAT == "text"
+
+# Operations: health checks, metrics, request timeouts (the ops app).
+# /metrics answers a scraper that sends "Authorization: Bearer <token>"; empty turns it off.
+WAIHU_METRICS_TOKEN = env_str("WAIHU_METRICS_TOKEN", "")
+if WAIHU_METRICS_TOKEN and len(WAIHU_METRICS_TOKEN) < 16:
+    raise ImproperlyConfigured(
+        "Environment variable WAIHU_METRICS_TOKEN must be at least 16 characters (or empty)."
+    )
+# prometheus_client reads PROMETHEUS_MULTIPROC_DIR itself; it must be a folder that exists.
+_metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+if _metrics_dir and not os.path.isdir(_metrics_dir):
+    raise ImproperlyConfigured(
+        f"Environment variable PROMETHEUS_MULTIPROC_DIR={_metrics_dir!r} must name an existing "
+        "folder (emptied whenever the host's Waihu processes all start afresh)."
+    )
+# How often each worker records itself, and how long one may be silent (or the dialer's
+# tick be missing) before /readyz fails.
+WAIHU_WORKER_HEARTBEAT_SECONDS = env_float("WAIHU_WORKER_HEARTBEAT_SECONDS", 15.0, minimum=1)
+WAIHU_READY_WORKER_AGE_SECONDS = env_float(
+    "WAIHU_READY_WORKER_AGE_SECONDS", 3 * WAIHU_WORKER_HEARTBEAT_SECONDS + 5, minimum=1
+)
+# Web requests on PostgreSQL give up on a lock after this long, and on any statement after
+# this long (0: no limit), and are answered 503.
+WAIHU_WEB_LOCK_TIMEOUT_MS = env_int("WAIHU_WEB_LOCK_TIMEOUT_MS", 5000, minimum=0)
+WAIHU_WEB_STATEMENT_TIMEOUT_MS = env_int("WAIHU_WEB_STATEMENT_TIMEOUT_MS", 30000, minimum=0)
 
 # HTTPS in production, each part with a variable to relax it. The proxy's HTTPS header is
 # trusted only when the operator says a proxy sets it (a client could send it otherwise).
@@ -358,6 +428,10 @@ WAIHU_DEFAULT_TIME_ZONE = env_str("WAIHU_DEFAULT_PHONE_TIME_ZONE", "Asia/Shangha
 # calls one task hands to the carrier side by side.
 WAIHU_DIALER_TICK_SECONDS = env_float("WAIHU_DIALER_TICK_SECONDS", 2.0, minimum=0.2)
 WAIHU_DIALER_BATCH_SIZE = env_int("WAIHU_DIALER_BATCH_SIZE", 200, minimum=1)
+# /readyz fails once the dialer's last tick was sent longer ago than this.
+WAIHU_READY_TICK_AGE_SECONDS = env_float(
+    "WAIHU_READY_TICK_AGE_SECONDS", max(60.0, 10 * WAIHU_DIALER_TICK_SECONDS), minimum=1
+)
 WAIHU_DIALER_PLACE_THREADS = env_int("WAIHU_DIALER_PLACE_THREADS", 8, minimum=1)
 # An attempt without a final status this long after it was placed is settled by asking
 # the carrier.
@@ -511,8 +585,6 @@ if CELERY_BROKER_URL.startswith("sqla+"):
     _sqla_transport.Transport.polling_interval = env_float(
         "WAIHU_BROKER_POLLING_SECONDS", 0.1, minimum=0.01
     )
-# Tests give their workers a queue of their own.
-CELERY_TASK_DEFAULT_QUEUE = env_str("WAIHU_CELERY_QUEUE", "celery")
 # The SDK logs every request's headers at INFO.
 LOGGING.setdefault("loggers", {})["twilio.http_client"] = {"level": "WARNING"}
 # Workers and beat load the telephony tasks at start (they are not in an app's tasks.py).
@@ -543,11 +615,8 @@ CELERY_BEAT_SCHEDULE.update(
 WAIHU_AGENT_HOLD_MINUTES = env_int("WAIHU_AGENT_HOLD_MINUTES", 15, minimum=1)
 WAIHU_COMPLAINT_CALLBACK_DAYS = env_int("WAIHU_COMPLAINT_CALLBACK_DAYS", 7, minimum=1)
 
-# The API and its outgoing events. Deliveries go to a queue of their own (run a worker for
-# it: `celery -A config worker -Q events`), so a receiver that is down never holds up a
-# worker that places calls.
-WAIHU_EVENTS_QUEUE = env_str("WAIHU_EVENTS_QUEUE", "events")
-CELERY_TASK_ROUTES = {"api.tasks.deliver": {"queue": WAIHU_EVENTS_QUEUE}}
+# The API and its outgoing events. Deliveries go to the events queue group (see
+# config/queues.py), so a receiver that is down never holds up a worker that places calls.
 # Completed interviews are given out through the results cursor once closed this long, so
 # one committed a moment late by a slower transaction is never skipped.
 WAIHU_API_RESULTS_SETTLE_SECONDS = env_int("WAIHU_API_RESULTS_SETTLE_SECONDS", 5, minimum=0)

@@ -31,3 +31,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api_v1),
 ]
+
+# A page whose middleware found the database unavailable is answered 503, not 500.
+handler500 = "ops.database.server_error"

@@ -5,7 +5,7 @@ import functools
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpResponse, HttpResponseForbidden
+from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
 from django.urls import path
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -13,6 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 from twilio.twiml.voice_response import VoiceResponse
 
+from ops.metrics import count_callbacks
 from outbound import telephony
 from outbound.dialer import services
 from outbound.models import CallAttempt, WorkOrder
@@ -44,9 +45,36 @@ def signed(view):
     return login_not_required(csrf_exempt(wrapper))
 
 
+# The parameter names Twilio documents for a call's status callback: the call's own request
+# parameters (with their geographic lookups) and those the status callback adds, answering
+# machine detection's and the recording's. Twilio's signature is computed over the names and
+# values run together, so a genuine signature also matches a form whose name/value boundary
+# moved (CallDuration=42 replayed as CallDuration4=2): only a check of the names closes that.
+STATUS_CALLBACK_PARAMS = frozenset(
+    {
+        "AccountSid", "ApiVersion", "CallSid", "CallStatus", "Called", "Caller", "Direction",
+        "From", "To", "ForwardedFrom", "CallerName", "ParentCallSid", "CallToken",
+        "StirVerstat", "StirStatus",
+        *(f"{party}{place}" for party in ("From", "To", "Caller", "Called")
+          for place in ("City", "State", "Zip", "Country")),
+        "Timestamp", "CallbackSource", "SequenceNumber", "CallDuration", "Duration",
+        "SipResponseCode", "AnsweredBy", "MachineDetectionDuration",
+        "RecordingUrl", "RecordingSid", "RecordingDuration", "ErrorCode", "ErrorMessage",
+    }
+)  # fmt: skip
+
+
+def status_params_unknown(params) -> list[str]:
+    """The names in a status callback that Twilio never sends."""
+    return sorted(name for name in params if name not in STATUS_CALLBACK_PARAMS)
+
+
+@count_callbacks
 @signed
 @require_http_methods(["POST"])
 def call_status(request, attempt_id: int):
+    if status_params_unknown(request.POST):
+        return HttpResponseBadRequest("Unknown parameter.")
     exists, voice_open = services.attempt_record_callback(
         attempt_id=attempt_id, params=request.POST
     )

@@ -44,6 +44,13 @@ def test_defaults_need_no_setup():
         ("WAIHU_VOICE_OPT_OUT_KEY", "12"),
         ("WAIHU_VOICE_OPT_OUT_KEY", "#"),
         ("WAIHU_SANDBOX_OPT_OUT_PERCENT", "-5"),
+        ("WAIHU_LOG_FORMAT", "xml"),
+        ("WAIHU_METRICS_TOKEN", "short"),
+        ("PROMETHEUS_MULTIPROC_DIR", "/nonexistent/waihu-metrics"),
+        ("WAIHU_WEB_LOCK_TIMEOUT_MS", "-1"),
+        ("WAIHU_WEB_STATEMENT_TIMEOUT_MS", "soon"),
+        ("WAIHU_WORKER_HEARTBEAT_SECONDS", "0"),
+        ("WAIHU_DATABASE_CONNECT_TIMEOUT", "0"),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(variable, value):

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from accounts.audit import AuditAction, audit_changes, audit_record
 from accounts.roles import Role
+from ops import metrics
 from outbound import telephony
 from outbound.contacts.selectors import excluded_numbers
 from outbound.dialer import account, policy, windows
@@ -678,6 +679,7 @@ def attempt_finish(
         )
         if not finished:
             return False
+        metrics.call_finished(outcome)
         if source is not None:
             CallEvent.objects.bulk_create(
                 [

@@ -22,6 +22,7 @@ import psycopg
 from django.db import connection, transaction
 from django.utils import timezone
 
+from ops import metrics
 from outbound.dialer import policy
 from outbound.models import CallAttempt, CallEvent, CampaignSettings, DialState, Interview
 
@@ -153,6 +154,8 @@ def record_status(
         if row is None:
             return False, False
         _config, fresh, contact_id, attempts, callback_at, *rules, voice_open = row
+        if fresh:
+            metrics.call_finished(outcome)
         if fresh and contact_id is not None:
             step = policy.next_step(
                 rules=CampaignSettings(**dict(zip(_RULE_FIELDS, rules, strict=True))),

@@ -3,6 +3,7 @@
 from celery import shared_task
 from django.conf import settings
 
+from ops import metrics
 from outbound.dialer import services
 
 RETRY_DELAYS = (2, 5, 15, 30, 60)
@@ -26,6 +27,7 @@ def dial_campaign(campaign_id: int) -> int:
 @shared_task(ignore_result=True)
 def place_calls(attempt_ids: list[int], tries: int = 0) -> None:
     result = services.calls_place(attempt_ids=attempt_ids, tries=tries)
+    metrics.calls_placed(result)
     if result["retry"]:
         delay = RETRY_DELAYS[min(tries, len(RETRY_DELAYS) - 1)]
         place_calls.apply_async((result["retry"], tries + 1), countdown=delay)

@@ -180,12 +180,26 @@ class Workers:
         self.queue = queue
         self.folder = folder
 
-    def start(self, name: str, env: dict, *, pool: str = "threads", concurrency: int = 4):
+    def start(
+        self,
+        name: str,
+        env: dict,
+        *,
+        pool: str = "threads",
+        concurrency: int = 4,
+        queues: tuple[str, ...] = (),
+    ):
+        """A worker serving the given queue groups of the test's queue ("calls", "bulk",
+        "mail", "" for the default queue), or all of them."""
         import os
         import subprocess
         import sys
 
         from django.conf import settings
+
+        from config.queues import queue_name, queue_names
+
+        served = [queue_name(g, self.queue) for g in queues] or queue_names(self.queue)
 
         # A file, not a pipe: a pipe nobody reads fills up and stalls the worker's logging.
         log = open(self.folder / f"worker-{name}.log", "wb")  # noqa: SIM115
@@ -209,7 +223,7 @@ class Workers:
                 "--without-mingle",
                 "--without-gossip",
                 "--queues",
-                self.queue,
+                ",".join(served),
             ],
             cwd=settings.BASE_DIR,
             env={
