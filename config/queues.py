@@ -11,8 +11,8 @@ long import or export never holds a slot the dialer needs:
   else.
 
 Queue names are the environment's queue (WAIHU_CELERY_QUEUE, `celery` by default) with the
-group's suffix: `celery.calls`, `celery.bulk`, `celery.mail`, `celery.events`, and `celery` itself for
-anything unrouted. The router reads the default queue at the moment a task is sent, so a
+group's suffix: `celery.calls`, `celery.bulk`, `celery.mail`, `celery.events`, and `celery`
+itself for anything unrouted. The router reads the default queue at the moment a task is sent, so a
 process (or a test) that changes it sends every group's tasks to its own queues."""
 
 from fnmatch import fnmatchcase
