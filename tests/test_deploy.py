@@ -85,6 +85,7 @@ def test_the_systemd_units_run_the_procfile_workers():
         "waihu-worker-calls",
         "waihu-worker-bulk",
         "waihu-worker-mail",
+        "waihu-worker-events",
         "waihu-beat",
     }
     for path in (DEPLOY / "systemd").glob("*.service"):

@@ -62,7 +62,9 @@ def test_readyz_names_a_missing_tick_and_a_queue_nobody_serves():
     body = response.json()
     assert body["failed"] == ["beat", "workers"]
     assert body["checks"]["beat"] == "no dialer tick seen yet"
-    assert body["checks"]["workers"].endswith(f"queue {default}.bulk, {default}.mail, {default}")
+    assert body["checks"]["workers"].endswith(
+        f"queue {default}.bulk, {default}.mail, {default}.events, {default}"
+    )
     assert body["checks"]["database"] == body["checks"]["broker"] == "ok"
 
 

@@ -63,7 +63,7 @@ def test_the_router_follows_the_default_queue_of_the_moment():
 
 def test_a_worker_without_queues_serves_them_all():
     assert [q.name for q in app.conf.task_queues] == queue_names(Q)
-    assert queue_names("x") == ["x.calls", "x.bulk", "x.mail", "x"]
+    assert queue_names("x") == ["x.calls", "x.bulk", "x.mail", "x.events", "x"]
     assert queue_name("", "x") == "x"
 
 
