@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from reports import stats
 from surveys.models import (
@@ -151,7 +151,11 @@ class _Scope:
             return cls(included=ids)
         if inside == total:
             return cls(included=ids, excluded=[])
-        left_out = everyone.exclude(pk__in=ids).values("pk")
+        # NOT EXISTS, not NOT IN: PostgreSQL plans it as a hashed anti-join at any size,
+        # where NOT IN (subquery) falls back to a rescan per row once the list outgrows
+        # work_mem.
+        inside_ids = responses.order_by().filter(pk=OuterRef("pk"))
+        left_out = everyone.exclude(Exists(inside_ids)).values("pk")
         n = left_out.count()
         if n == 0:
             return cls(included=ids, excluded=[])
