@@ -12,3 +12,9 @@ class ReportsConfig(AppConfig):
         from reports.hooks import register_attribute_source
 
         register_attribute_source(attribute_source)
+
+        # Interviews keep the results' counts up to date as they are saved.
+        from reports.tallies import response_observer
+        from surveys.hooks import register_response_observer
+
+        register_response_observer(response_observer)

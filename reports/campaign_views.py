@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from outbound.models import Interview, WorkOrder
 from outbound.selectors import orders_visible_to
 from reports import charts, services
+from reports.db import analytics_view
 from reports.forms import BaseFilterForm
 from reports.index import SOURCE_ATTRIBUTES, SOURCE_QUESTION
 from reports.outcomes import CATEGORY_LABELS, FINALS, campaign_outcomes
@@ -115,6 +116,7 @@ def _export_fields(filters: ResultFilters, crosstab_form) -> list[tuple[str, str
 
 
 @require_GET
+@analytics_view
 def campaign_results(request, order_pk: int):
     campaign = _campaign(request, order_pk)
     form, filters = _filters(request, campaign)
@@ -181,6 +183,7 @@ def _with_questionnaire(request, order_pk: int) -> WorkOrder:
 
 
 @require_GET
+@analytics_view
 def campaign_open_answers(request, order_pk: int, question_pk: int):
     campaign = _with_questionnaire(request, order_pk)
     question = get_object_or_404(
@@ -197,6 +200,7 @@ def campaign_open_answers(request, order_pk: int, question_pk: int):
 
 
 @require_http_methods(["GET", "POST"])
+@analytics_view
 def campaign_analysis(request, order_pk: int):
     """The four-section analysis of a campaign: a draft from its figures until an analyst
     saves it; the requester and the other readers read it."""

@@ -18,7 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
@@ -32,6 +32,7 @@ from openpyxl.utils.datetime import to_excel
 from openpyxl.xml.functions import XML_NS, Element, SubElement
 
 from reports import crosstabs as crosstab_module
+from reports.db import analytics
 from reports.index import SOURCE_ATTRIBUTES, SOURCE_QUESTION
 from reports.models import Analysis, ExportJob, ExportStatus
 from reports.privacy import mask_phone, mask_phones_in_text, mask_reference
@@ -701,7 +702,7 @@ def workbook_write(
     columns = _columns(results)
     if connection.vendor == "postgresql":
         # Server-side cursors stream inside a transaction (one consistent snapshot).
-        with transaction.atomic():
+        with analytics():
             _data_sheets(out, results, columns, show_phones=show_phones, progress=progress)
     else:
         _data_sheets(out, results, columns, show_phones=show_phones, progress=progress)
@@ -745,14 +746,17 @@ def export_build(*, job_id: int) -> ExportJob | None:
         os.close(fd)
         language = getattr(job.created_by, "language", "") or settings.LANGUAGE_CODE
         with translation.override(language):
-            if job.work_order_id:
-                results = results_build(campaign=job.work_order, filters=filters)
-                analysis = Analysis.objects.filter(work_order=job.work_order_id).first()
-            else:
-                results = results_build(version=job.version, filters=filters)
-                analysis = Analysis.objects.filter(
-                    version=job.version, work_order__isnull=True
-                ).first()
+            # The tables in one transaction; the progress is written outside it, so the
+            # page that polls sees it.
+            with analytics():
+                if job.work_order_id:
+                    results = results_build(campaign=job.work_order, filters=filters)
+                    analysis = Analysis.objects.filter(work_order=job.work_order_id).first()
+                else:
+                    results = results_build(version=job.version, filters=filters)
+                    analysis = Analysis.objects.filter(
+                        version=job.version, work_order__isnull=True
+                    ).first()
             workbook_write(
                 results=results,
                 target=temporary,

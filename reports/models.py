@@ -203,3 +203,84 @@ class ExportJob(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (ExportStatus.DONE, ExportStatus.FAILED)
+
+
+class TallyScope(models.Model):
+    """Whether the kept counts of a questionnaire version can be read: they are once built
+    from the interviews (tallies_rebuild), and from then on every change to an interview
+    updates them in its own transaction. Changes share-lock this row; a rebuild locks it
+    alone, so none slips between the two."""
+
+    version = models.OneToOneField(
+        "surveys.QuestionnaireVersion",
+        verbose_name=_("questionnaire version"),
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="+",
+    )
+    ready = models.BooleanField(_("ready"), default=False)
+    built_at = models.DateTimeField(_("built at"), null=True, blank=True)
+    # When a results page asked for the counts to be built (a task builds them).
+    requested_at = models.DateTimeField(_("requested at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("kept counts of a version")
+        verbose_name_plural = _("kept counts of versions")
+
+    def __str__(self) -> str:
+        return f"{self.version_id}: {self.ready}"
+
+
+class TallyKind(models.TextChoices):
+    RESPONSE = "response", _("Interviews")
+    ANSWER = "answer", _("Answers")
+    CHOICE = "choice", _("Selected choices")
+    PICKED = "picked", _("Answers with a selection")
+
+
+class Tally(models.Model):
+    """One kept count of a version's interviews in one status: of interviews, of answers
+    to a question (by special answer, number and whether a text was given), of selections
+    of a choice, or of answers with at least one selection. The question and choice are
+    plain ids (0 where none), so the whole key is NOT NULL and can be upserted."""
+
+    version = models.ForeignKey(
+        "surveys.QuestionnaireVersion",
+        verbose_name=_("questionnaire version"),
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+    )
+    status = models.CharField(_("status"), max_length=20)
+    kind = models.CharField(_("kind"), max_length=10, choices=TallyKind.choices)
+    question_id = models.IntegerField(_("question"), default=0)
+    choice_id = models.IntegerField(_("choice"), default=0)
+    special = models.CharField(_("special answer"), max_length=10, blank=True)
+    # The number answered, written without trailing zeros ("" for none).
+    value = models.CharField(_("number"), max_length=40, blank=True)
+    texted = models.BooleanField(_("text given"), default=False)
+    n = models.BigIntegerField(_("count"), default=0)
+
+    KEY = ("version_id", "status", "kind", "question_id", "choice_id", "special", "value", "texted")
+
+    class Meta:
+        verbose_name = _("kept count")
+        verbose_name_plural = _("kept counts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "version",
+                    "status",
+                    "kind",
+                    "question_id",
+                    "choice_id",
+                    "special",
+                    "value",
+                    "texted",
+                ],
+                name="reports_tally_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.version_id} {self.status} {self.kind} {self.question_id}: {self.n}"

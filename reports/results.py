@@ -13,6 +13,7 @@ from reports import hooks
 from reports.index import SatisfactionIndex, satisfaction_index
 from reports.selectors import ResultFilters, scope_responses, status_counts
 from reports.tables import QuestionTable, question_tables, version_questions
+from reports.tallies import KeptCounts, kept_counts, tallies_request
 from surveys.models import Question, QuestionnaireVersion, Response, ResponseStatus
 
 if TYPE_CHECKING:
@@ -32,6 +33,10 @@ class Results:
     attributes_available: bool
     campaign: WorkOrder | None = None
     calls: CampaignOutcomes | None = None
+    # The tables come from the version's kept counts (else they were computed).
+    kept: KeptCounts | None = None
+    # The kept counts are being built; until then the tables are computed.
+    building: bool = False
 
     @property
     def completed(self) -> int:
@@ -48,6 +53,16 @@ class Results:
 
     def question(self, pk: int) -> Question | None:
         return next((q for q in self.questions if q.pk == pk), None)
+
+
+def kept_statuses(filters: ResultFilters, campaign) -> tuple | None:
+    """The statuses the page covers when it covers all the version's interviews in them,
+    which is what the kept counts count; None when other filters narrow it."""
+    if campaign is not None or filters.date_from or filters.date_to or filters.agent_id:
+        return None
+    if filters.narrows_by_attribute and hooks.attributes_available():
+        return None
+    return _statuses(filters)
 
 
 def _statuses(filters: ResultFilters) -> tuple:
@@ -89,7 +104,18 @@ def results_build(
         campaign=campaign,
     )
     questions = version_questions(version=version)
-    tables = question_tables(version=version, responses=responses, questions=questions)
+    kept, building = None, False
+    if kept_statuses(filters, campaign) is not None:
+        kept = kept_counts(version=version)
+        if kept is None:
+            building = tallies_request(version=version)
+    if kept is not None:
+        # Counted over every status; the tables take the page's statuses.
+        outcomes = dict(kept.responses)
+        kept = kept.over(_statuses(filters))
+    else:
+        outcomes = status_counts(responses=everyone)
+    tables = question_tables(version=version, responses=responses, questions=questions, kept=kept)
     return Results(
         version=version,
         filters=filters,
@@ -99,8 +125,10 @@ def results_build(
         index=satisfaction_index(
             questions=questions, tables=tables, responses=responses, kind=kind
         ),
-        outcomes=status_counts(responses=everyone),
+        outcomes=outcomes,
         attributes_available=hooks.attributes_available(),
         campaign=campaign,
         calls=calls,
+        kept=kept,
+        building=building,
     )

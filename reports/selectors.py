@@ -108,21 +108,33 @@ def scope_responses(
     return responses.order_by()
 
 
-def result_versions() -> QuerySet[QuestionnaireVersion]:
-    """Published versions with their number of completed and all interviews."""
-    from django.db.models import Q
+def result_versions() -> list[QuestionnaireVersion]:
+    """Published versions with their number of completed and all interviews: from the kept
+    counts where they are kept, else counted (one GROUP BY over those versions only)."""
+    from reports.tallies import response_totals
 
-    return (
+    versions = list(
         QuestionnaireVersion.objects.filter(status=VersionStatus.PUBLISHED)
         .select_related("questionnaire")
-        .annotate(
-            completed_count=Count(
-                "responses", filter=Q(responses__status=ResponseStatus.COMPLETED)
-            ),
-            response_count=Count("responses"),
-        )
         .order_by("questionnaire__name", "-number")
     )
+    totals, _kept = response_totals(version_ids=[v.pk for v in versions])
+    counted = [v.pk for v in versions if v.pk not in totals]
+    if counted:
+        rows = (
+            Response.objects.filter(version_id__in=counted)
+            .order_by()
+            .values("version_id", "status")
+            .annotate(n=Count("id"))
+        )
+        for row in rows:
+            per = totals.setdefault(row["version_id"], {})
+            per[row["status"]] = row["n"]
+    for version in versions:
+        per = totals.get(version.pk, {})
+        version.completed_count = per.get(ResponseStatus.COMPLETED, 0)
+        version.response_count = sum(per.values())
+    return versions
 
 
 def version_agents(*, version: QuestionnaireVersion) -> QuerySet:

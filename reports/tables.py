@@ -14,6 +14,7 @@ from decimal import Decimal
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from reports import stats
+from reports.tallies import KeptCounts
 from surveys.models import (
     Answer,
     AnswerChoice,
@@ -151,7 +152,11 @@ class _Scope:
             return cls(included=ids)
         if inside == total:
             return cls(included=ids, excluded=[])
-        left_out = everyone.exclude(pk__in=ids).values("pk")
+        # NOT EXISTS, not NOT IN: PostgreSQL plans it as a hashed anti-join at any size,
+        # where NOT IN (subquery) falls back to a rescan per row once the list outgrows
+        # work_mem.
+        inside_ids = responses.order_by().filter(pk=OuterRef("pk"))
+        left_out = everyone.exclude(Exists(inside_ids)).values("pk")
         n = left_out.count()
         if n == 0:
             return cls(included=ids, excluded=[])
@@ -184,28 +189,27 @@ def question_tables(
     version: QuestionnaireVersion,
     responses: QuerySet[Response],
     questions: list[Question] | None = None,
+    kept: KeptCounts | None = None,
 ) -> list[QuestionTable]:
-    """One table per question of the version (statements excepted), over the responses."""
+    """One table per question of the version (statements excepted), over the responses;
+    from the version's kept counts when given (they must cover exactly those responses)."""
     questions = questions if questions is not None else version_questions(version=version)
     if not questions:
         return []
-    scope = _Scope.of(version, responses)
-    by_id = {q.pk: q for q in questions}
     tables = {q.pk: QuestionTable(question=q) for q in questions}
+    if kept is not None:
+        bases = [
+            {"question_id": q, "number": value or None, **figures}
+            for (q, value), figures in kept.bases.items()
+            if q in tables
+        ]
+        counts = kept.choices
+        respondents_of = kept.picked
+    else:
+        bases, counts, respondents_of = _computed(version, responses, questions)
 
-    # One pass over the answers gives every base and, grouped by the number too, the
-    # distribution of the number questions.
+    # Every base and, by the number too, the distribution of the number questions.
     distributions: dict[int, list[tuple[Decimal, int]]] = defaultdict(list)
-    bases = scope.grouped(
-        Answer.objects.filter(question_id__in=list(by_id)),
-        "response",
-        ["question_id", "number"],
-        asked=Count("id"),
-        dk=Count("id", filter=Q(special=Special.DONT_KNOW)),
-        refused=Count("id", filter=Q(special=Special.REFUSED)),
-        numbers=Count("number", filter=Q(special="")),
-        texts=Count("id", filter=Q(special="") & ~Q(text="")),
-    )
     for row in bases:
         table = tables[row["question_id"]]
         table.asked += row["asked"]
@@ -217,7 +221,49 @@ def question_tables(
                 distributions[row["question_id"]].append((Decimal(row["number"]), row["numbers"]))
         elif table.type == QuestionType.TEXT:
             table.valid += row["texts"]
+    # The base of a multiple choice is the number of people who chose something. A required
+    # question of an agent-mode version is never left empty (the interview services refuse
+    # it, and a published version is frozen), so there it is the answers that are neither
+    # "don't know" nor "refused"; only optional questions and voice surveys, where a caller
+    # may press nothing, need the count of distinct answers with a selection.
+    respondents: dict[int, int] = {}
+    for q in questions:
+        if q.type != QuestionType.MULTIPLE:
+            continue
+        if _counts_respondents(version, q):
+            respondents[q.pk] = respondents_of.get(q.pk, 0)
+        else:
+            t = tables[q.pk]
+            respondents[q.pk] = max(t.asked - t.dont_know - t.refused, 0)
+    for q in questions:
+        table = tables[q.pk]
+        if q.type in CLOSED_TYPES:
+            _fill_closed(table, counts.get(q.pk, {}), respondents.get(q.pk))
+        elif q.type in NUMERIC:
+            _fill_numeric(table, distributions.get(q.pk, []))
+    return [tables[q.pk] for q in questions]
 
+
+def _counts_respondents(version: QuestionnaireVersion, question: Question) -> bool:
+    return version.mode == Mode.VOICE or not question.required
+
+
+def _computed(
+    version: QuestionnaireVersion, responses: QuerySet[Response], questions: list[Question]
+) -> tuple[list[dict], dict[int, dict[int, int]], dict[int, int]]:
+    """The bases, the choice counts and the respondents of the multiple choices, by GROUP BY
+    over the answers of the responses."""
+    scope = _Scope.of(version, responses)
+    bases = scope.grouped(
+        Answer.objects.filter(question_id__in=[q.pk for q in questions]),
+        "response",
+        ["question_id", "number"],
+        asked=Count("id"),
+        dk=Count("id", filter=Q(special=Special.DONT_KNOW)),
+        refused=Count("id", filter=Q(special=Special.REFUSED)),
+        numbers=Count("number", filter=Q(special="")),
+        texts=Count("id", filter=Q(special="") & ~Q(text="")),
+    )
     closed = [q.pk for q in questions if q.type in CLOSED_TYPES]
     counts: dict[int, dict[int, int]] = defaultdict(dict)
     if closed:
@@ -229,20 +275,12 @@ def question_tables(
         )
         for row in rows:
             counts[row["question_id"]][row["choice_id"]] = row["n"]
-    # The base of a multiple choice is the number of people who chose something. A required
-    # question of an agent-mode version is never left empty (the interview services refuse
-    # it, and a published version is frozen), so there it is the answers that are neither
-    # "don't know" nor "refused"; only optional questions and voice surveys, where a caller
-    # may press nothing, need the count of distinct answers with a selection.
-    voice = version.mode == Mode.VOICE
     multiple = [
-        q.pk for q in questions if q.type == QuestionType.MULTIPLE and (voice or not q.required)
-    ]
-    respondents: dict[int, int] = {
-        q.pk: max(tables[q.pk].asked - tables[q.pk].dont_know - tables[q.pk].refused, 0)
+        q.pk
         for q in questions
-        if q.type == QuestionType.MULTIPLE and q.pk not in multiple
-    }
+        if q.type == QuestionType.MULTIPLE and _counts_respondents(version, q)
+    ]
+    respondents: dict[int, int] = {}
     if multiple:
         # Each answer belongs to one interview, so distinct answers add up across interviews.
         rows = scope.grouped(
@@ -252,13 +290,7 @@ def question_tables(
             n=Count("answer_id", distinct=True),
         )
         respondents.update({row["question_id"]: row["n"] for row in rows})
-    for q in questions:
-        table = tables[q.pk]
-        if q.type in CLOSED_TYPES:
-            _fill_closed(table, counts.get(q.pk, {}), respondents.get(q.pk))
-        elif q.type in NUMERIC:
-            _fill_numeric(table, distributions.get(q.pk, []))
-    return [tables[q.pk] for q in questions]
+    return bases, counts, respondents
 
 
 def _fill_closed(table: QuestionTable, counts: dict[int, int], respondents: int | None) -> None:

@@ -8,3 +8,14 @@ def export_build_task(job_id: int) -> None:
     from reports.excel import export_build
 
     export_build(job_id=job_id)
+
+
+@shared_task(acks_late=True)
+def tallies_rebuild_task(version_id: int) -> None:
+    """Count a version's interviews and keep the counts from then on."""
+    from reports.tallies import tallies_rebuild
+    from surveys.models import QuestionnaireVersion
+
+    version = QuestionnaireVersion.objects.filter(pk=version_id).first()
+    if version is not None:
+        tallies_rebuild(version=version)

@@ -21,6 +21,7 @@ from accounts.roles import Role
 from config.downloads import download_name
 from outbound.recordings.selectors import audible_by_response, spoken_by_response
 from reports import charts, crosstabs, hooks, selectors, services
+from reports.db import analytics_view
 from reports.forms import AnalysisForm, CrosstabForm, ResultFilterForm
 from reports.index import SOURCE_ATTRIBUTES, SOURCE_QUESTION
 from reports.models import ExportJob, ExportStatus
@@ -54,6 +55,7 @@ def _filters(request, version) -> tuple[ResultFilterForm, ResultFilters]:
 
 
 @require_GET
+@analytics_view
 def version_list(request):
     """The results index: the campaigns with a questionnaire, newest first, then every
     published version with its interviews."""
@@ -109,6 +111,7 @@ def crosstab_from_request(request, results):
 
 
 @require_GET
+@analytics_view
 def results(request, pk: int):
     _require_reader(request)
     version = _version(pk)
@@ -167,6 +170,7 @@ def render_open_answers(request, *, question, responses, context: dict):
 
 
 @require_GET
+@analytics_view
 def open_answer_list(request, pk: int, question_pk: int):
     _require_reader(request)
     version = _version(pk)
@@ -201,6 +205,7 @@ def render_analysis(request, *, existing, save, draft, done_url: str, context: d
 
 
 @require_http_methods(["GET", "POST"])
+@analytics_view
 def analysis(request, pk: int):
     _require_reader(request)
     version = _version(pk)

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from surveys import hooks
 from surveys.checker import Finding, Level, check_version
 from surveys.engine import AnswerValue, End, Outcome, Walk, answer_validate, script_build, walk
 from surveys.engine import to_decimal as _to_decimal
@@ -1072,13 +1073,16 @@ def response_start(
         )
     first = Question.objects.filter(version=version).order_by("position", "pk").first()
     with transaction.atomic():
-        return Response.objects.create(
+        changed = hooks.response_changing(version_id=version.pk, response_id=None)
+        response = Response.objects.create(
             version=version,
             started_at=timezone.now(),
             current_question=first,
             reference=reference or "",
             created_by=created_by,
         )
+        changed(response.pk)
+    return response
 
 
 def _response_lock(response: Response, *, ended_ok: bool = False) -> Response:
@@ -1112,6 +1116,7 @@ def response_answer(*, response: Response, question: Question, value: AnswerValu
         locked = _response_lock(response)
         if question.version_id != locked.version_id:
             raise ValidationError(_("That question is not in this questionnaire."))
+        changed = hooks.response_changing(version_id=locked.version_id, response_id=locked.pk)
         script = script_build(locked.version)
         answers = _answers_load(locked)
         before = walk(script, answers)
@@ -1133,13 +1138,14 @@ def response_answer(*, response: Response, question: Question, value: AnswerValu
         current = None
         if after.current is not None:
             current = Question.objects.get(version_id=locked.version_id, code=after.current)
-        changed = Response.objects.filter(pk=locked.pk, status=ResponseStatus.IN_PROGRESS).update(
+        updated = Response.objects.filter(pk=locked.pk, status=ResponseStatus.IN_PROGRESS).update(
             status=status,
             current_question=current,
             finished_at=None if status == ResponseStatus.IN_PROGRESS else now,
         )
-        if changed != 1:
+        if updated != 1:
             raise ValidationError(_("This interview has already ended."), code="response_ended")
+        changed(locked.pk)
     response.status = status
     response.current_question = current
     response.finished_at = None if status == ResponseStatus.IN_PROGRESS else now
@@ -1180,6 +1186,7 @@ def response_back(*, response: Response) -> Response:
     be shown and changed."""
     with transaction.atomic():
         locked = _response_lock(response, ended_ok=True)
+        changed = hooks.response_changing(version_id=locked.version_id, response_id=locked.pk)
         script = script_build(locked.version)
         result = walk(script, _answers_load(locked))
         here = locked.current_question.code if locked.current_question else result.current
@@ -1200,6 +1207,7 @@ def response_back(*, response: Response) -> Response:
         Response.objects.filter(pk=locked.pk, status__in=reopenable).update(
             current_question=target, status=ResponseStatus.IN_PROGRESS, finished_at=None
         )
+        changed(locked.pk)
     response.current_question = target
     response.status = ResponseStatus.IN_PROGRESS
     response.finished_at = None
@@ -1211,6 +1219,7 @@ def response_finish(*, response: Response, status: str | None = None) -> Respons
     has ended, partial when some questions were answered, else abandoned."""
     with transaction.atomic():
         locked = _response_lock(response)
+        changed = hooks.response_changing(version_id=locked.version_id, response_id=locked.pk)
         script = script_build(locked.version)
         answers = _answers_load(locked)
         result = walk(script, answers)
@@ -1229,11 +1238,12 @@ def response_finish(*, response: Response, status: str | None = None) -> Respons
                 code="not_finished",
             )
         now = timezone.now()
-        changed = Response.objects.filter(pk=locked.pk, status=ResponseStatus.IN_PROGRESS).update(
+        updated = Response.objects.filter(pk=locked.pk, status=ResponseStatus.IN_PROGRESS).update(
             status=status, finished_at=now, current_question=None
         )
-        if changed != 1:
+        if updated != 1:
             raise ValidationError(_("This interview has already ended."), code="response_ended")
+        changed(locked.pk)
     response.status = status
     response.finished_at = now
     response.current_question = None

@@ -303,7 +303,8 @@ def campaign_dial(*, campaign_id: int, now: datetime.datetime | None = None) -> 
         if campaign.kind == WorkOrder.Kind.COMPLAINT_CALLBACK:
             due = due.order_by(F("contact__deadline").asc(nulls_last=True), "next_attempt_at", "pk")
         else:
-            due = due.order_by("next_attempt_at", "pk")
+            # Served by the dial_state_due_order index, whatever the number of due contacts.
+            due = due.order_by("next_attempt_at", "contact_id")
         rows = list(
             due.select_for_update(skip_locked=True, of=("self",)).values_list(
                 "pk", "contact__phone", "attempts"

@@ -179,7 +179,10 @@ def test_query_count_does_not_grow_with_contacts(client, org, demo_version, sour
             response = client.get(url(order), params)
         assert response.status_code == 200
         counts.append(len(queries))
-    assert counts == [28, 28]
+    # The page runs in a transaction (a savepoint and its release here), with JIT switched
+    # off on PostgreSQL.
+    expected = 30 + (connection.vendor == "postgresql")
+    assert counts == [expected, expected]
 
 
 def test_bad_dates_are_refused_on_the_form(client, org, demo_version, source_registered):
