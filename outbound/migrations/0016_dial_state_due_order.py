@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('outbound', '0013_account_refusals_pacing'),
+        ('outbound', '0015_list_indexes'),
     ]
 
     operations = [
