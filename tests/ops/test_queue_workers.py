@@ -128,7 +128,7 @@ def test_the_dialer_tick_is_served_while_imports_and_exports_run(
     assert body["checks"]["beat"] == "ok"
     assert body["failed"] == ["workers"]
     queue = workers.queue
-    assert body["checks"]["workers"].endswith(f"for queue {queue}.mail, {queue}")
+    assert body["checks"]["workers"].endswith(f"for queue {queue}.mail, {queue}.events, {queue}")
 
     # The bulk worker did the work in the end, the import then the export.
     _wait_for(

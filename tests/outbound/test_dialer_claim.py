@@ -226,11 +226,14 @@ def test_queries_per_batch_do_not_grow_with_the_batch(org, carrier, on_postgres)
             ]
         )
 
+    # A first tick fills what the process keeps between ticks (the official calendar's
+    # days, the account's pacing row): only the ticks after it are compared.
+    queries(2, 5000)
     small = queries(3, 0)
     large = queries(120, 1000)
     # SQLite takes at most 999 parameters a statement, so its bulk insert of the attempts
     # comes in a few pieces; PostgreSQL sends one.
-    assert large == small if on_postgres else small <= large <= small + 3
+    assert large == small if on_postgres else small <= large <= small + 3, (small, large)
     assert large <= 17
 
 
