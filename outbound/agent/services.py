@@ -554,6 +554,7 @@ def interview_finish(
                 phone=interview.contact.phone,
                 reason=notes or _("Asked not to be called again"),
                 source=DoNotCallEntry.Source.CALL,
+                held=True,
                 added_by=agent,
             )
             change.update(status=DialState.Status.EXCLUDED, excluded_reason=Exclusion.DO_NOT_CALL)

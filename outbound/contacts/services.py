@@ -2,6 +2,7 @@
 
 import datetime
 import logging
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -207,8 +208,16 @@ def _import_failed(job: ContactImport, message: str) -> ContactImport:
 # --- the do-not-call list ----------------------------------------------------------------
 
 
-def _normalised_or_error(phone: str) -> str:
+_E164 = re.compile(r"\+[1-9]\d{6,14}")
+
+
+def _normalised_or_error(phone: str, *, held: bool = False) -> str:
     normal = normalise_phone(phone)
+    if normal is None and held and _E164.fullmatch(phone or ""):
+        # A number Waihu already holds (a contact's) is kept as it is: it was checked when
+        # it came in, and a customer's "do not call me" must never be lost to a stricter
+        # reading of the numbering plan since.
+        return phone
     if normal is None:
         raise ValidationError({"phone": _("Enter a valid phone number.")})
     return normal
@@ -221,10 +230,12 @@ def dnc_add(
     source: str,
     campaign: WorkOrder | None = None,
     added_by=None,
+    held: bool = False,
 ) -> DoNotCallEntry:
     """`phone` on the do-not-call list, everywhere or in `campaign` only. Adding a number
-    already listed there returns the existing entry."""
-    normal = _normalised_or_error(phone)
+    already listed there returns the existing entry. `held`: the number is one Waihu
+    already holds (a contact's, in E.164), taken as it is."""
+    normal = _normalised_or_error(phone, held=held)
     if source not in DoNotCallEntry.Source.values:
         raise ValidationError({"source": _("Unknown source.")})
     existing = DoNotCallEntry.objects.active().filter(phone=normal, campaign=campaign).first()

@@ -253,6 +253,7 @@ def voice_opt_out_twiml(*, interview_id: int, digits: str) -> str:
         phone=interview.contact.phone,
         reason=reason,
         source=DoNotCallEntry.Source.CALL,
+        held=True,
     )
     DialState.objects.filter(pk=interview.contact_id).update(
         status=DialState.Status.EXCLUDED,

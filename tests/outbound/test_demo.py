@@ -2,6 +2,7 @@ import re
 from io import StringIO
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 
 from accounts.models import User
@@ -84,3 +85,21 @@ def test_the_demo_numbers_can_never_ring_a_real_phone():
     assert len(numbers) == 42
     # Ofcom's range for drama: +44 7700 900000 to 900999, never allocated.
     assert all(re.fullmatch(r"\+447700900\d{3}", number) for number in numbers), numbers
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_demo_customer_who_opts_out_by_keypad_goes_on_the_list(client):
+    """The drama range is no valid number to the numbering plan, but a customer's
+    "do not call me" on a number Waihu holds is never lost to that."""
+    from outbound.contacts.services import dnc_add
+    from outbound.models import DoNotCallEntry
+
+    ensure_reference_data()
+    call_command("seed_demo", stdout=StringIO())
+    contact = Contact.objects.first()
+    with pytest.raises(ValidationError):
+        dnc_add(phone=contact.phone, source=DoNotCallEntry.Source.CALL)
+    entry = dnc_add(phone=contact.phone, source=DoNotCallEntry.Source.CALL, held=True)
+    assert entry.phone == contact.phone
+    with pytest.raises(ValidationError):
+        dnc_add(phone="not a number", source=DoNotCallEntry.Source.CALL, held=True)
