@@ -224,3 +224,34 @@ def recording_media(sid: str, format: str = "mp3", *, byte_range: str = "") -> r
         )
     except requests.RequestException as error:
         raise TransientError(str(error)) from error
+
+
+# --- ending a call ---------------------------------------------------------------------
+
+# Twilio's "Invalid call state": the call is no longer in progress (it has ended).
+CALL_NOT_IN_PROGRESS = 21220
+LIVE_STATUSES = ("queued", "initiated", "ringing", "in-progress")
+
+
+def call_end(sid: str) -> str:
+    """Hangs up a call through the Calls API and returns its status afterwards. A call not
+    yet answered (queued or ringing) is canceled; one in progress is completed, and so is a
+    call that was answered while it was being canceled (Twilio's "canceled" leaves a call in
+    progress alone). A call that has already ended is left as it is."""
+    try:
+        calls = client().calls
+        status = calls(sid).fetch().status
+        if status in ("queued", "initiated", "ringing"):
+            status = calls(sid).update(status="canceled").status
+        if status == "in-progress":
+            status = calls(sid).update(status="completed").status
+    except TwilioRestException as error:
+        if error.code != CALL_NOT_IN_PROGRESS:
+            raise classify(error) from error
+        try:
+            status = client().calls(sid).fetch().status
+        except Exception as again:
+            raise classify(again) from again
+    except Exception as error:
+        raise classify(error) from error
+    return status

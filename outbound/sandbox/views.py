@@ -1,5 +1,6 @@
 """The sandbox's Calls endpoint, answering in Twilio's JSON shape:
-POST /sandbox/2010-04-01/Accounts/<sid>/Calls.json and GET .../Calls/<sid>.json."""
+POST /sandbox/2010-04-01/Accounts/<sid>/Calls.json, GET .../Calls/<sid>.json, and POST
+.../Calls/<sid>.json with Status to end a call."""
 
 import base64
 import binascii
@@ -10,12 +11,12 @@ from django.contrib.auth.decorators import login_not_required
 from django.db import transaction
 from django.http import Http404, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods
 
 from outbound import telephony
 from outbound.dialer.services import relaxed_commit
 from outbound.models import SandboxCall
-from outbound.sandbox import play
+from outbound.sandbox import hangup, play
 from outbound.sandbox.numbers import ERROR_NUMBERS
 
 API_VERSION = "2010-04-01"
@@ -148,15 +149,43 @@ def _create(data, account_sid: str, to: str, timeout: int) -> SandboxCall:
     )
 
 
+def _not_found(account_sid: str, sid: str) -> JsonResponse:
+    return twilio_error(
+        404,
+        20404,
+        f"The requested resource /{API_VERSION}/Accounts/{account_sid}"
+        f"/Calls/{sid}.json was not found",
+    )
+
+
 @sandbox_endpoint
-@require_GET
+@require_http_methods(["GET", "POST"])
 def call_detail(request, account_sid: str, sid: str):
+    if request.method == "POST":
+        return call_update(request, account_sid, sid)
     call = SandboxCall.objects.filter(sid=sid, account_sid=account_sid).first()
     if call is None:
-        return twilio_error(
-            404,
-            20404,
-            f"The requested resource /{API_VERSION}/Accounts/{account_sid}"
-            f"/Calls/{sid}.json was not found",
-        )
+        return _not_found(account_sid, sid)
     return JsonResponse(call_json(call))
+
+
+# --- ending a call (the Calls API's update) ---------------------------------------------
+
+# Twilio's "Invalid call state": a realtime change to a call that is not in progress.
+CALL_NOT_IN_PROGRESS = 21220
+
+
+def call_update(request, account_sid: str, sid: str):
+    """POST .../Calls/<sid>.json with Status=canceled or Status=completed, reached through
+    call_detail (which has checked the credentials): hangs the call up as Twilio does
+    (see sandbox/hangup.py) and answers with the call. A call that has already ended is
+    refused with Twilio's 21220. Redirecting a call (Url, Twiml) is not played."""
+    call = SandboxCall.objects.filter(sid=sid, account_sid=account_sid).first()
+    if call is None:
+        return _not_found(account_sid, sid)
+    status = request.POST.get("Status", "")
+    if status not in ("canceled", "completed"):
+        return twilio_error(400, 20001, "Status must be either 'canceled' or 'completed'")
+    if call.status in play.FINAL:
+        return twilio_error(400, CALL_NOT_IN_PROGRESS, "Call is not in-progress. Cannot redirect.")
+    return JsonResponse(call_json(hangup.call_end(call, status)))
