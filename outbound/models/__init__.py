@@ -1,3 +1,10 @@
+from outbound.models.agents import (
+    AgentSession,
+    AgentState,
+    AgentStateChange,
+    PauseReason,
+    ScriptReading,
+)
 from outbound.models.calls import (
     CallAttempt,
     CallEvent,
@@ -12,6 +19,9 @@ from outbound.models.recordings import Recording
 from outbound.models.workorders import WorkOrder
 
 __all__ = [
+    "AgentSession",
+    "AgentState",
+    "AgentStateChange",
     "CallAttempt",
     "CallEvent",
     "CampaignSettings",
@@ -21,9 +31,11 @@ __all__ = [
     "DoNotCallEntry",
     "Interview",
     "Outcome",
+    "PauseReason",
     "Recording",
     "RedListEntry",
     "SandboxCall",
+    "ScriptReading",
     "SpokenAnswer",
     "WorkOrder",
 ]

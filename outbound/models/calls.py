@@ -38,6 +38,12 @@ class CampaignSettings(models.Model):
         PAUSED = "paused", _("Paused")
         STOPPED = "stopped", _("Stopped")
 
+    class AgentDialing(models.TextChoices):
+        """How an agent campaign gives agents their next contact."""
+
+        PREVIEW = "preview", _("Preview: the agent reads the contact, then dials")
+        PROGRESSIVE = "progressive", _("Progressive: the next contact is dialled by itself")
+
     campaign = models.OneToOneField(
         "outbound.WorkOrder",
         verbose_name=_("campaign"),
@@ -93,6 +99,20 @@ class CampaignSettings(models.Model):
         blank=True,
         help_text=_("The text-to-speech voice that reads the questionnaire to customers."),
     )
+    agent_dialing_mode = models.CharField(
+        _("agents' dialling"),
+        max_length=20,
+        choices=AgentDialing.choices,
+        default=AgentDialing.PREVIEW,
+    )
+    progressive_delay_seconds = models.PositiveSmallIntegerField(
+        _("seconds before the next call"),
+        default=3,
+        help_text=_(
+            "Progressive dialling: how long after an agent finishes a contact the next one "
+            "is dialled, unless the agent pauses."
+        ),
+    )
     # Pacing: the moment up to which call slots have been handed out.
     paced_until = models.DateTimeField(null=True, blank=True, editable=False)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
@@ -120,6 +140,11 @@ class CampaignSettings(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(max_attempts__gte=1), name="campaign_settings_attempts_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(agent_dialing_mode__in=["preview", "progressive"])
+                & Q(progressive_delay_seconds__lte=120),
+                name="campaign_settings_agent_dialing",
             ),
             models.CheckConstraint(
                 condition=Q(starts_on__isnull=True)
