@@ -5,6 +5,7 @@ import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -108,6 +109,7 @@ class CampaignSettings(models.Model):
     progressive_delay_seconds = models.PositiveSmallIntegerField(
         _("seconds before the next call"),
         default=3,
+        validators=[MaxValueValidator(120)],
         help_text=_(
             "Progressive dialling: how long after an agent finishes a contact the next one "
             "is dialled, unless the agent pauses."

@@ -601,7 +601,7 @@ def test_supervisor_sees_agents_calls_completes_and_contacts_left(client, org, c
     assert client.get(reverse("agent:supervisor")).status_code == 404
     client.force_login(org.outbound_admin)
     body = client.get(reverse("agent:supervisor")).content.decode()
-    assert 'data-agent="agent"' in body and "Connected" in body
+    assert 'data-agent="agent"' in body and 'data-state="talking"' in body
     overview = selectors.supervisor_overview()
     row = next(c for c in overview["campaigns"] if c.pk == order.pk)
     assert row.contacts_total == 3 and row.contacts_left == 2
