@@ -84,6 +84,9 @@ def _me(user) -> dict | None:
     return rows[0] if rows else None
 
 
+NOBODY_DUE_RETRY_SECONDS = 20
+
+
 def _desk(campaign: WorkOrder) -> str:
     return reverse("agent:desk", args=[campaign.pk])
 
@@ -113,6 +116,11 @@ def desk(request, pk: int):
             "holds": selectors.open_interviews(user=request.user).filter(campaign=campaign),
             "pause_form": PauseForm(),
             "keys": agent_forms,
+            # Nobody was due last time: progressive dialling asks again less often.
+            "delay": max(
+                campaign.dialing.progressive_delay_seconds,
+                NOBODY_DUE_RETRY_SECONDS if request.GET.get("nobody") else 0,
+            ),
         },
     )
 
@@ -140,7 +148,7 @@ def campaign_next(request, pk: int):
         return redirect(_page(held) if held else _desk(campaign))
     if interview is None:
         messages.info(request, _("Nobody is due to be called in this campaign right now."))
-        return redirect(_desk(campaign))
+        return redirect(_desk(campaign) + "?nobody=1")
     return redirect(_page(interview))
 
 
