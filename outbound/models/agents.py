@@ -7,11 +7,12 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class AgentState(models.TextChoices):
     OFFLINE = "offline", _("Not working")
-    READY = "ready", _("Ready")
+    READY = "ready", pgettext_lazy("agent state", "Ready")
     PREVIEW = "preview", _("Previewing a contact")
     RINGING = "ringing", _("Ringing")
     TALKING = "talking", _("Talking")
