@@ -11,7 +11,6 @@ urlpatterns = [
     path("me/pause/", views.pause, name="pause"),
     path("me/ready/", views.resume, name="resume"),
     path("me/stop/", views.sign_out, name="sign_out"),
-    path("me.json", views.my_state, name="me"),
     path("interviews/<int:pk>/", views.interview_page, name="interview"),
     path("interviews/<int:pk>/call.json", views.interview_call, name="call"),
     path("interviews/<int:pk>/dial/", views.interview_dial, name="dial"),

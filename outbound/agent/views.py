@@ -196,15 +196,6 @@ def sign_out(request):
     return redirect("agent:campaigns")
 
 
-@require_GET
-def my_state(request):
-    """The agent's own state, for the console's polling."""
-    _agent_or_404(request)
-    sessions.session_seen(agent_id=request.user.pk)
-    me = _me(request.user)
-    return JsonResponse({"me": selectors.board_json([me])[0] if me else None})
-
-
 # --- the interview page ----------------------------------------------------------------
 
 

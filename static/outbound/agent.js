@@ -133,7 +133,9 @@
     duration.textContent = data.duration === null || data.duration === undefined ? "–" : data.duration + " s";
     box.querySelector("[data-call-outcome]").textContent = data.outcome_label || "–";
     var ringing = ["agent_ringing", "agent_connected", "ringing"].indexOf(data.phase) !== -1;
-    box.querySelector("[data-ringing-notice]").classList.toggle("d-none", !ringing);
+    var notice = box.querySelector("[data-ringing-notice]");
+    notice.classList.toggle("d-none", !ringing);
+    notice.textContent = data.phase === "agent_ringing" ? notice.dataset.textAgent : notice.dataset.textCustomer;
     var dial = box.querySelector("[data-testid=dial]");
     if (dial) {
       dial.disabled = data.phase !== "idle";

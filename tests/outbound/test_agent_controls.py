@@ -95,6 +95,7 @@ def test_next_waits_for_the_customer_and_the_ringing_notice_goes_when_they_answe
     attempt = services.interview_dial(interview=interview, agent=org.agent)
     body = _page(client, interview)
     assert "d-none" not in _tag(body, "ringing-notice")
+    assert "Your phone is ringing: answer it to reach the customer.</div>" in body
     assert "disabled" in _tag(body, "answer-next") and "disabled" not in _tag(body, "hang-up")
     assert "Hang up and record" in body
     # Answers are refused until the customer is on the line.
@@ -104,7 +105,9 @@ def test_next_waits_for_the_customer_and_the_ringing_notice_goes_when_they_answe
     assert "not on the line yet" in response.content.decode()
     assert not interview.response.answers.exists()
     customer_status(client, attempt, "ringing")
-    assert "d-none" not in _tag(_page(client, interview), "ringing-notice")
+    body = _page(client, interview)
+    assert "d-none" not in _tag(body, "ringing-notice")
+    assert "Ringing the customer: the script goes on when they answer.</div>" in body
     customer_status(client, attempt, "in-progress")
     body = _page(client, interview)
     assert "d-none" in _tag(body, "ringing-notice")
