@@ -102,6 +102,7 @@
   var closingSection = document.querySelector('[data-reading="closing"]');
   var call = { connected: false, live: false, dialled: false, phase: "idle" };
   var readingStart = null;
+  var readingEnd = null;
   var closingStart = null;
   var closingEnd = null;
   var timerBase = null;
@@ -174,8 +175,12 @@
       finish.textContent = data.live ? finish.dataset.labelLive : finish.dataset.labelEnded;
     }
     startReading();
+    // Once the customer has gone, nothing more is read to them.
     if (data.phase === "ended" && closingStart !== null && closingEnd === null) {
       closingEnd = now();
+    }
+    if (data.phase === "ended" && readingStart !== null && readingEnd === null) {
+      readingEnd = now();
     }
     showMe(data.me);
   }
@@ -219,7 +224,7 @@
       var field = answerForm.querySelector("[data-reading-ms]");
       var back = event.submitter && event.submitter.getAttribute("formaction");
       if (field && readingStart !== null && !back) {
-        field.value = String(Math.max(1, Math.round(now() - readingStart)));
+        field.value = String(Math.max(1, Math.round((readingEnd || now()) - readingStart)));
       }
     });
   }

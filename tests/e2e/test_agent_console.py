@@ -194,7 +194,7 @@ SHIFT = 20
 
 
 def test_a_progressive_shift_of_twenty_contacts_by_keyboard_alone(context_factory, timed_sandbox):
-    from outbound.models import AgentStateChange
+    from outbound.models import AgentStateChange, ScriptReading
 
     org = Org()
     agent_campaign(
@@ -288,6 +288,14 @@ def test_a_progressive_shift_of_twenty_contacts_by_keyboard_alone(context_factor
     )
     assert steps.count("ringing") == SHIFT and steps.count("talking") == SHIFT
     assert steps.count("paused") == 1 and steps[:2] == ["ready", "ringing"]
+    # The console timed the reading of every opening answered (all but the do-not-calls),
+    # and of the closings read while the customer was still there (the screen-outs,
+    # recorded before hanging up).
+    readings = ScriptReading.objects.filter(agent=org.agent)
+    opened = readings.filter(part="opening").values("interview").distinct().count()
+    assert opened == len([n for n in range(SHIFT) if n % 4 != 3])
+    assert readings.filter(part="closing").count() == len(range(1, SHIFT, 4))
+    assert all(r.seconds > 0 and r.units > 0 for r in readings)
 
 
 def _board_state(page, username: str, state: str) -> None:

@@ -111,10 +111,14 @@ def test_agents_see_only_their_campaigns_and_interviews(client, org):
     assert client.post(reverse("agent:next", args=[order.pk])).status_code == 404
     for name in ("interview", "call"):
         assert client.get(reverse(f"agent:{name}", args=[interview.pk])).status_code == 404
-    for name in ("dial", "answer", "back", "finish", "release"):
+    for name in ("dial", "hang_up", "answer", "back", "finish", "release"):
         assert client.post(reverse(f"agent:{name}", args=[interview.pk])).status_code == 404
+    assert client.get(reverse("agent:desk", args=[order.pk])).status_code == 404
+    assert client.post(reverse("agent:sign_in", args=[order.pk])).status_code == 404
     client.force_login(org.requester)
     assert client.get(reverse("agent:campaigns")).status_code == 404
+    for name in ("pause", "resume", "sign_out"):
+        assert client.post(reverse(f"agent:{name}"), {"reason": "break"}).status_code == 404
     client.force_login(org.agent)
     assert client.get(reverse("agent:campaigns")).status_code == 200
     # Every change is a POST.
