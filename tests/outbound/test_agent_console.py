@@ -22,7 +22,6 @@ from tests.outbound.test_agent_fixtures import (
     agent_campaign,
     choice,
     customer_status,
-    fake_call_end,
     parse_twiml,
     second_agent,
 )
@@ -37,11 +36,6 @@ org, telephony_settings, carrier = fx.org, fx.telephony_settings, fx.carrier
 @pytest.fixture(autouse=True)
 def _settings(telephony_settings):
     return telephony_settings
-
-
-@pytest.fixture(autouse=True)
-def hang_ups(monkeypatch):
-    return fake_call_end(monkeypatch)
 
 
 def _dial(interview, agent):

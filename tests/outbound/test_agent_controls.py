@@ -15,7 +15,7 @@ from outbound.agent import services, sessions
 from outbound.agent.forms import DISPOSITION_KEYS
 from outbound.models import AgentState, CallAttempt, CallEvent, DialState, Interview, Outcome
 from tests.outbound import test_dialer_fixtures as fx
-from tests.outbound.test_agent_fixtures import agent_campaign, customer_status, fake_call_end
+from tests.outbound.test_agent_fixtures import agent_campaign, customer_status
 from tests.outbound.test_dialer_fixtures import phones, signed_post
 
 pytestmark = pytest.mark.django_db
@@ -27,11 +27,6 @@ NINE = datetime.datetime(2026, 12, 7, 1, 0, tzinfo=datetime.UTC)
 @pytest.fixture(autouse=True)
 def _settings(telephony_settings):
     return telephony_settings
-
-
-@pytest.fixture(autouse=True)
-def hang_ups(monkeypatch):
-    return fake_call_end(monkeypatch)
 
 
 def _page(client, interview) -> str:
@@ -120,18 +115,18 @@ def test_next_waits_for_the_customer_and_the_ringing_notice_goes_when_they_answe
     assert response.status_code == 302 and interview.response.answers.count() == 1
 
 
-def test_the_hang_up_button_ends_the_agents_leg(client, org, carrier, hang_ups):
+def test_the_hang_up_button_ends_the_agents_leg(client, org, carrier):
     order = agent_campaign(org, phones=phones(1))
     interview = services.contact_reserve(campaign=order, agent=org.agent)
     client.force_login(org.agent)
     response = client.post(reverse("agent:hang_up", args=[interview.pk]), follow=True)
-    assert "There is no call to hang up." in response.content.decode() and not hang_ups
+    assert "There is no call to hang up." in response.content.decode() and not carrier.ended
     attempt = services.interview_dial(interview=interview, agent=org.agent)
     customer_status(client, attempt, "in-progress")
     response = client.post(reverse("agent:hang_up", args=[interview.pk]))
     assert response.url == reverse("agent:interview", args=[interview.pk])
     interview.refresh_from_db()
-    assert hang_ups == [interview.agent_call_sid]
+    assert carrier.ended == [interview.agent_call_sid]
     assert sessions.session_get(agent=org.agent).state == AgentState.WRAP_UP
     # The carrier reports the end; the attempt is finished by its report.
     customer_status(client, attempt, "completed", CallDuration="33")
@@ -179,9 +174,7 @@ def test_dispositions_that_need_the_call_wait_for_it(client, org, carrier):
     assert client.post(finish, {"disposition": "refused"}).status_code == 302
 
 
-def test_a_disposition_during_the_call_hangs_up_and_counts_the_time_talked(
-    client, org, carrier, hang_ups
-):
+def test_a_disposition_during_the_call_hangs_up_and_counts_the_time_talked(client, org, carrier):
     with time_machine.travel(NINE, tick=False) as clock:
         order = agent_campaign(org, phones=phones(1))
         interview = services.contact_reserve(campaign=order, agent=org.agent)
@@ -190,7 +183,7 @@ def test_a_disposition_during_the_call_hangs_up_and_counts_the_time_talked(
         clock.shift(95)
         services.interview_finish(interview=interview, agent=org.agent, disposition="refused")
     interview.refresh_from_db()
-    assert hang_ups == [interview.agent_call_sid]
+    assert carrier.ended == [interview.agent_call_sid]
     attempt.refresh_from_db()
     assert (attempt.status, attempt.outcome, attempt.duration) == ("completed", "answered", 95)
     assert attempt.events.get(status="completed").source == CallEvent.Source.DIALER

@@ -141,17 +141,3 @@ def customer_status(client, attempt: CallAttempt, status: str, **extra):
 
     params = {"CallSid": f"CA{attempt.pk:032d}", "CallStatus": status, **extra}
     return signed_post(client, reverse("telephony:status", args=[attempt.pk]), params)
-
-
-def fake_call_end(monkeypatch) -> list[str]:
-    """Stands in for the carrier's Calls API update: records the calls hung up."""
-    from outbound import telephony
-
-    ended: list[str] = []
-
-    def call_end(sid: str) -> str:
-        ended.append(sid)
-        return "completed"
-
-    monkeypatch.setattr(telephony, "call_end", call_end)
-    return ended

@@ -11,7 +11,7 @@ from surveys import services as surveys
 from surveys.checker import speech_units
 from surveys.models import Language, QuestionType
 from tests.outbound import test_dialer_fixtures as fx
-from tests.outbound.test_agent_fixtures import agent_campaign, customer_status, fake_call_end
+from tests.outbound.test_agent_fixtures import agent_campaign, customer_status
 from tests.outbound.test_dialer_fixtures import phones
 
 pytestmark = pytest.mark.django_db
@@ -29,11 +29,6 @@ def _settings(telephony_settings):
     telephony_settings.WAIHU_SPEECH_CHARS_PER_MINUTE_MIN = 120
     telephony_settings.WAIHU_SPEECH_CHARS_PER_MINUTE_MAX = 150
     return telephony_settings
-
-
-@pytest.fixture(autouse=True)
-def hang_ups(monkeypatch):
-    return fake_call_end(monkeypatch)
 
 
 def chinese_version(org):

@@ -24,7 +24,6 @@ from tests.outbound.test_agent_fixtures import (
     AGENT_PHONE,
     agent_campaign,
     customer_status,
-    fake_call_end,
     second_agent,
 )
 from tests.outbound.test_dialer_fixtures import phones
@@ -39,11 +38,6 @@ NINE = datetime.datetime(2026, 12, 7, 1, 0, tzinfo=datetime.UTC)  # 09:00 in Sha
 @pytest.fixture(autouse=True)
 def _settings(telephony_settings):
     return telephony_settings
-
-
-@pytest.fixture(autouse=True)
-def hang_ups(monkeypatch):
-    return fake_call_end(monkeypatch)
 
 
 @pytest.fixture

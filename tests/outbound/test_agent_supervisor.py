@@ -16,7 +16,6 @@ from tests.outbound import test_dialer_fixtures as fx
 from tests.outbound.test_agent_fixtures import (
     agent_campaign,
     customer_status,
-    fake_call_end,
     second_agent,
 )
 from tests.outbound.test_dialer_fixtures import phones
@@ -30,11 +29,6 @@ NINE = datetime.datetime(2026, 12, 7, 1, 0, tzinfo=datetime.UTC)  # 09:00 in Sha
 @pytest.fixture(autouse=True)
 def _settings(telephony_settings):
     return telephony_settings
-
-
-@pytest.fixture(autouse=True)
-def hang_ups(monkeypatch):
-    return fake_call_end(monkeypatch)
 
 
 def _board(client) -> dict:
