@@ -228,10 +228,6 @@ def recording_media(sid: str, format: str = "mp3", *, byte_range: str = "") -> r
 
 # --- ending a call ---------------------------------------------------------------------
 
-# Twilio's "Invalid call state": the call is no longer in progress (it has ended).
-CALL_NOT_IN_PROGRESS = 21220
-LIVE_STATUSES = ("queued", "initiated", "ringing", "in-progress")
-
 
 def call_end(sid: str) -> str:
     """Hangs up a call through the Calls API and returns its status afterwards. A call not
@@ -246,7 +242,7 @@ def call_end(sid: str) -> str:
         if status == "in-progress":
             status = calls(sid).update(status="completed").status
     except TwilioRestException as error:
-        if error.code != CALL_NOT_IN_PROGRESS:
+        if error.code != 21220:  # "Invalid call state": it ended meanwhile
             raise classify(error) from error
         try:
             status = client().calls(sid).fetch().status
