@@ -13,19 +13,26 @@ from django.db.models import (
     Prefetch,
     Q,
     QuerySet,
+    Sum,
     Value,
     When,
 )
 from django.utils import timezone
 
 from accounts.roles import Role
+from outbound.agent import states
 from outbound.models import (
+    AgentSession,
+    AgentState,
+    AgentStateChange,
     CallAttempt,
     CallEvent,
     CampaignSettings,
     Contact,
     DialState,
     Interview,
+    PauseReason,
+    ScriptReading,
     WorkOrder,
 )
 
@@ -171,7 +178,12 @@ def call_state(*, interview: Interview, now: datetime.datetime | None = None) ->
             "outcome": "",
             "duration": None,
             "events": [],
+            "dialled": phase != "idle",
+            "connected": False,
+            "live": phase != "idle",
+            "answered_at": None,
         }
+    facts = states.facts_for(interview, attempt, attempt.events.all())
     if attempt.finished_at is not None:
         phase = "ended"
     elif attempt.status in CONNECTED:
@@ -193,21 +205,19 @@ def call_state(*, interview: Interview, now: datetime.datetime | None = None) ->
             {"status": event.status, "at": event.occurred_at.isoformat()}
             for event in attempt.events.all()
         ],
+        "dialled": True,
+        "connected": facts.connected,
+        "live": facts.live,
+        "answered_at": facts.answered_at.isoformat() if facts.answered_at else None,
     }
 
 
 def supervisor_overview(*, now: datetime.datetime | None = None) -> dict:
-    """Who is working, on which call, how many interviews each completed in the last hour,
-    and the contacts left in each running agent campaign."""
+    """The agents at work today with their states (agent_board), how many interviews each
+    completed in the last hour, and the contacts left in each running agent campaign. A
+    fixed number of queries, however many agents and campaigns."""
     now = now or timezone.now()
     hour_ago = now - datetime.timedelta(hours=1)
-    working = list(
-        Interview.objects.filter(
-            channel=Interview.Channel.AGENT, closed_at=None, reserved_until__gt=now
-        )
-        .select_related("agent", "campaign", "contact", "attempt")
-        .order_by("agent__username", "-updated_at")
-    )
     completes = dict(
         Interview.objects.filter(
             channel=Interview.Channel.AGENT,
@@ -241,19 +251,14 @@ def supervisor_overview(*, now: datetime.datetime | None = None) -> dict:
         campaign.contacts_waiting = waiting.get(campaign.pk, 0)
         campaign.contacts_left = campaign.contacts_total - done.get(campaign.pk, 0)
         campaign.completes_last_hour = completed.get(campaign.pk, 0)
-    agents: dict[int, dict] = {}
-    for interview in working:
-        row = agents.setdefault(
-            interview.agent_id,
-            {"agent": interview.agent, "interviews": [], "completes_last_hour": 0},
-        )
-        row["interviews"].append(interview)
-    for agent_id, row in agents.items():
-        row["completes_last_hour"] = completes.get(agent_id, 0)
+    board = agent_board(now=now)
+    for row in board:
+        row["completes_last_hour"] = completes.get(row["agent"].pk, 0)
     return {
-        "agents": list(agents.values()),
+        "agents": board,
         "completes_last_hour": sum(completes.values()),
         "campaigns": campaigns,
+        "now": now,
     }
 
 
@@ -264,3 +269,160 @@ def _by_campaign(rows: QuerySet) -> dict[int, int]:
         .annotate(n=Count("pk"))
         .values_list("campaign_id", "n")
     )
+
+
+# --- agents' states --------------------------------------------------------------------
+
+# A console that has not been heard from for this long is shown as away.
+AWAY_AFTER = datetime.timedelta(minutes=2)
+
+
+def day_start(now: datetime.datetime) -> datetime.datetime:
+    local = timezone.localtime(now)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def live_state(session, facts, now: datetime.datetime) -> tuple[list, str, datetime.datetime]:
+    """The stretches the session's call has carried the agent through since it was last
+    written, and the state the agent is in now with the moment it began."""
+    stretches = states.follow_call(session.state, session.since, facts, now=now)
+    if stretches:
+        return stretches, stretches[-1].state, stretches[-1].since
+    return [], session.state, session.since
+
+
+def _session_facts(session, events_by_attempt) -> states.CallFacts:
+    interview = session.interview
+    if interview is None:
+        return states.CallFacts()
+    attempt = interview.attempt
+    events = events_by_attempt.get(attempt.pk, ()) if attempt is not None else ()
+    return states.facts_for(interview, attempt, events)
+
+
+def agent_board(*, now: datetime.datetime | None = None, agent=None) -> list[dict]:
+    """Every agent at work today (or `agent` alone): the state they are in and since when,
+    the campaign and contact, the time spent in each state today, the contacts finished
+    today and the speaking pace today. Six queries, however many agents."""
+    from outbound.agent import pace as pace_module
+
+    now = now or timezone.now()
+    start = day_start(now)
+    found = (
+        AgentSession.objects.select_related(
+            "agent", "campaign", "interview__contact", "interview__attempt"
+        )
+        .filter(Q(since__gte=start) | ~Q(state=AgentState.OFFLINE))
+        .order_by("agent__username")
+    )
+    if agent is not None:
+        found = found.filter(pk=agent.pk)
+    found = list(found)
+    ids = [session.pk for session in found]
+    attempt_ids = [
+        session.interview.attempt_id
+        for session in found
+        if session.interview is not None and session.interview.attempt_id
+    ]
+    events_by_attempt: dict[int, list] = {}
+    for event in CallEvent.objects.filter(attempt_id__in=attempt_ids, status="in-progress"):
+        events_by_attempt.setdefault(event.attempt_id, []).append(event)
+    spent: dict[int, dict[str, float]] = {}
+    for agent_id, state, seconds in (
+        AgentStateChange.objects.filter(agent_id__in=ids, started_at__gte=start)
+        .exclude(ended_at=None)
+        .order_by()
+        .values_list("agent_id", "state")
+        .annotate(total=Sum("seconds"))
+    ):
+        spent.setdefault(agent_id, {})[state] = seconds or 0.0
+    finished = dict(
+        AgentStateChange.objects.filter(
+            agent_id__in=ids, started_at__gte=start, event=states.Event.FINISH
+        )
+        .order_by()
+        .values_list("agent_id")
+        .annotate(n=Count("pk"))
+        .values_list("agent_id", "n")
+    )
+    paces: dict[int, object] = {}
+    for agent_id, unit, units, seconds in (
+        ScriptReading.objects.filter(agent_id__in=ids, recorded_at__gte=start)
+        .order_by()
+        .values_list("agent_id", "unit")
+        .annotate(units=Sum("units"), seconds=Sum("reading_seconds"))
+        .order_by("agent_id", "-units")
+    ):
+        paces.setdefault(agent_id, pace_module.pace_of(units, seconds, unit))
+    rows = []
+    for session in found:
+        facts = _session_facts(session, events_by_attempt)
+        stretches, state, since = live_state(session, facts, now)
+        totals = dict(spent.get(session.pk, {}))
+        # The stretch still open, and those the call has made since, count up to now.
+        marks = [(session.state, session.since), *((s.state, s.since) for s in stretches)]
+        ends = [since_ for _state, since_ in marks[1:]] + [now]
+        for (mark_state, begun), ended in zip(marks, ends, strict=True):
+            begun = max(begun, start)
+            if ended > begun:
+                totals[mark_state] = totals.get(mark_state, 0.0) + (ended - begun).total_seconds()
+        rows.append(
+            {
+                "session": session,
+                "agent": session.agent,
+                "campaign": session.campaign,
+                "interview": session.interview,
+                "contact": session.interview.contact if session.interview else None,
+                "state": state,
+                "state_label": str(AgentState(state).label),
+                "reason": session.reason,
+                "reason_label": str(PauseReason(session.reason).label) if session.reason else "",
+                "pause_asked": session.pause_asked,
+                "since": since,
+                "seconds": max(0, round((now - since).total_seconds())),
+                "facts": facts,
+                "spent": {name: round(totals.get(name, 0.0)) for name in BOARD_STATES},
+                "spent_rows": [
+                    (name, name.label, round(totals.get(name, 0.0))) for name in BOARD_STATES
+                ],
+                "finished_today": finished.get(session.pk, 0),
+                "pace": paces.get(session.pk),
+                "away": state != AgentState.OFFLINE
+                and (session.last_seen_at is None or now - session.last_seen_at > AWAY_AFTER),
+            }
+        )
+    return rows
+
+
+BOARD_STATES = (
+    AgentState.READY,
+    AgentState.PREVIEW,
+    AgentState.RINGING,
+    AgentState.TALKING,
+    AgentState.WRAP_UP,
+    AgentState.PAUSED,
+)
+
+
+def board_json(rows: list[dict]) -> list[dict]:
+    return [
+        {
+            "agent": row["agent"].username,
+            "name": str(row["agent"]),
+            "agent_no": row["agent"].agent_no,
+            "campaign": row["campaign"].title if row["campaign"] else "",
+            "contact": (row["contact"].name or row["contact"].phone) if row["contact"] else "",
+            "state": row["state"],
+            "state_label": row["state_label"],
+            "reason": row["reason"],
+            "reason_label": row["reason_label"],
+            "since": row["since"].isoformat(),
+            "seconds": row["seconds"],
+            "spent": row["spent"],
+            "finished_today": row["finished_today"],
+            "pace": row["pace"].as_json() if row["pace"] else None,
+            "away": row["away"],
+            "completes_last_hour": row.get("completes_last_hour", 0),
+        }
+        for row in rows
+    ]

@@ -1,6 +1,8 @@
 """The agent console's writes: taking the next due contact (held for one agent, never two),
-ringing the agent's own phone and then the customer, recording answers as they are given,
-and ending with a disposition that decides what becomes of the contact."""
+ringing the agent's own phone and then the customer, hanging up, recording answers as they
+are given (with the time the agent took to read them), and ending with a disposition that
+decides what becomes of the contact; an agent's pauses. Each step is a transition of
+outbound/agent/states.py, checked there and kept by outbound/agent/sessions.py."""
 
 import datetime
 import logging
@@ -9,19 +11,21 @@ from collections import defaultdict
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import F, Max
+from django.db.models import Exists, F, Max, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from outbound import telephony
-from outbound.agent import selectors
+from outbound.agent import pace, selectors, sessions, states
+from outbound.agent.states import Event
 from outbound.contacts.selectors import Exclusion, excluded_numbers
 from outbound.contacts.services import dnc_add
 from outbound.dialer import policy, windows
 from outbound.dialer.account import campaign_refuse
 from outbound.dialer.services import attempt_finish, contacts_enrol, settings_for
 from outbound.models import (
+    AgentState,
     CallAttempt,
     CallEvent,
     CampaignSettings,
@@ -29,12 +33,14 @@ from outbound.models import (
     DoNotCallEntry,
     Interview,
     Outcome,
+    PauseReason,
+    ScriptReading,
     WorkOrder,
 )
 from outbound.signals import interview_closed_send
 from surveys import services as surveys
 from surveys.engine import AnswerValue, Walk
-from surveys.models import Question, ResponseStatus
+from surveys.models import Answer, Question, ResponseStatus
 
 logger = logging.getLogger(__name__)
 Disposition = Interview.Disposition
@@ -113,12 +119,20 @@ def _lock_candidates(queryset):
 
 
 def contact_reserve(
-    *, campaign: WorkOrder, agent, now: datetime.datetime | None = None
+    *,
+    campaign: WorkOrder,
+    agent,
+    now: datetime.datetime | None = None,
+    event: str = Event.TAKE,
 ) -> Interview | None:
     """Holds the best due contact for `agent` and opens (or resumes) its interview. Returns
-    the agent's current hold if there is one, or None when nobody is due."""
+    the agent's current hold if there is one, or None when nobody is due. A paused agent
+    is given nobody."""
     now = now or timezone.now()
     rules = _check_campaign(campaign, agent)
+    session = sessions.session_get(agent=agent)
+    if session.state == AgentState.PAUSED:
+        raise ValidationError(states.message_for(AgentState.PAUSED, event))
     held = (
         Interview.objects.filter(
             campaign=campaign, agent=agent, closed_at=None, reserved_until__gt=now
@@ -129,6 +143,13 @@ def contact_reserve(
     if held is not None:
         return held
     reservations_expire(campaign_id=campaign.pk, now=now)
+    if session.campaign_id not in (None, campaign.pk):
+        reservations_expire(campaign_id=session.campaign_id, now=now)
+    session.refresh_from_db()
+    if session.state == AgentState.OFFLINE or session.campaign_id != campaign.pk:
+        sessions.session_move(agent=agent, event=Event.SIGN_IN, campaign=campaign, now=now)
+    elif not states.allowed(session.state, event):
+        raise ValidationError(states.message_for(session.state, event))
     contacts_enrol(campaign_id=campaign.pk)
     for _round in range(5):
         due = selectors.due_states(campaign=campaign, rules=rules, agent=agent, now=now)
@@ -144,8 +165,35 @@ def contact_reserve(
                     status=DialState.Status.DIALING, next_attempt_at=None
                 )
                 if won:
-                    return _interview_open(campaign=campaign, contact_id=pk, agent=agent, now=now)
+                    interview = _interview_open(
+                        campaign=campaign, contact_id=pk, agent=agent, now=now
+                    )
+                    # Refused (the agent paused meanwhile): the claim is undone with it.
+                    sessions.session_move(
+                        agent=agent, event=event, campaign=campaign, interview=interview, now=now
+                    )
+                    return interview
     return None
+
+
+def contact_take_and_dial(
+    *, campaign: WorkOrder, agent, now: datetime.datetime | None = None
+) -> Interview | None:
+    """Progressive dialling: the next contact is taken and dialled in one step. Returns the
+    interview (dialled, or the hold the agent already had), or None when nobody is due.
+    A dial that fails leaves the contact held for the agent to preview (ValidationError)."""
+    now = now or timezone.now()
+    interview = contact_reserve(campaign=campaign, agent=agent, now=now, event=Event.TAKE_AND_DIAL)
+    if interview is None:
+        return None
+    session = sessions.session_get(agent=agent)
+    if (
+        session.state == AgentState.RINGING
+        and session.interview_id == interview.pk
+        and interview.attempt_id is None
+    ):
+        interview_dial(interview=interview, agent=agent, now=now)
+    return interview
 
 
 def _callable(campaign, rules, rows, now) -> list[int]:
@@ -250,7 +298,23 @@ def reservations_expire(*, campaign_id: int | None = None, now=None) -> int:
                 else:
                     _close(interview, Disposition.PARTIAL, now)
             count += 1
+        _session_let_go(interview, Event.LAPSE, now)
     return count
+
+
+def _session_let_go(interview: Interview, event: str, now) -> None:
+    """Moves the agent whose session holds `interview` on by `event` (finish, release, a
+    lapse), where the table allows it; the session no longer holds the interview."""
+    if interview.agent_id is None:
+        return
+    sessions.session_move(
+        agent=interview.agent_id,
+        event=event,
+        interview=None,
+        now=now,
+        quietly=True,
+        only_holding=interview.pk,
+    )
 
 
 def _ended_disposition(status: str) -> str:
@@ -285,17 +349,73 @@ def _touch(interview: Interview, now=None) -> None:
     interview.reserved_until = until
 
 
+def _release_hold(interview: Interview, now) -> None:
+    if CallAttempt.objects.filter(contact_id=interview.contact_id, finished_at=None).exists():
+        raise ValidationError(_("The call is still going: end it with a disposition."))
+    DialState.objects.filter(pk=interview.contact_id, status=DialState.Status.DIALING).update(
+        status=DialState.Status.PENDING, next_attempt_at=now
+    )
+    Interview.objects.filter(pk=interview.pk).update(reserved_until=None)
+
+
 def interview_release(*, interview: Interview, agent) -> None:
     """Gives the contact back without a call (or after one that has ended)."""
     _check_holder(interview, agent)
     now = timezone.now()
     with transaction.atomic():
-        if CallAttempt.objects.filter(contact_id=interview.contact_id, finished_at=None).exists():
-            raise ValidationError(_("The call is still going: end it with a disposition."))
-        DialState.objects.filter(pk=interview.contact_id, status=DialState.Status.DIALING).update(
-            status=DialState.Status.PENDING, next_attempt_at=now
+        _release_hold(interview, now)
+        _session_let_go(interview, Event.RELEASE, now)
+
+
+# --- the agent's own state -------------------------------------------------------------
+
+
+def agent_sign_in(*, agent, campaign: WorkOrder, now=None):
+    """The agent starts work on `campaign` (or goes on with it): ready for contacts."""
+    _check_campaign(campaign, agent)
+    return sessions.session_move(agent=agent, event=Event.SIGN_IN, campaign=campaign, now=now)
+
+
+def agent_sign_out(*, agent, now=None):
+    return sessions.session_move(agent=agent, event=Event.SIGN_OUT, now=now)
+
+
+def agent_pause(*, agent, reason: str, now=None):
+    """'Not ready': no contact is given until the agent is ready again. A contact being
+    previewed goes back to the queue; one in wrap-up stays held for its disposition;
+    during a call the pause is taken when the contact is finished."""
+    if reason not in PauseReason.values:
+        raise ValidationError(_("Choose why you are pausing."))
+    now = now or timezone.now()
+    with transaction.atomic():
+        session = sessions.session_get(agent=agent)
+        fields = {}
+        if session.state == AgentState.PREVIEW and session.interview_id:
+            interview = Interview.objects.filter(pk=session.interview_id).first()
+            if interview is not None and interview.agent_id == agent.pk:
+                _release_hold(interview, now)
+            fields["interview"] = None
+        return sessions.session_move(
+            agent=agent, event=Event.PAUSE, reason=reason, now=now, **fields
         )
-        Interview.objects.filter(pk=interview.pk).update(reserved_until=None)
+
+
+def agent_resume(*, agent, now=None):
+    """Ready again (or back to wrap-up, when a contact still waits for its disposition)."""
+    session = sessions.session_get(agent=agent)
+    holding = bool(
+        session.interview_id
+        and Interview.objects.filter(
+            pk=session.interview_id, agent=agent, closed_at=None, reserved_until__isnull=False
+        ).exists()
+    )
+    return sessions.session_move(
+        agent=agent,
+        event=Event.RESUME,
+        now=now,
+        holding=holding,
+        **({} if holding else {"interview": None}),
+    )
 
 
 # --- the call --------------------------------------------------------------------------
@@ -316,6 +436,7 @@ def interview_dial(*, interview: Interview, agent, now=None) -> CallAttempt:
         raise ValidationError(_("The campaign is not running."))
     caller_id = caller_id_for(rules)
     with transaction.atomic():
+        _session_dial(interview, agent, now)
         state = DialState.objects.select_for_update(of=("self",)).get(pk=interview.contact_id)
         if state.status != DialState.Status.DIALING:
             raise ValidationError(
@@ -360,12 +481,32 @@ def interview_dial(*, interview: Interview, agent, now=None) -> CallAttempt:
         Interview.objects.filter(pk=interview.pk).update(agent_call_status="failed")
         if isinstance(error, telephony.AccountRefusal):
             campaign_refuse(campaign_id=interview.campaign_id, error=error)
+        sessions.session_move(
+            agent=agent, event=Event.AGENT_MISSED, quietly=True, only_holding=interview.pk
+        )
         raise ValidationError(
             _("Your phone could not be called: %(error)s") % {"error": error}
         ) from error
     Interview.objects.filter(pk=interview.pk, agent_call_sid="").update(agent_call_sid=sid)
     interview.refresh_from_db()
     return attempt
+
+
+def _session_dial(interview: Interview, agent, now) -> None:
+    """The agent's move for a dial: from preview to ringing; nothing when the contact was
+    taken and dialled in one step. A contact the session does not know as held (a hold
+    from before sessions were kept) is adopted first."""
+    session = sessions.session_get(agent=agent)
+    taken_and_dialled = session.state == AgentState.RINGING and interview.attempt_id is None
+    if session.interview_id == interview.pk and taken_and_dialled:
+        return
+    if session.interview_id != interview.pk:
+        if session.state != AgentState.READY or session.campaign_id != interview.campaign_id:
+            sessions.session_move(
+                agent=agent, event=Event.SIGN_IN, campaign=interview.campaign, now=now
+            )
+        sessions.session_move(agent=agent, event=Event.TAKE, interview=interview, now=now)
+    sessions.session_move(agent=agent, event=Event.DIAL, now=now)
 
 
 def attempt_drop(*, attempt_id: int) -> bool:
@@ -409,6 +550,8 @@ def agent_leg_record(*, attempt_id: int, params) -> bool:
         Interview.objects.filter(pk=interview.pk, agent_call_sid="").update(agent_call_sid=sid)
     if status in CallAttempt.FINAL_STATUSES:
         attempt_drop(attempt_id=attempt_id)
+        if interview.agent_id is not None:
+            sessions.session_follow_call(agent_id=interview.agent_id)
     return True
 
 
@@ -428,7 +571,11 @@ def customer_leg_dial_ended(*, attempt_id: int, params) -> bool:
     attempt = CallAttempt.objects.filter(pk=attempt_id).values("finished_at").first()
     if attempt is None:
         return False
+    duration = params.get("DialCallDuration")
     if status is None or attempt["finished_at"] is not None:
+        if status == "completed" and str(duration).isdigit():
+            _duration_from_carrier(attempt_id, int(duration))
+        _follow_attempt(attempt_id)
         return True
     error_code = params.get("ErrorCode", "") or ""
     error_message = ""
@@ -438,7 +585,6 @@ def customer_leg_dial_ended(*, attempt_id: int, params) -> bool:
         error_message = "The number could not be dialled (DialCallStatus failed)."
     else:
         outcome = policy.outcome_for(status=status, error_code=error_code)
-    duration = params.get("DialCallDuration")
     attempt_finish(
         attempt_id=attempt_id,
         status=status,
@@ -449,7 +595,28 @@ def customer_leg_dial_ended(*, attempt_id: int, params) -> bool:
         recording_url=params.get("RecordingUrl", "") or "",
         source=CallEvent.Source.CALLBACK,
     )
+    _follow_attempt(attempt_id)
     return True
+
+
+def _duration_from_carrier(attempt_id: int, seconds: int) -> None:
+    """An attempt the agent's disposition finished while the call was live has the time
+    Waihu counted; the carrier's own figure, when it comes, replaces it."""
+    by_agent = CallEvent.objects.filter(
+        attempt_id=OuterRef("pk"), status="completed", source=CallEvent.Source.DIALER
+    )
+    CallAttempt.objects.filter(pk=attempt_id, status="completed").filter(Exists(by_agent)).update(
+        duration=seconds
+    )
+
+
+def _follow_attempt(attempt_id: int) -> None:
+    """The agent on the attempt's call moves on as the call did."""
+    agent_id = (
+        Interview.objects.filter(attempt_id=attempt_id).values_list("agent_id", flat=True).first()
+    )
+    if agent_id is not None:
+        sessions.session_follow_call(agent_id=agent_id)
 
 
 # --- the script ------------------------------------------------------------------------
@@ -473,19 +640,60 @@ def placeholder_values(interview: Interview, agent) -> dict:
     return values
 
 
+def call_facts(interview: Interview) -> states.CallFacts:
+    """What the carrier has reported about the interview's current call."""
+    attempt = (
+        CallAttempt.objects.filter(pk=interview.attempt_id).first()
+        if interview.attempt_id
+        else None
+    )
+    events = (
+        CallEvent.objects.filter(attempt=attempt, status="in-progress")
+        if attempt is not None
+        else ()
+    )
+    return states.facts_for(interview, attempt, events)
+
+
 def interview_answer(
-    *, interview: Interview, agent, question_code: str, value: AnswerValue
+    *,
+    interview: Interview,
+    agent,
+    question_code: str,
+    value: AnswerValue,
+    seconds: float | None = None,
 ) -> Walk:
     """Saves the answer to a question on the interview's path and moves on; answers the
-    new path no longer asks are dropped."""
+    new path no longer asks are dropped. Answers are taken once the customer has been on
+    the line. `seconds` is the time the console measured from the question being shown to
+    the answer (the opening included, before the first answer): it is kept as a reading."""
     _check_holder(interview, agent)
     question = Question.objects.filter(
         version_id=interview.response.version_id, code=question_code
     ).first()
     if question is None:
         raise ValidationError(_("That question is not in this questionnaire."))
+    if not call_facts(interview).connected:
+        raise ValidationError(
+            _("The customer is not on the line yet: the script goes on once the call connects.")
+        )
+    opening = not Answer.objects.filter(response_id=interview.response_id).exists()
     walk = surveys.response_answer(response=interview.response, question=question, value=value)
     _touch(interview)
+    if seconds is not None:
+        version = interview.response.version
+        texts = pace.question_texts(question)
+        if opening:
+            texts = [*pace.opening_texts(version), *texts]
+        pace.reading_record(
+            interview=interview,
+            agent=agent,
+            part=ScriptReading.Part.OPENING if opening else ScriptReading.Part.QUESTION,
+            texts=texts,
+            values=placeholder_values(interview, agent),
+            seconds=seconds,
+            question=question,
+        )
     return walk
 
 
@@ -495,7 +703,71 @@ def interview_back(*, interview: Interview, agent) -> None:
     _touch(interview)
 
 
+# --- hanging up ------------------------------------------------------------------------
+
+
+def _end_call(interview: Interview) -> None:
+    """Asks the carrier to end the agent's leg, and with it the customer's."""
+    sid = (
+        interview.agent_call_sid
+        or Interview.objects.filter(pk=interview.pk)
+        .values_list("agent_call_sid", flat=True)
+        .first()
+    )
+    if not sid:
+        return
+    try:
+        telephony.call_end(sid)
+    except telephony.TelephonyError as error:
+        raise ValidationError(
+            _("The call could not be hung up: %(error)s. Try again.") % {"error": error}
+        ) from error
+
+
+def interview_hang_up(*, interview: Interview, agent, now=None) -> None:
+    """Ends the call. The attempt is finished by the carrier's reports of the end (or,
+    failing them, by the disposition); the agent is in wrap-up from now."""
+    _check_holder(interview, agent)
+    now = now or timezone.now()
+    if not call_facts(interview).live:
+        raise ValidationError(_("There is no call to hang up."))
+    _end_call(interview)
+    sessions.session_move(
+        agent=agent, event=Event.HANG_UP, now=now, quietly=True, only_holding=interview.pk
+    )
+
+
 # --- the disposition -------------------------------------------------------------------
+
+
+def _settle_live_call(interview: Interview, disposition: str, facts, now) -> None:
+    """A disposition recorded during the call hangs it up first. The attempt is then
+    finished by the agent's word unless the carrier has already reported its end, with the
+    time talked counted from the customer's answer (the carrier's figure, when its <Dial>
+    action comes, replaces it)."""
+    if facts.live:
+        _end_call(interview)
+    attempt = CallAttempt.objects.filter(pk=interview.attempt_id).first()
+    if attempt is None or attempt.finished_at is not None:
+        return
+    duration = None
+    if facts.connected:
+        status, outcome = UNREACHED.get(disposition, ("completed", Outcome.ANSWERED))
+        if status == "completed":
+            duration = max(0, round((now - facts.answered_at).total_seconds()))
+    elif disposition in UNREACHED:
+        status, outcome = UNREACHED[disposition]
+    elif disposition == Disposition.WRONG_NUMBER:
+        status, outcome = "failed", Outcome.INVALID
+    else:
+        status, outcome = "canceled", Outcome.CANCELED
+    attempt_finish(
+        attempt_id=attempt.pk,
+        status=status,
+        outcome=outcome,
+        duration=duration,
+        source=CallEvent.Source.DIALER,
+    )
 
 
 def interview_finish(
@@ -506,19 +778,21 @@ def interview_finish(
     notes: str = "",
     callback_at: datetime.datetime | None = None,
     callback_mine: bool = False,
+    closing_seconds: float | None = None,
     now: datetime.datetime | None = None,
 ) -> Interview:
     """Ends the agent's work on the contact. The disposition decides the contact's next
     step: reached, invalid, on the do-not-call list, called back at a time (by this agent
     or anyone), or called again as the retry policy says. A partial interview, a callback
-    and a retry keep the interview open, to be resumed where it stopped."""
+    and a retry keep the interview open, to be resumed where it stopped. Each disposition
+    needs the call to have come so far (states.DISPOSITION_NEEDS); a call still live is
+    hung up first. `closing_seconds` is the time the console measured over the closing."""
     now = now or timezone.now()
     _check_holder(interview, agent)
     if disposition not in AGENT_DISPOSITIONS:
         raise ValidationError(_("Choose how the call ended."))
-    attempt = interview.attempt
-    if attempt is None:
-        raise ValidationError(_("Dial the customer first, or give the contact back."))
+    facts = call_facts(interview)
+    states.check_disposition(disposition, facts)
     response = interview.response
     response.refresh_from_db()
     if disposition == Disposition.COMPLETED and response.status == ResponseStatus.IN_PROGRESS:
@@ -530,13 +804,19 @@ def interview_finish(
     rules = settings_for(campaign=interview.campaign)
 
     # The carrier may not have reported the end yet: the agent's word closes the attempt.
-    attempt.refresh_from_db()
-    if attempt.finished_at is None:
-        status, outcome = UNREACHED.get(disposition, ("completed", Outcome.ANSWERED))
-        if disposition == Disposition.WRONG_NUMBER and attempt.status_rank < 4:
-            status, outcome = "failed", Outcome.INVALID
-        attempt_finish(
-            attempt_id=attempt.pk, status=status, outcome=outcome, source=CallEvent.Source.DIALER
+    if facts.dialled:
+        _settle_live_call(interview, disposition, facts, now)
+    if closing_seconds is not None and response.status != ResponseStatus.IN_PROGRESS:
+        pace.reading_record(
+            interview=interview,
+            agent=agent,
+            part=ScriptReading.Part.CLOSING,
+            texts=pace.closing_texts(
+                response.version, screened_out=response.status == ResponseStatus.SCREENED_OUT
+            ),
+            values=placeholder_values(interview, agent),
+            seconds=closing_seconds,
+            now=now,
         )
 
     note = _note_line(agent, disposition, notes, now)
@@ -594,6 +874,7 @@ def interview_finish(
             )
         else:
             _close(interview, disposition, now)
+        _session_let_go(interview, Event.FINISH, now)
     interview.refresh_from_db()
     return interview
 

@@ -57,6 +57,8 @@ class CampaignSettingsForm(forms.ModelForm):
             "machine_message",
             "record",
             "voice",
+            "agent_dialing_mode",
+            "progressive_delay_seconds",
         ]
         widgets = {
             "machine_message": forms.Textarea(attrs={"rows": 2}),
@@ -88,6 +90,16 @@ class CampaignSettingsForm(forms.ModelForm):
         ) % {"budget": f"{settings.WAIHU_ACCOUNT_CPS:g}"}
         self._holidays_field()
         self._voice_field()
+        # Left out of a post, the agents' dialling keeps what it was.
+        self.fields["agent_dialing_mode"].required = False
+        self.fields["progressive_delay_seconds"].required = False
+
+    def clean_agent_dialing_mode(self):
+        return self.cleaned_data.get("agent_dialing_mode") or self.instance.agent_dialing_mode
+
+    def clean_progressive_delay_seconds(self):
+        value = self.cleaned_data.get("progressive_delay_seconds")
+        return self.instance.progressive_delay_seconds if value is None else value
 
     def _holidays_field(self) -> None:
         """Empty follows the campaign's kind (WAIHU_HOLIDAY_CALLING_KINDS); the label says

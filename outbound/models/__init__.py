@@ -1,3 +1,10 @@
+from outbound.models.agents import (
+    AgentSession,
+    AgentState,
+    AgentStateChange,
+    PauseReason,
+    ScriptReading,
+)
 from outbound.models.calls import (
     AccountPacing,
     CallAttempt,
@@ -15,6 +22,9 @@ from outbound.models.workorders import WorkOrder
 
 __all__ = [
     "AccountPacing",
+    "AgentSession",
+    "AgentState",
+    "AgentStateChange",
     "CallAttempt",
     "CallEvent",
     "CampaignSettings",
@@ -24,10 +34,12 @@ __all__ = [
     "DoNotCallEntry",
     "Interview",
     "Outcome",
+    "PauseReason",
     "Recording",
     "RedListEntry",
     "SandboxCall",
     "SandboxCallQueue",
+    "ScriptReading",
     "SpokenAnswer",
     "WorkOrder",
 ]

@@ -5,6 +5,7 @@ import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -46,6 +47,12 @@ class CampaignSettings(models.Model):
         CALLER_ID = "caller_id", _("Caller ID not owned or verified")
         AUTHENTICATION = "authentication", _("Credentials refused")
         ACCOUNT_INACTIVE = "account_inactive", _("Account suspended or inactive")
+
+    class AgentDialing(models.TextChoices):
+        """How an agent campaign gives agents their next contact."""
+
+        PREVIEW = "preview", _("Preview: the agent reads the contact, then dials")
+        PROGRESSIVE = "progressive", _("Progressive: the next contact is dialled by itself")
 
     campaign = models.OneToOneField(
         "outbound.WorkOrder",
@@ -112,6 +119,21 @@ class CampaignSettings(models.Model):
         blank=True,
         help_text=_("The text-to-speech voice that reads the questionnaire to customers."),
     )
+    agent_dialing_mode = models.CharField(
+        _("agents' dialling"),
+        max_length=20,
+        choices=AgentDialing.choices,
+        default=AgentDialing.PREVIEW,
+    )
+    progressive_delay_seconds = models.PositiveSmallIntegerField(
+        _("seconds before the next call"),
+        default=3,
+        validators=[MaxValueValidator(120)],
+        help_text=_(
+            "Progressive dialling: how long after an agent finishes a contact the next one "
+            "is dialled, unless the agent pauses."
+        ),
+    )
     # Pacing: the moment up to which call slots have been handed out.
     paced_until = models.DateTimeField(null=True, blank=True, editable=False)
     # Set when the carrier account refused a call and the campaign paused itself.
@@ -145,6 +167,11 @@ class CampaignSettings(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(max_attempts__gte=1), name="campaign_settings_attempts_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(agent_dialing_mode__in=["preview", "progressive"])
+                & Q(progressive_delay_seconds__lte=120),
+                name="campaign_settings_agent_dialing",
             ),
             models.CheckConstraint(
                 condition=Q(starts_on__isnull=True)

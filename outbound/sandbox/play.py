@@ -27,7 +27,14 @@ logger = logging.getLogger(__name__)
 API_VERSION = "2010-04-01"
 MAX_DOCUMENTS = 30
 EVENTS = ("initiated", "ringing", "answered", "completed")
-SIP_CODES = {"busy": "486", "no-answer": "487", "failed": "500", "completed": "200"}
+SIP_CODES = {
+    "busy": "486",
+    "no-answer": "487",
+    "failed": "500",
+    "completed": "200",
+    "canceled": "487",
+}
+FINAL = ("completed", "busy", "no-answer", "failed", "canceled")
 # <Dial>'s own default, in seconds, for how long the dialled number may ring.
 DIAL_TIMEOUT = 30
 _session = requests.Session()
@@ -142,6 +149,8 @@ def _set(call: SandboxCall, **fields) -> None:
 def dial(call: SandboxCall) -> float:
     """Initiated and ringing; returns how long the phone rings."""
     _refuse_outside_sandbox()
+    if call.status in FINAL:  # canceled through the Calls API before it was dialled
+        return 0.0
     # Only the statuses a fetch can observe for long are stored.
     call.status = "initiated"
     callback(call, "initiated")
@@ -171,6 +180,8 @@ def connect(call: SandboxCall) -> float | None:
     """The far end's answer. Returns the talk time when answered, None when the call ended
     or waits on a <Dial> (whose end takes it on)."""
     _refuse_outside_sandbox()
+    if call.status in FINAL:  # hung up through the Calls API while it rang
+        return None
     final = {"busy": "busy", "no_answer": "no-answer", "failed": "failed"}.get(call.plan)
     if final:
         finish(call, final)
@@ -199,11 +210,19 @@ def connect(call: SandboxCall) -> float | None:
 
 def finish(call: SandboxCall, status: str = "completed") -> None:
     _refuse_outside_sandbox()
-    if call.status in ("completed", "busy", "no-answer", "failed", "canceled"):
+    if call.status in FINAL:
         return
     now = timezone.now()
     duration = round((now - call.start_time).total_seconds()) if call.start_time else 0
-    _set(call, status=status, end_time=now, duration=duration)
+    # Once: a hang-up through the Calls API and the end of the talk may meet.
+    ended = (
+        SandboxCall.objects.filter(pk=call.pk)
+        .exclude(status__in=FINAL)
+        .update(status=status, end_time=now, duration=duration, date_updated=now)
+    )
+    if not ended:
+        return
+    call.status, call.end_time, call.duration = status, now, duration
     extra = {
         "CallDuration": str(duration),
         "Duration": str(max(1, -(-duration // 60)) if duration else 0),

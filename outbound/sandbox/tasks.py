@@ -42,20 +42,3 @@ def sandbox_hang_up(sid: str) -> None:
     call = _call(sid)
     if call is not None:
         play.finish(call)
-
-
-@shared_task(ignore_result=True)
-def sandbox_hung_up(sid: str) -> None:
-    """The final status callback of a call canceled or ended through the API."""
-    call = _call(sid)
-    if call is None or call.status not in FINAL:
-        return
-    extra = {
-        "CallDuration": str(call.duration or 0),
-        "Duration": str(-(-(call.duration or 0) // 60)),
-        # 487 Request Terminated: the caller gave up before the far end answered.
-        "SipResponseCode": "487" if call.status == "canceled" else "200",
-    }
-    if call.answered_by:
-        extra["AnsweredBy"] = call.answered_by
-    play.callback(call, "completed", extra)

@@ -1,6 +1,6 @@
 """The sandbox's Calls endpoint, answering in Twilio's JSON shape:
 POST /sandbox/2010-04-01/Accounts/<sid>/Calls.json, GET .../Calls/<sid>.json, and POST
-.../Calls/<sid>.json to cancel or end a call."""
+.../Calls/<sid>.json with Status to cancel or end a call."""
 
 import datetime
 import secrets
@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods
 from outbound import telephony
 from outbound.dialer.services import relaxed_commit
 from outbound.models import SandboxCall
-from outbound.sandbox import account, play
+from outbound.sandbox import account, hangup, play
 from outbound.sandbox.endpoint import API_VERSION, sandbox_endpoint, twilio_error
 from outbound.sandbox.numbers import ERROR_NUMBERS
 
@@ -161,50 +161,43 @@ def _create(
     )
 
 
+def _not_found(account_sid: str, sid: str) -> JsonResponse:
+    return twilio_error(
+        404,
+        20404,
+        f"The requested resource /{API_VERSION}/Accounts/{account_sid}"
+        f"/Calls/{sid}.json was not found",
+    )
+
+
 @sandbox_endpoint
 @require_http_methods(["GET", "POST"])
 def call_detail(request, account_sid: str, sid: str):
+    if request.method == "POST":
+        return call_update(request, account_sid, sid)
     call = SandboxCall.objects.filter(sid=sid, account_sid=account_sid).first()
     if call is None:
-        return twilio_error(
-            404,
-            20404,
-            f"The requested resource /{API_VERSION}/Accounts/{account_sid}"
-            f"/Calls/{sid}.json was not found",
-        )
-    if request.method == "POST":
-        return _update(request, call)
+        return _not_found(account_sid, sid)
     return JsonResponse(call_json(call))
 
 
-def _update(request, call: SandboxCall) -> JsonResponse:
-    """Status=canceled hangs up a call still queued or ringing and leaves an answered one
-    alone; Status=completed ends it whatever its state. Either ends with the final status
-    callback Twilio sends."""
+# --- ending a call (the Calls API's update) ---------------------------------------------
+
+# Twilio's "Invalid call state": a realtime change to a call that is not in progress.
+CALL_NOT_IN_PROGRESS = 21220
+
+
+def call_update(request, account_sid: str, sid: str):
+    """POST .../Calls/<sid>.json with Status=canceled or Status=completed, reached through
+    call_detail (which has checked the credentials): hangs the call up as Twilio does
+    (see sandbox/hangup.py) and answers with the call. A call that has already ended is
+    refused with Twilio's 21220. Redirecting a call (Url, Twiml) is not played."""
+    call = SandboxCall.objects.filter(sid=sid, account_sid=account_sid).first()
+    if call is None:
+        return _not_found(account_sid, sid)
     status = request.POST.get("Status", "")
     if status not in ("canceled", "completed"):
-        return twilio_error(400, 400, "Bad Request: Status is canceled or completed")
-    with transaction.atomic():
-        locked = SandboxCall.objects.select_for_update().get(pk=call.pk)
-        if locked.status in FINAL:
-            return JsonResponse(call_json(locked))
-        if locked.status == "in-progress":
-            if status == "canceled":
-                return JsonResponse(call_json(locked))
-            final = "completed"
-        else:
-            final = "canceled"
-        now = timezone.now()
-        duration = round((now - locked.start_time).total_seconds()) if locked.start_time else 0
-        SandboxCall.objects.filter(pk=locked.pk).update(
-            status=final, end_time=now, duration=duration, date_updated=now
-        )
-        locked.refresh_from_db()
-        transaction.on_commit(lambda: _hung_up(locked.sid))
-    return JsonResponse(call_json(locked))
-
-
-def _hung_up(sid: str) -> None:
-    from outbound.sandbox import tasks
-
-    tasks.sandbox_hung_up.delay(sid)
+        return twilio_error(400, 20001, "Status must be either 'canceled' or 'completed'")
+    if call.status in play.FINAL:
+        return twilio_error(400, CALL_NOT_IN_PROGRESS, "Call is not in-progress. Cannot redirect.")
+    return JsonResponse(call_json(hangup.call_end(call, status)))

@@ -44,6 +44,11 @@ def _dial(interview, agent):
     return interview.attempt
 
 
+def _connect(client, attempt):
+    """The customer answers: the carrier reports the customer's leg in progress."""
+    customer_status(client, attempt, "in-progress")
+
+
 def _answer(interview, agent, code, value):
     interview.refresh_from_db()
     return services.interview_answer(
@@ -100,10 +105,14 @@ def test_agents_see_only_their_campaigns_and_interviews(client, org):
     assert client.post(reverse("agent:next", args=[order.pk])).status_code == 404
     for name in ("interview", "call"):
         assert client.get(reverse(f"agent:{name}", args=[interview.pk])).status_code == 404
-    for name in ("dial", "answer", "back", "finish", "release"):
+    for name in ("dial", "hang_up", "answer", "back", "finish", "release"):
         assert client.post(reverse(f"agent:{name}", args=[interview.pk])).status_code == 404
+    assert client.get(reverse("agent:desk", args=[order.pk])).status_code == 404
+    assert client.post(reverse("agent:sign_in", args=[order.pk])).status_code == 404
     client.force_login(org.requester)
     assert client.get(reverse("agent:campaigns")).status_code == 404
+    for name in ("pause", "resume", "sign_out"):
+        assert client.post(reverse(f"agent:{name}"), {"reason": "break"}).status_code == 404
     client.force_login(org.agent)
     assert client.get(reverse("agent:campaigns")).status_code == 200
     # Every change is a POST.
@@ -299,7 +308,7 @@ def test_call_state_follows_the_status_callbacks(client, org, carrier):
 def test_the_script_follows_the_skip_rules_and_back_drops_answers(client, org, carrier):
     order = agent_campaign(org, phones=phones(1))
     interview = services.contact_reserve(campaign=order, agent=org.agent)
-    _dial(interview, org.agent)
+    _connect(client, _dial(interview, org.agent))
     client.force_login(org.agent)
     page = reverse("agent:interview", args=[interview.pk])
     answer = reverse("agent:answer", args=[interview.pk])
@@ -352,7 +361,7 @@ def test_the_script_follows_the_skip_rules_and_back_drops_answers(client, org, c
 def test_screen_out_ends_the_script(client, org, carrier):
     order = agent_campaign(org, phones=phones(1))
     interview = services.contact_reserve(campaign=order, agent=org.agent)
-    _dial(interview, org.agent)
+    _connect(client, _dial(interview, org.agent))
     _answer(interview, org.agent, "Q1", choice(2))
     client.force_login(org.agent)
     body = client.get(reverse("agent:interview", args=[interview.pk])).content.decode()
@@ -365,7 +374,7 @@ def test_screen_out_ends_the_script(client, org, carrier):
 def test_back_from_a_screen_out_reopens_the_interview(client, org, carrier):
     order = agent_campaign(org, phones=phones(1))
     interview = services.contact_reserve(campaign=order, agent=org.agent)
-    _dial(interview, org.agent)
+    _connect(client, _dial(interview, org.agent))
     _answer(interview, org.agent, "Q1", choice(2))
     interview.response.refresh_from_db()
     assert interview.response.status == ResponseStatus.SCREENED_OUT
@@ -391,7 +400,7 @@ def test_completed_needs_the_end_of_the_script(client, org, carrier):
     finish = reverse("agent:finish", args=[interview.pk])
     response = client.post(finish, {"disposition": "completed"})
     assert "Dial the customer first" in response.content.decode()
-    _dial(interview, org.agent)
+    _connect(client, _dial(interview, org.agent))
     _answer(interview, org.agent, "Q1", choice(1))
     response = client.post(finish, {"disposition": "completed"})
     assert response.status_code == 200 and "has not reached its end" in response.content.decode()
@@ -425,6 +434,7 @@ def test_partial_interview_is_resumed_by_another_agent(client, org, carrier):
     assert "Line dropped at Q3" in body and "#1" in body
     second = _dial(resumed, colleague)
     assert second.number == 2
+    _connect(client, second)
     _answer(resumed, colleague, "Q3", AnswerValue.dont_know())
     _answer(resumed, colleague, "Q5", choice(9))
     _answer(resumed, colleague, "Q7", AnswerValue.of_number(9))
@@ -483,10 +493,10 @@ def test_callback_for_anyone_and_the_dialers_own_callback(org, carrier):
     assert services.contact_reserve(campaign=order, agent=org.agent, now=later).contact == other
 
 
-def test_do_not_call_disposition_adds_the_number_to_the_list(org, carrier):
+def test_do_not_call_disposition_adds_the_number_to_the_list(client, org, carrier):
     order = agent_campaign(org, phones=phones(1))
     interview = services.contact_reserve(campaign=order, agent=org.agent)
-    _dial(interview, org.agent)
+    _connect(client, _dial(interview, org.agent))
     services.interview_finish(
         interview=interview, agent=org.agent, disposition="do_not_call", notes="Angry"
     )
@@ -524,14 +534,14 @@ def test_unreached_follows_the_retry_policy(org, carrier, disposition, outcome, 
     assert interview.closed_at is None and interview.disposition == disposition
 
 
-def test_wrong_number_and_refused(org, carrier):
+def test_wrong_number_and_refused(client, org, carrier):
     order = agent_campaign(org, phones=phones(2))
     first = services.contact_reserve(campaign=order, agent=org.agent)
     _dial(first, org.agent)
     services.interview_finish(interview=first, agent=org.agent, disposition="wrong_number")
     assert DialState.objects.get(pk=first.contact_id).status == DialState.Status.INVALID
     second = services.contact_reserve(campaign=order, agent=org.agent)
-    _dial(second, org.agent)
+    _connect(client, _dial(second, org.agent))
     _answer(second, org.agent, "Q1", choice(1))
     services.interview_finish(interview=second, agent=org.agent, disposition="refused")
     second.refresh_from_db()
@@ -589,28 +599,61 @@ def test_supervisor_sees_agents_calls_completes_and_contacts_left(client, org, c
     assert client.get(reverse("agent:supervisor")).status_code == 404
     client.force_login(org.outbound_admin)
     body = client.get(reverse("agent:supervisor")).content.decode()
-    assert 'data-agent="agent"' in body and "Connected" in body
+    assert 'data-agent="agent"' in body and 'data-state="talking"' in body
     overview = selectors.supervisor_overview()
     row = next(c for c in overview["campaigns"] if c.pk == order.pk)
     assert row.contacts_total == 3 and row.contacts_left == 2
 
 
-def test_interview_page_queries_do_not_grow_with_history(
-    client, org, carrier, django_assert_max_num_queries
-):
+def _earlier_calls(order, contact, count: int) -> None:
+    """`count` earlier unanswered attempts, each with its events, and as many closed
+    interviews with their notes."""
+    from outbound.models import CallEvent
+    from surveys.services import response_start
+
+    now = timezone.now()
+    made = CallAttempt.objects.filter(contact=contact).count()
+    for n in range(made + 1, made + count + 1):
+        attempt = CallAttempt.objects.create(
+            campaign=order,
+            contact=contact,
+            number=n,
+            to=contact.phone,
+            caller_id="+8673110086",
+            status="no-answer",
+            status_rank=5,
+            outcome=Outcome.NO_ANSWER,
+            finished_at=now,
+        )
+        for status in ("initiated", "ringing", "no-answer"):
+            CallEvent.objects.create(attempt=attempt, status=status, occurred_at=now)
+        Interview.objects.create(
+            campaign=order,
+            contact=contact,
+            response=response_start(version=order.questionnaire, reference=f"old-{n}"),
+            agent=order.team.first(),
+            disposition="no_answer",
+            notes=f"Attempt {n}: no answer",
+            closed_at=now,
+        )
+
+
+def test_interview_page_queries_do_not_grow_with_history(client, org, carrier):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
     order = agent_campaign(org, phones=phones(1))
     interview = services.contact_reserve(campaign=order, agent=org.agent)
     client.force_login(org.agent)
     page = reverse("agent:interview", args=[interview.pk])
-    for _n in range(3):
-        attempt = _dial(interview, org.agent)
-        customer_status(client, attempt, "no-answer")
-        DialState.objects.filter(pk=interview.contact_id).update(status=DialState.Status.DIALING)
-        Interview.objects.filter(pk=interview.pk).update(
-            reserved_until=timezone.now() + datetime.timedelta(minutes=5)
-        )
-    with django_assert_max_num_queries(40):
-        assert client.get(page).status_code == 200
+    counts = []
+    for more in (1, 6):
+        _earlier_calls(order, interview.contact, more)
+        with CaptureQueriesContext(connection) as queries:
+            body = client.get(page).content.decode()
+        assert body.count("Attempt ") == CallAttempt.objects.count()
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
 
 
 def test_an_agent_without_a_phone_is_told(org):

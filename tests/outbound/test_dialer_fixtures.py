@@ -130,15 +130,20 @@ def open_attempt(order: WorkOrder, contact: Contact | None = None, *, sid: str =
 
 @pytest.fixture
 def carrier(monkeypatch):
-    """Stands in for the carrier: records each call placed; `refuse` maps numbers to the
-    error to raise."""
+    """Stands in for the carrier: records each call placed (and each hung up); `refuse`
+    maps numbers to the error to raise."""
     import itertools
 
     class Carrier:
         def __init__(self):
             self.calls = []
+            self.ended = []
             self.refuse = {}
             self._ids = itertools.count(1)
+
+        def call_end(self, sid):
+            self.ended.append(sid)
+            return "completed"
 
         def place_call(self, **kwargs):
             self.calls.append(kwargs)
@@ -153,6 +158,7 @@ def carrier(monkeypatch):
 
     fake = Carrier()
     monkeypatch.setattr(telephony, "place_call", fake.place_call)
+    monkeypatch.setattr(telephony, "call_end", fake.call_end)
     return fake
 
 
