@@ -47,6 +47,8 @@ ACCOUNT_REFUSAL_CODES = {
     20005: "account_inactive",
     20403: "account_inactive",
 }
+# "Invalid call state": Twilio refuses to update a call that has already ended.
+CALL_NOT_IN_PROGRESS = 21220
 # 10004: the account's concurrent-call limit; the others ask us to slow down.
 RATE_LIMIT_CODES = frozenset({20429, 14107, 10004})
 
@@ -261,12 +263,19 @@ def fetch_call(sid: str) -> CallSnapshot:
 
 def cancel_call(sid: str) -> str:
     """Asks the carrier to cancel a call it has queued or is ringing; a call already
-    answered goes on. Returns the call's status afterwards."""
+    answered goes on. Returns the call's status afterwards (a call that has already ended,
+    which Twilio refuses to update with 21220, is left as it is)."""
     try:
-        call = client().calls(sid).update(status="canceled")
+        return client().calls(sid).update(status="canceled").status
+    except TwilioRestException as error:
+        if error.code != CALL_NOT_IN_PROGRESS:
+            raise classify(error) from error
     except Exception as error:
         raise classify(error) from error
-    return call.status
+    try:
+        return client().calls(sid).fetch().status
+    except Exception as error:
+        raise classify(error) from error
 
 
 @dataclass(frozen=True)
@@ -400,7 +409,7 @@ def call_end(sid: str) -> str:
         if status == "in-progress":
             status = calls(sid).update(status="completed").status
     except TwilioRestException as error:
-        if error.code != 21220:  # "Invalid call state": it ended meanwhile
+        if error.code != CALL_NOT_IN_PROGRESS:  # it ended meanwhile
             raise classify(error) from error
         try:
             status = client().calls(sid).fetch().status
