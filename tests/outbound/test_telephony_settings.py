@@ -27,6 +27,13 @@ from outbound.dialer import tasks
         ({"WAIHU_SANDBOX_OWNED_NUMBERS": "+8673110086,0731-10086"}, "WAIHU_SANDBOX_OWNED_NUMBERS"),
         ({"WAIHU_SANDBOX_VERIFIED_CALLER_IDS": "10086"}, "WAIHU_SANDBOX_VERIFIED_CALLER_IDS"),
         ({"WAIHU_SANDBOX_ACCOUNT_STATUS": "gone"}, "WAIHU_SANDBOX_ACCOUNT_STATUS"),
+        # A voice that does not speak its language, and the open answers' limits.
+        ({"WAIHU_VOICE_ZH_HANS": "Polly.Joanna-Neural"}, "WAIHU_VOICE_ZH_HANS"),
+        ({"WAIHU_VOICE_EN": "Polly.Zhiyu"}, "WAIHU_VOICE_EN"),
+        ({"WAIHU_VOICE_OPEN_ANSWER_SECONDS": "1"}, "WAIHU_VOICE_OPEN_ANSWER_SECONDS"),
+        ({"WAIHU_VOICE_OPEN_ANSWER_SECONDS": "20000"}, "WAIHU_VOICE_OPEN_ANSWER_SECONDS"),
+        ({"WAIHU_VOICE_OPEN_ANSWER_INPUT": "typing"}, "WAIHU_VOICE_OPEN_ANSWER_INPUT"),
+        ({"WAIHU_SANDBOX_MAX_CONCURRENT": "-1"}, "WAIHU_SANDBOX_MAX_CONCURRENT"),
     ],
 )
 def test_bad_values_stop_start_up_naming_the_variable(env, named):

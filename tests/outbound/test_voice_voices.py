@@ -2,9 +2,6 @@
 default from the settings, or the campaign's own choice), set by <prosody rate> to the
 customer's reading pace, the same pace the questionnaire checker's duration estimate uses."""
 
-import os
-import subprocess
-import sys
 from dataclasses import replace
 
 import pytest
@@ -52,29 +49,6 @@ def test_the_defaults_speak_their_languages():
     assert django_settings.WAIHU_VOICE_ZH_HANS == "Polly.Zhiyu-Neural"
     assert voices.speaks(django_settings.WAIHU_VOICE_ZH_HANS, Language.ZH_HANS)
     assert voices.speaks(django_settings.WAIHU_VOICE_EN, Language.EN)
-
-
-@pytest.mark.parametrize(
-    ("env", "named"),
-    [
-        ({"WAIHU_VOICE_ZH_HANS": "Polly.Joanna-Neural"}, "WAIHU_VOICE_ZH_HANS"),
-        ({"WAIHU_VOICE_EN": "Polly.Zhiyu"}, "WAIHU_VOICE_EN"),
-        ({"WAIHU_VOICE_OPEN_ANSWER_SECONDS": "1"}, "WAIHU_VOICE_OPEN_ANSWER_SECONDS"),
-        ({"WAIHU_VOICE_OPEN_ANSWER_SECONDS": "20000"}, "WAIHU_VOICE_OPEN_ANSWER_SECONDS"),
-        ({"WAIHU_VOICE_OPEN_ANSWER_INPUT": "typing"}, "WAIHU_VOICE_OPEN_ANSWER_INPUT"),
-    ],
-)
-def test_a_voice_that_does_not_speak_its_language_stops_start_up(env, named):
-    completed = subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"],
-        cwd=django_settings.BASE_DIR,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert completed.returncode != 0
-    assert "ImproperlyConfigured" in completed.stderr and named in completed.stderr
 
 
 @pytest.mark.parametrize("language", [Language.ZH_HANS, Language.EN])
