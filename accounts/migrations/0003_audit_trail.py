@@ -58,7 +58,12 @@ def install_triggers(apps, schema_editor):
     elif vendor == "sqlite":
         _run(schema_editor, SQLITE_INSTALL)
     else:
-        raise NotImplementedError(f"No append-only triggers for {vendor}.")
+        # Waihu's settings accept only PostgreSQL and SQLite; another engine would leave the
+        # trail without the database's guard, so the migration stops rather than go on.
+        raise RuntimeError(
+            f"The audit trail's append-only triggers exist for PostgreSQL and SQLite, "
+            f"not for {vendor}."
+        )
 
 
 def remove_triggers(apps, schema_editor):
