@@ -93,6 +93,11 @@ class AuditAction(models.TextChoices):
     ADMIN_DELETE = "admin_delete", _("Deleted in the administration")
     ROLES_CHANGE = "roles_change", _("Roles changed")
     PRIVILEGES_CHANGE = "privileges_change", _("Administration rights changed")
+    NUMBER_REVEAL = "number_reveal", _("Full phone number shown")
+    CONTACTS_ACCEPT = "contacts_accept", _("Contacts added after approval accepted")
+    CONTACTS_DECLINE = "contacts_decline", _("Contacts added after approval declined")
+    RETENTION_PURGE = "retention_purge", _("Personal data removed at the end of retention")
+    API_CALL = "api_call", _("Integration called the API")
 
 
 class AppendOnly(Exception):
@@ -118,9 +123,9 @@ class AuditEvent(models.Model):
     Append-only, at three levels:
     - Python: save() inserts and refuses to update a stored event; delete(), and update()
       and delete() on a queryset, raise AppendOnly. The admin shows events read-only.
-    - The database: migration 0003 installs triggers that refuse UPDATE and DELETE of a
-      row, so raw SQL and the ORM's own bulk paths fail too (IntegrityError on both
-      databases). PostgreSQL: a plpgsql function called BEFORE UPDATE OR DELETE for each
+    - The database: triggers (accounts.audit_triggers, installed by migration 0003 and again
+      by every migration that alters the table) refuse UPDATE and DELETE of a row, so raw
+      SQL and the ORM's own bulk paths fail too (IntegrityError on both databases). PostgreSQL: a plpgsql function called BEFORE UPDATE OR DELETE for each
       row. SQLite: two BEFORE triggers that RAISE(ABORT).
     - Flushing a whole database (manage.py flush, and the tests between transactional
       tests) still works, alike on both: PostgreSQL empties tables with TRUNCATE, which
