@@ -125,8 +125,9 @@ class AuditEvent(models.Model):
       and delete() on a queryset, raise AppendOnly. The admin shows events read-only.
     - The database: triggers (accounts.audit_triggers, installed by migration 0003 and again
       by every migration that alters the table) refuse UPDATE and DELETE of a row, so raw
-      SQL and the ORM's own bulk paths fail too (IntegrityError on both databases). PostgreSQL: a plpgsql function called BEFORE UPDATE OR DELETE for each
-      row. SQLite: two BEFORE triggers that RAISE(ABORT).
+      SQL and the ORM's own bulk paths fail too (IntegrityError on both databases).
+      PostgreSQL: a plpgsql function called BEFORE UPDATE OR DELETE for each row.
+      SQLite: two BEFORE triggers that RAISE(ABORT).
     - Flushing a whole database (manage.py flush, and the tests between transactional
       tests) still works, alike on both: PostgreSQL empties tables with TRUNCATE, which
       fires no row trigger; on SQLite, where flush is DELETE FROM, Waihu's backend
