@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
 from api.delivery import delivery_send_again
-from api.models import ApiCall, Delivery, DissatisfiedChoice, Integration, Subscription
+from api.models import Delivery, DissatisfiedChoice, Integration, Subscription
 from api.services import integration_issue_token, integration_revoke, validate_scopes
 
 
@@ -47,19 +47,6 @@ class IntegrationAdmin(admin.ModelAdmin):
     def revoke_token(self, request, queryset):
         for integration in queryset:
             integration_revoke(integration=integration)
-
-
-@admin.register(ApiCall)
-class ApiCallAdmin(admin.ModelAdmin):
-    list_display = ("at", "integration", "method", "path", "status_code")
-    list_filter = ("integration", "status_code")
-    list_select_related = ("integration",)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class DeliveryInline(admin.TabularInline):

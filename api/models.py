@@ -82,32 +82,6 @@ class Integration(models.Model):
         return self.revoked_at is None and bool(self.token_hash)
 
 
-class ApiCall(models.Model):
-    """One request to the API: who, what, when, and how it ended."""
-
-    integration = models.ForeignKey(
-        Integration,
-        verbose_name=_("integration"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="calls",
-    )
-    method = models.CharField(_("method"), max_length=10)
-    path = models.CharField(_("path"), max_length=255)
-    status_code = models.PositiveSmallIntegerField(_("status"))
-    at = models.DateTimeField(_("at"))
-
-    class Meta:
-        verbose_name = _("API call")
-        verbose_name_plural = _("API calls")
-        ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["integration", "at"], name="api_call_integration_at")]
-
-    def __str__(self) -> str:
-        return f"{self.method} {self.path} {self.status_code}"
-
-
 class ContactBatch(models.Model):
     """A batch of contacts pushed to a campaign, kept under its idempotency key: the same
     key again returns this outcome and changes nothing."""

@@ -16,6 +16,7 @@ def _recorded(view):
         integration = getattr(request, "api_integration", None)
         if integration is not None:
             record_call(
+                request=request,
                 integration=integration,
                 method=request.method,
                 path=request.get_full_path(),

@@ -4,7 +4,8 @@ recorded; the per-token rate limit."""
 import pytest
 import time_machine
 
-from api.models import ApiCall, Integration
+from accounts.models import AuditAction, AuditEvent
+from api.models import Integration
 from api.services import integration_issue_token, integration_revoke
 from tests.api.conftest import Caller, make_integration
 
@@ -43,12 +44,19 @@ def test_a_missing_scope_is_a_403_with_its_code(client, org, campaign):
     assert response.json()["error"]["code"] == "scope_missing"
 
 
-def test_every_call_is_recorded(caller, integration, campaign):
+def test_every_call_is_recorded_in_the_audit_trail(caller, integration, campaign):
     caller.get(f"/api/v1/orders/{campaign.pk}")
     caller.get("/api/v1/orders/999999")
-    calls = list(ApiCall.objects.order_by("id").values_list("integration", "method", "status_code"))
-    assert calls == [(integration[0].pk, "GET", 200), (integration[0].pk, "GET", 404)]
-    assert ApiCall.objects.order_by("id").first().path == f"/api/v1/orders/{campaign.pk}"
+    events = AuditEvent.objects.filter(action=AuditAction.API_CALL).order_by("id")
+    assert [(e.target_id, e.details["method"], e.details["status"]) for e in events] == [
+        (str(integration[0].pk), "GET", 200),
+        (str(integration[0].pk), "GET", 404),
+    ]
+    first = events.first()
+    assert first.details["path"] == f"/api/v1/orders/{campaign.pk}"
+    assert first.target_type == "api.integration"
+    assert first.user is None and first.address == "127.0.0.1"
+    assert integration[0].name in first.description
 
 
 def test_the_rate_limit_answers_429_with_retry_after(client, org, campaign):
