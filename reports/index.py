@@ -70,15 +70,24 @@ class SatisfactionIndex:
     unmatched: dict[str, int]
     targets: list[TargetCheck]
 
+    def _split(self) -> tuple[list[ItemScore], list[ItemScore]]:
+        """(strongest best first, weakest worst first), ties in questionnaire order: at most
+        WEAKEST each, the weakest never more than half of the items, so no item is named as
+        both (with a single item, it is the strongest and there is no weakest)."""
+        scored = [item for item in self.items if item.valid]
+        worst_first = sorted(scored, key=lambda item: (item.percent, item.question.position))
+        weakest = worst_first[: min(WEAKEST, len(scored) // 2)]
+        rest = worst_first[len(weakest) :]
+        strongest = sorted(rest, key=lambda item: (-item.percent, item.question.position))
+        return strongest[:WEAKEST], weakest
+
     @property
     def weakest(self) -> list[ItemScore]:
-        scored = [item for item in self.items if item.valid]
-        return sorted(scored, key=lambda item: (item.percent, item.question.position))[:WEAKEST]
+        return self._split()[1]
 
     @property
     def strongest(self) -> list[ItemScore]:
-        scored = [item for item in self.items if item.valid]
-        return sorted(scored, key=lambda item: (-item.percent, item.question.position))[:WEAKEST]
+        return self._split()[0]
 
 
 def _segment_of(weights: list[SegmentWeight]) -> dict[str, SegmentWeight]:

@@ -148,7 +148,9 @@ def test_index_from_the_brand_question(demo_version, no_attribute_source):
         assert segment.score == pytest.approx(float(scores[segment.name]))
         assert segment.respondents == sum(1 for a in taken if names[a["Q3"]] == segment.name)
     assert result.index == pytest.approx(index)
-    assert len(result.weakest) == 3
+    valid = [item for item in result.items if item.valid]
+    assert len(result.weakest) == min(3, len(valid) // 2)
+    assert not {i.question.pk for i in result.weakest} & {i.question.pk for i in result.strongest}
     assert result.weakest[0].percent == min(item.percent for item in result.items)
     assert [t.percent for t in result.targets] == [Decimal("78.00")]
     assert result.targets[0].met == (index >= 78)
