@@ -7,6 +7,7 @@ from django.views.i18n import set_language
 
 from accounts.views import LoginView, PasswordChangeView
 from api.urls import urlpatterns_v1 as api_v1
+from config.views import favicon
 from outbound.views import home
 
 urlpatterns = [
@@ -14,6 +15,7 @@ urlpatterns = [
     path("login/", LoginView.as_view(), name="login"),
     path("logout/", require_POST(auth_views.LogoutView.as_view()), name="logout"),
     path("password/", PasswordChangeView.as_view(), name="password_change"),
+    path("favicon.ico", favicon, name="favicon"),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("orders/", include("outbound.urls")),
     path("contacts/", include("outbound.contacts.urls")),

@@ -1,6 +1,8 @@
 """The navigation shows each role what it may do, and nothing it may not."""
 
 import pytest
+from django.contrib.staticfiles import finders
+from django.templatetags.static import static
 from django.urls import reverse
 
 from approvals.models import ApprovalRequest
@@ -66,3 +68,23 @@ def test_an_approved_order_links_to_its_campaign(client):
     client.force_login(org.requester)
     page = client.get(order.get_absolute_url()).content.decode()
     assert results in page and client.get(results).status_code == 200
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_every_page_has_the_icon_and_the_language_menu_names_each_language_in_itself(
+    client, language
+):
+    client.cookies["django_language"] = language
+    page = client.get(reverse("login")).content.decode()
+    assert f'<link rel="icon" href="{static("waihu/favicon.svg")}"' in page
+    assert '<option value="zh-hans" lang="zh-hans"' in page and ">简体中文</option>" in page
+    assert '<option value="en" lang="en"' in page and ">English</option>" in page
+    assert "英语" not in page and "Simplified Chinese" not in page
+
+
+def test_the_icon_is_found_at_the_address_browsers_ask_for(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"] == static("waihu/favicon.svg")
+    assert finders.find("waihu/favicon.svg").endswith("favicon.svg")
+    assert client.post("/favicon.ico").status_code == 405
