@@ -31,6 +31,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.datetime import to_excel
 from openpyxl.xml.functions import XML_NS, Element, SubElement
 
+from config.workbooks import DATETIME_WIDTH, ColumnWidths, print_setup
 from reports import crosstabs as crosstab_module
 from reports.db import analytics
 from reports.index import SOURCE_ATTRIBUTES, SOURCE_QUESTION
@@ -58,16 +59,29 @@ _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
 _ILLEGAL = ILLEGAL_CHARACTERS_RE.search
 
 
+class _Pending:
+    """A small sheet's rows, held until its columns' widths are known."""
+
+    def __init__(self, header_rows: int):
+        self.header_rows = header_rows
+        self.rows: list[tuple[list, bool]] = []
+        self.widths = ColumnWidths()
+
+
 class _Sheets:
     """Writes cells so that text is always text: a value beginning with =, +, - or @ is
-    stored as a string (with Excel's quote prefix), never as a formula."""
+    stored as a string (with Excel's quote prefix), never as a formula.
+
+    A small sheet keeps its rows until `finish`, which sizes its columns to their content
+    and then writes them; a streamed sheet (the data) is laid out from its header first."""
 
     def __init__(self, workbook: Workbook):
         self.workbook = workbook
         self.bold = Font(bold=True)
         self.names: set[str] = set()
+        self.pending: dict[int, tuple[object, _Pending]] = {}
 
-    def sheet(self, title: str):
+    def sheet(self, title: str, *, header_rows: int = 1, streamed: bool = False):
         name = _SHEET_BAD.sub("_", title)[:31] or "Sheet"
         base, n = name, 2
         while name.casefold() in self.names:
@@ -75,7 +89,24 @@ class _Sheets:
             name = base[: 31 - len(suffix)] + suffix
             n += 1
         self.names.add(name.casefold())
-        return self.workbook.create_sheet(title=name)
+        ws = self.workbook.create_sheet(title=name)
+        if not streamed:
+            self.pending[id(ws)] = (ws, _Pending(header_rows))
+        return ws
+
+    def layout(self, ws, widths: ColumnWidths) -> None:
+        """A streamed sheet's columns and print set-up, before its first row."""
+        widths.apply(ws)
+        print_setup(ws, header_rows=1, freeze=True, wide=True)
+
+    def finish(self) -> None:
+        """Write the rows every small sheet kept, in columns as wide as their content."""
+        for ws, pending in self.pending.values():
+            pending.widths.apply(ws)
+            print_setup(ws, header_rows=pending.header_rows, wide=len(pending.widths.widths) > 5)
+            for values, bold in pending.rows:
+                self._append(ws, values, bold=bold)
+        self.pending.clear()
 
     def cell(self, ws, value, *, bold: bool = False):
         if isinstance(value, datetime):
@@ -98,7 +129,19 @@ class _Sheets:
             return self.cell(ws, value)
         return value
 
-    def row(self, ws, values, *, bold: bool = False) -> None:
+    def row(self, ws, values, *, bold: bool = False, measure: bool = True) -> None:
+        """Append a row; `measure=False` for a title that may run across empty cells
+        without widening its column."""
+        held = self.pending.get(id(ws))
+        if held is None:
+            self._append(ws, values, bold=bold)
+            return
+        values = list(values)
+        held[1].rows.append((values, bold))
+        if measure:
+            held[1].widths.feed(values)
+
+    def _append(self, ws, values, *, bold: bool = False) -> None:
         if bold:
             ws.append([self.cell(ws, v, bold=True) for v in values])
             return
@@ -177,13 +220,14 @@ def _pct(value: float | None) -> float | None:
 
 
 def _summary(out: _Sheets, results: Results, analysis: Analysis | None, filters) -> None:
-    ws = out.sheet(_("Summary"))
+    ws = out.sheet(_("Summary"), header_rows=0)
     version = results.version
     order = results.campaign
     if order is not None:
-        out.row(ws, [_("Results of the campaign %(title)s") % {"title": order.title}], bold=True)
+        title = _("Results of the campaign %(title)s") % {"title": order.title}
     else:
-        out.row(ws, [_("Results of %(name)s") % {"name": str(version)}], bold=True)
+        title = _("Results of %(name)s") % {"name": str(version)}
+    out.row(ws, [title], bold=True, measure=False)
     out.row(ws, [])
     out.row(ws, [_("Project background")], bold=True)
     if order is not None:
@@ -338,8 +382,8 @@ def _status_label(status: str) -> str:
 def _question_sheets(out: _Sheets, results: Results) -> None:
     for table in results.tables:
         q = table.question
-        ws = out.sheet(q.code)
-        out.row(ws, [q.code, q.text], bold=True)
+        ws = out.sheet(q.code, header_rows=3)
+        out.row(ws, [q.code, q.text], bold=True, measure=False)
         out.row(ws, [_("Base (asked)"), table.asked, _("Valid answers"), table.valid])
         multiple = q.type == QuestionType.MULTIPLE
         # xgettext:no-python-format
@@ -383,7 +427,7 @@ def _question_sheets(out: _Sheets, results: Results) -> None:
 
 
 def _crosstab_sheet(out: _Sheets, results: Results, wanted: list[tuple[int, str]]) -> None:
-    ws = out.sheet(_("Cross-tabs"))
+    ws = out.sheet(_("Cross-tabs"), header_rows=0)
     specs = list(wanted)
     segment = None
     if results.index.source == SOURCE_ATTRIBUTES:
@@ -395,7 +439,11 @@ def _crosstab_sheet(out: _Sheets, results: Results, wanted: list[tuple[int, str]
             if q.type in SINGLE_CODED and f"q:{q.pk}" != segment:
                 specs.append((q.pk, segment))
     if not specs:
-        out.row(ws, [_("No cross-tab was asked for and no segment source is available.")])
+        out.row(
+            ws,
+            [_("No cross-tab was asked for and no segment source is available.")],
+            measure=False,
+        )
     seen = set()
     for row_pk, column_key in specs:
         if (row_pk, column_key) in seen:
@@ -410,7 +458,7 @@ def _crosstab_sheet(out: _Sheets, results: Results, wanted: list[tuple[int, str]
             table = crosstab_module.crosstab(row=row_q, column=column, responses=results.responses)
         except ValueError:
             continue
-        out.row(ws, [table.row_title, "×", table.column_title], bold=True)
+        out.row(ws, [table.row_title, "×", table.column_title], bold=True, measure=False)
         out.row(ws, ["", *table.column_labels, _("Total")], bold=True)
         percents = table.percents
         totals = table.total_percents
@@ -526,14 +574,18 @@ def _data_sheets(
     show_phones: bool,
     progress: Callable[[int], None],
 ) -> None:
-    codes_ws = out.sheet(_("Data"))
-    labels_ws = out.sheet(_("Data (labels)"))
+    codes_ws = out.sheet(_("Data"), streamed=True)
+    labels_ws = out.sheet(_("Data (labels)"), streamed=True)
     head = ["id", "reference", "status", "started_at", "finished_at", "agent"]
     if results.campaign is not None:
         head += [name for name, _label in CONTACT_COLUMNS]
-    out.row(codes_ws, [*head, *(name for name, _q, _c in columns)], bold=True)
     label_questions = list(results.questions)
-    out.row(labels_ws, [*head, *(q.code for q in label_questions)], bold=True)
+    codes_head = [*head, *(name for name, _q, _c in columns)]
+    labels_head = [*head, *(q.code for q in label_questions)]
+    out.layout(codes_ws, _data_widths(codes_head, head, [None] * len(columns)))
+    out.layout(labels_ws, _data_widths(labels_head, head, label_questions))
+    out.row(codes_ws, codes_head, bold=True)
+    out.row(labels_ws, labels_head, bold=True)
     _PlainRows(codes_ws)
     _PlainRows(labels_ws)
     choice_info = {c.pk: (c.code, c.label) for q in results.questions for c in q.choices.all()}
@@ -617,13 +669,32 @@ def _data_sheets(
             progress(30 + int(60 * done / total))
 
 
+# Width of the interview's own columns in the data sheets (id, reference, status, started,
+# finished, agent, then the contact's phone, name, brand, region, segment).
+_HEAD_WIDTHS = (9, 16, 10, DATETIME_WIDTH, DATETIME_WIDTH, 12, 14, 10, 10, 10, 10)
+
+
+def _data_widths(header: list, head: list, questions: list) -> ColumnWidths:
+    """A data sheet's widths, known before its rows: the interview's columns by their kind,
+    each answer's as wide as its name (labels: closed answers wider, for their text)."""
+    widths = ColumnWidths()
+    widths.feed(header)
+    for column, width in enumerate(_HEAD_WIDTHS[: len(head)], 1):
+        widths.at_least(column, width)
+    for column, q in enumerate(questions, len(head) + 1):
+        widths.at_least(column, 8 if q is None else 20)
+    return widths
+
+
 def _open_answers(out: _Sheets, results: Results, *, show_phones: bool) -> None:
-    ws = out.sheet(_("Open answers"))
-    out.row(
-        ws,
-        [_("Interview"), _("Question"), _("Question text"), _("Answer"), _("Recording")],
-        bold=True,
-    )
+    ws = out.sheet(_("Open answers"), streamed=True)
+    header = [_("Interview"), _("Question"), _("Question text"), _("Answer"), _("Recording")]
+    widths = ColumnWidths()
+    widths.feed(header)
+    for column, width in enumerate((9, 8, 40, 50, 30), 1):
+        widths.at_least(column, width)
+    out.layout(ws, widths)
+    out.row(ws, header, bold=True)
     _PlainRows(ws)
     ids = results.responses.order_by().values("pk")
     texts = {q.pk: q for q in results.questions}
@@ -709,6 +780,7 @@ def workbook_write(
     progress(92)
     _codebook(out, results, columns)
     _open_answers(out, results, show_phones=show_phones)
+    out.finish()
     out.workbook.save(target)
 
 

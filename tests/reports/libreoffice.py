@@ -34,3 +34,36 @@ def sheet_rows(path: Path, sheet: int) -> list[list[str]]:
         produced = list(Path(out).glob("*.csv"))
         assert produced, done.stdout + done.stderr
         return list(csv.reader(produced[0].open(encoding="utf-8")))
+
+
+def printed_text(path: Path) -> str:
+    """The workbook printed to PDF by LibreOffice, every sheet, as text: what a user sees on
+    paper, "###" included where a column is too narrow for its number or date."""
+    require(shutil.which("soffice") is not None, "LibreOffice (soffice) is not installed")
+    require(shutil.which("pdftotext") is not None, "pdftotext (poppler-utils) is not installed")
+    with tempfile.TemporaryDirectory() as out, tempfile.TemporaryDirectory() as profile:
+        done = subprocess.run(
+            [
+                "soffice",
+                f"-env:UserInstallation=file://{profile}",
+                "--headless",
+                "--convert-to",
+                "pdf",
+                "--outdir",
+                out,
+                str(path),
+            ],
+            capture_output=True,
+            timeout=180,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        produced = list(Path(out).glob("*.pdf"))
+        assert produced, done.stdout + done.stderr
+        text = subprocess.run(
+            ["pdftotext", "-layout", str(produced[0]), "-"],
+            capture_output=True,
+            timeout=60,
+            check=True,
+        )
+        return text.stdout.decode("utf-8")

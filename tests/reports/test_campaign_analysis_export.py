@@ -231,3 +231,29 @@ def test_the_results_index_queries_do_not_grow_with_campaigns(client, org, demo_
         page = client.get(reverse("reports:version_list")).content.decode()
     assert page.count(reverse("campaign_reports:results", args=[0])[:-2]) >= 5
     assert len(five) == len(one)
+
+
+def test_every_cell_is_readable_on_paper(org, demo_version, tmp_path):
+    """Printed by LibreOffice, no number or date shows as ### (a column too narrow), every
+    sheet is one page wide with its header repeated, and the data's header is frozen."""
+    from django.utils import translation
+
+    from reports.excel import workbook_write
+    from reports.results import results_build
+    from tests.reports.libreoffice import printed_text
+
+    order, _a, _b, _contacts = _campaign(org, demo_version, extra_completes=4)
+    path = tmp_path / "campaign.xlsx"
+    with translation.override("zh-hans"):
+        workbook_write(results=results_build(version=demo_version, campaign=order), target=path)
+    book = load_workbook(path)
+    for ws in book.worksheets:
+        assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
+        assert ws.page_setup.fitToWidth == 1 and ws.page_setup.fitToHeight == 0, ws.title
+    data = book.worksheets[[ws.title for ws in book.worksheets].index("数据")]
+    assert data.print_title_rows == "$1:$1" and data.freeze_panes == "A2"
+    started = data["D1"].value
+    assert started == "started_at" and data.column_dimensions["D"].width >= 19
+    text = printed_text(path)
+    assert "##" not in text
+    assert order.title in text and "Agent A" in text
