@@ -20,6 +20,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
+from config.workbooks import print_setup
 from surveys.engine import to_decimal
 from surveys.models import (
     CHOICE_TYPES,
@@ -160,7 +161,7 @@ def version_export_xlsx(*, version: QuestionnaireVersion) -> bytes:
             sheet.column_dimensions[get_column_letter(i)].width = width
         for cell in sheet[1]:
             cell.font = Font(bold=True)
-        sheet.freeze_panes = "A2"
+        print_setup(sheet, header_rows=1, freeze=True, wide=key in ("questions", "rules"))
 
     descriptions = _key_descriptions()
     settings_sheet, question_sheet, choice_sheet, rule_sheet = sheets

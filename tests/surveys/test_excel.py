@@ -77,6 +77,9 @@ def test_export_has_four_readable_sheets():
     assert questions.max_row == 9
     assert choices["C2"].value == "Yes"
     assert rules.max_row == 6
+    for sheet in book.worksheets:  # printed one page wide, the header on every page
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage and sheet.page_setup.fitToWidth == 1
+        assert sheet.print_title_rows == "$1:$1" and sheet.freeze_panes == "A2"
 
 
 @pytest.mark.parametrize("make", [english_questionnaire, demo_questionnaire_create])
