@@ -3,6 +3,8 @@ import json
 from django.contrib.auth.models import AbstractUser
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+from django.db.models import F, Func, Value
+from django.db.models.functions import Coalesce, Concat, NullIf, Trim
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -71,6 +73,18 @@ class User(AbstractUser):
             cached = frozenset(self.groups.values_list("name", flat=True))
             self._role_names_cache = cached
         return cached
+
+
+def user_shown_as(path: str = "") -> Func:
+    """The database's spelling of str(user) for the user at `path` ("created_by__"): the
+    display name, else the full name, else the login name; for lists read as values."""
+    full = Trim(Concat(F(f"{path}first_name"), Value(" "), F(f"{path}last_name")))
+    return Coalesce(
+        NullIf(F(f"{path}display_name"), Value("")),
+        NullIf(full, Value("")),
+        F(f"{path}username"),
+        output_field=models.CharField(),
+    )
 
 
 class AuditAction(models.TextChoices):

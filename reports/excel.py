@@ -31,6 +31,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.datetime import to_excel
 from openpyxl.xml.functions import XML_NS, Element, SubElement
 
+from accounts.models import user_shown_as
 from config.workbooks import DATETIME_WIDTH, ColumnWidths, print_setup
 from reports import crosstabs as crosstab_module
 from reports.db import analytics
@@ -235,7 +236,7 @@ def _summary(out: _Sheets, results: Results, analysis: Analysis | None, filters)
         for label, value in (
             (_("Work order"), f"#{order.pk} {order.title}"),
             (_("Kind"), order.get_kind_display()),
-            (_("Requester"), requester.get_full_name() or requester.get_username()),
+            (_("Requester"), str(requester)),
             (_("Department"), str(order.department)),
             (_("Background"), order.background),
             (_("Purpose"), order.purpose),
@@ -533,10 +534,15 @@ def _merge(results: Results) -> Iterator[tuple[tuple, dict, dict]]:
     """(interview, {question id: (number, text, special)}, {question id: [choice ids]}) per
     interview in id order, from three streams ordered by interview."""
     ids = results.responses.order_by().values("pk")
-    fields = ["pk", "reference", "status", "started_at", "finished_at", "created_by__username"]
+    fields = ["pk", "reference", "status", "started_at", "finished_at", "agent_shown_as"]
     if results.campaign is not None:
         fields += [f"interview__contact__{name}" for name, _label in CONTACT_COLUMNS]
-    interviews = results.responses.order_by("pk").values_list(*fields).iterator(chunk_size=CHUNK)
+    interviews = (
+        results.responses.order_by("pk")
+        .annotate(agent_shown_as=user_shown_as("created_by__"))
+        .values_list(*fields)
+        .iterator(chunk_size=CHUNK)
+    )
     answers = (
         Answer.objects.filter(response__in=ids)
         .order_by("response_id")

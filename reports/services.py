@@ -125,7 +125,7 @@ def _campaign_background(results: Results, period: str) -> str:
         % {
             "title": order.title,
             "kind": order.get_kind_display(),
-            "requester": order.requester.get_full_name() or order.requester.get_username(),
+            "requester": str(order.requester),
             "department": order.department,
         },
         order.background.strip(),

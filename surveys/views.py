@@ -920,7 +920,7 @@ def _sample_values(request, version: QuestionnaireVersion) -> dict[str, str]:
     user = request.user
     values = {
         "customer_name": _("Ms Wang"),
-        "agent_name": user.display_name or user.get_full_name() or user.username,
+        "agent_name": str(user),
         "agent_no": user.agent_no or "1001",
         "caller_number": CALLER_NUMBER_SAMPLE,
         "brand": _("GoTone"),

@@ -628,7 +628,7 @@ def placeholder_values(interview: Interview, agent) -> dict:
     rules = settings_for(campaign=interview.campaign)
     values = {
         "customer_name": contact.name,
-        "agent_name": agent.display_name or agent.get_full_name() or agent.username,
+        "agent_name": str(agent),
         "agent_no": agent.agent_no,
         "caller_number": caller_id_for(rules),
         "brand": contact.brand,

@@ -243,6 +243,8 @@ def test_every_cell_is_readable_on_paper(org, demo_version, tmp_path):
     from tests.reports.libreoffice import printed_text
 
     order, _a, _b, _contacts = _campaign(org, demo_version, extra_completes=4)
+    org.requester.display_name = "张经理"
+    org.requester.save(update_fields=["display_name"])
     path = tmp_path / "campaign.xlsx"
     with translation.override("zh-hans"):
         workbook_write(results=results_build(version=demo_version, campaign=order), target=path)
@@ -254,6 +256,11 @@ def test_every_cell_is_readable_on_paper(org, demo_version, tmp_path):
     assert data.print_title_rows == "$1:$1" and data.freeze_panes == "A2"
     started = data["D1"].value
     assert started == "started_at" and data.column_dimensions["D"].width >= 19
+    # People by their display name, never their login name.
+    agents = {row[5] for row in data.iter_rows(min_row=2, values_only=True)}
+    assert "Agent A" in agents and not {"agent_a", "agent_b"} & agents
+    summary = [tuple(r[:2]) for r in book.worksheets[0].iter_rows(values_only=True)]
+    assert ("需求人", "张经理") in summary
     text = printed_text(path)
     assert "##" not in text
     assert order.title in text and "Agent A" in text
