@@ -163,7 +163,7 @@ def campaign_results(request, order_pk: int):
             tables=[(t, charts.table_chart(t)) for t in built.tables],
             index=index,
             index_chart=charts.bar_chart(
-                [(s.name, s.score) for s in index.segments], title=_("Satisfaction by segment")
+                [(s.label, s.score) for s in index.segments], title=_("Satisfaction by segment")
             ),
             source_attributes=index.source == SOURCE_ATTRIBUTES,
             source_question=index.source == SOURCE_QUESTION,

@@ -289,7 +289,7 @@ def _summary(out: _Sheets, results: Results, analysis: Analysis | None, filters)
         out.row(ws, [_("Target for %(kind)s (%%)") % {"kind": target.label}, float(target.percent)])
     out.row(ws, [_("Segment"), _("Weight (%)"), _("Respondents"), _("Score (%)")], bold=True)
     for s in index.segments:
-        out.row(ws, [s.name, float(s.weight), s.respondents, _pct(s.score)])
+        out.row(ws, [s.label, float(s.weight), s.respondents, _pct(s.score)])
     out.row(ws, [_("Weakest items")], bold=True)
     for item in index.weakest:
         out.row(ws, [item.question.code, item.question.text, _pct(item.percent)])

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Count, F, QuerySet
+from django.utils.translation import pgettext, pgettext_lazy
 
 from reports import hooks, stats
 from reports.models import SatisfactionTarget, SegmentWeight
@@ -24,6 +25,15 @@ SOURCE_ATTRIBUTES = "attributes"
 SOURCE_QUESTION = "question"
 SOURCE_NONE = "none"
 WEAKEST = 3
+# The names of the segments installed with Waihu (reports migration 0002), translated where
+# they are shown: 神州行, 全球通, 动感地带 and TD in Chinese.
+_SEGMENT_LABELS = (
+    pgettext_lazy("segment", "Easyown"),
+    pgettext_lazy("segment", "GoTone"),
+    pgettext_lazy("segment", "M-Zone"),
+    pgettext_lazy("segment", "TD"),
+)
+SEGMENT_NAMES = frozenset({"Easyown", "GoTone", "M-Zone", "TD"})
 
 
 @dataclass
@@ -43,6 +53,12 @@ class SegmentScore:
     weight: Decimal
     respondents: int = 0
     items: dict[int, list[int]] = field(default_factory=dict)  # question id -> [t2b, valid]
+
+    @property
+    def label(self) -> str:
+        """The segment's name in the reader's language: the branch's own brands are in the
+        catalogue (SEGMENT_NAMES); a segment an administrator added reads as it was typed."""
+        return pgettext("segment", self.name) if self.name in SEGMENT_NAMES else self.name
 
     @property
     def score(self) -> float | None:

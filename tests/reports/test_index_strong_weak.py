@@ -1,10 +1,13 @@
-"""The drafted analysis names the strong and the weak items (短板): never one item as both."""
+"""The satisfaction index as it is read: the strong and the weak items (短板), never one
+item as both, and the branch's segments in the reader's language."""
 
+from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
+from django.utils import translation
 
-from reports.index import WEAKEST, ItemScore, SatisfactionIndex
+from reports.index import WEAKEST, ItemScore, SatisfactionIndex, SegmentScore
 
 
 def index_of(percents):
@@ -46,3 +49,25 @@ def test_items_without_answers_are_left_out():
     result.items.append(ItemScore(question=SimpleNamespace(position=9), valid=0, top_two=0))
     assert [i.question.position for i in result.strongest] == [1]
     assert [i.question.position for i in result.weakest] == [2]
+
+
+@pytest.mark.parametrize(
+    ("name", "zh", "en"),
+    [
+        ("Easyown", "神州行", "Easyown"),
+        ("GoTone", "全球通", "GoTone"),
+        ("M-Zone", "动感地带", "M-Zone"),
+    ],
+)
+def test_the_branchs_segments_read_in_the_readers_language(name, zh, en):
+    segment = SegmentScore(name=name, weight=Decimal(10))
+    with translation.override("zh-hans"):
+        assert segment.label == zh
+    with translation.override("en"):
+        assert segment.label == en
+
+
+def test_a_segment_an_administrator_added_reads_as_typed():
+    with translation.override("zh-hans"):
+        assert SegmentScore(name="校园客户", weight=Decimal(5)).label == "校园客户"
+        assert SegmentScore(name="Number", weight=Decimal(5)).label == "Number"
