@@ -9,6 +9,7 @@ from django import forms
 from django.db.models import Q
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from surveys.engine import AnswerValue, QuestionSpec
 from surveys.models import (
@@ -119,7 +120,7 @@ def _clean_placeholder_names(raw: str) -> list[str]:
 
 
 class QuestionnaireForm(_BootstrapMixin, forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=200)
+    name = forms.CharField(label=pgettext_lazy("questionnaire", "Name"), max_length=200)
     language = forms.ChoiceField(
         label=_("Language"),
         choices=Language.choices,

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Language(models.TextChoices):
@@ -34,7 +35,7 @@ class QuestionType(models.TextChoices):
     SCALE = "scale", _("Rating scale")
     NPS = "nps", _("Recommendation (0-10)")
     YES_NO = "yes_no", _("Yes / no")
-    NUMBER = "number", _("Number")
+    NUMBER = "number", pgettext_lazy("question type", "Number")
     TEXT = "text", _("Open text")
     STATEMENT = "statement", _("Statement (read out only)")
 
