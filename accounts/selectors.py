@@ -1,6 +1,7 @@
 import datetime
 
 from django.apps import apps
+from django.utils.functional import Promise
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.text import capfirst
@@ -13,12 +14,16 @@ _TARGET_APPS = ("accounts", "approvals", "surveys", "outbound", "reports")
 
 def audit_target_types() -> list[tuple[str, str]]:
     """(type, label) of every kind of row an event may be about, from the app registry
-    rather than the trail, so listing them costs nothing however long the trail grows."""
+    rather than the trail, so listing them costs nothing however long the trail grows.
+    Internal tables (the sandbox's, a pacing queue) have no translated name and are never
+    what a person changes or downloads: they are left out."""
     return sorted(
         (
             (model._meta.label_lower, str(capfirst(model._meta.verbose_name)))
             for model in apps.get_models()
-            if model._meta.app_label in _TARGET_APPS and model is not AuditEvent
+            if model._meta.app_label in _TARGET_APPS
+            and model is not AuditEvent
+            and isinstance(model._meta.verbose_name, Promise)
         ),
         key=lambda choice: choice[1],
     )

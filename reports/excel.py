@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from openpyxl import Workbook
 from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -49,11 +49,11 @@ logger = logging.getLogger(__name__)
 SPECIAL_CODES = {Special.DONT_KNOW: -98, Special.REFUSED: -99}
 # The contact's columns in a campaign's data sheets (after the interview's own).
 CONTACT_COLUMNS = (
-    ("phone", _lazy("Phone number")),
-    ("name", _lazy("Name")),
-    ("brand", _lazy("Brand")),
-    ("region", _lazy("Region")),
-    ("segment", _lazy("Segment")),
+    ("phone", gettext_lazy("Phone number")),
+    ("name", gettext_lazy("Name")),
+    ("brand", gettext_lazy("Brand")),
+    ("region", gettext_lazy("Region")),
+    ("segment", gettext_lazy("Segment")),
 )
 CHUNK = 2000
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")

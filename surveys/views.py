@@ -20,8 +20,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.audit import AuditAction, audit_record
@@ -316,22 +315,22 @@ def _header_context(request, version: QuestionnaireVersion) -> dict:
 
 PART_TEXT = {
     "greeting": (
-        _lazy("1. Greeting"),
-        _lazy("greeting"),
-        _lazy("Greet the customer and introduce the caller."),
+        gettext_lazy("1. Greeting"),
+        gettext_lazy("greeting"),
+        gettext_lazy("Greet the customer and introduce the caller."),
     ),
     "transition": (
-        _lazy("2. Transition"),
-        _lazy("transition"),
-        _lazy(
+        gettext_lazy("2. Transition"),
+        gettext_lazy("transition"),
+        gettext_lazy(
             "The purpose of the call, how long it will take, and whether it costs the customer "
             "anything or earns a reward."
         ),
     ),
     "closing": (
-        _lazy("4. Closing"),
-        _lazy("closing"),
-        _lazy("A summary of what the customer said, thanks, and good wishes."),
+        gettext_lazy("4. Closing"),
+        gettext_lazy("closing"),
+        gettext_lazy("A summary of what the customer said, thanks, and good wishes."),
     ),
 }
 
