@@ -102,13 +102,18 @@ def demo(transactional_db, settings):
 def user_data() -> set[str]:
     """Texts the demo's people typed (titles, names, questions): Waihu shows them as they
     are, in whatever language they were written."""
-    from outbound.models import WorkOrder
-    from surveys.models import Question
+    from outbound.models import Contact, WorkOrder
+    from surveys.models import Choice, Question
 
     typed = set()
     for order in WorkOrder.objects.all():
         typed.update(filter(None, (order.title, order.purpose, order.background)))
     typed.update(Question.objects.values_list("text", flat=True))
+    typed.update(Choice.objects.values_list("label", flat=True))
+    typed.update(User.objects.values_list("display_name", flat=True))
+    for contact in Contact.objects.all():
+        typed.update(str(value) for value in vars(contact).values() if isinstance(value, str))
+        typed.update(str(value) for value in (contact.attributes or {}).values())
     return typed
 
 
