@@ -1,9 +1,9 @@
 import datetime
 
 from django.apps import apps
-from django.utils.functional import Promise
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.text import capfirst
 
 from accounts.models import AuditEvent
