@@ -295,7 +295,22 @@ class PresetForm(forms.Form):
 
 
 class MoveForm(forms.Form):
-    direction = forms.ChoiceField(choices=[("up", _("Up")), ("down", _("Down"))])
+    """One step up or down (the arrow buttons, the keyboard's way), or straight to a
+    position, 1 being the first (where a question is dropped after a drag)."""
+
+    direction = forms.ChoiceField(choices=[("up", _("Up")), ("down", _("Down"))], required=False)
+    position = forms.IntegerField(min_value=1, required=False)
+
+    def clean(self):
+        data = super().clean()
+        if bool(data.get("direction")) == (data.get("position") is not None):
+            raise forms.ValidationError(_("Give either a direction or a position."))
+        return data
+
+    def move_args(self) -> dict:
+        if self.cleaned_data.get("direction"):
+            return {"direction": self.cleaned_data["direction"]}
+        return {"to_position": self.cleaned_data["position"]}
 
 
 # --- choices -----------------------------------------------------------------------------

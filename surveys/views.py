@@ -681,7 +681,7 @@ def question_move(request, pk: int):
         messages.error(request, _("Choose to move the question up or down."))
     else:
         try:
-            services.question_move(question=question, direction=form.cleaned_data["direction"])
+            services.question_move(question=question, **form.move_args())
         except ValidationError as error:
             _error_message(request, error)
     return redirect(_designer_url(question.version, f"q-{question.pk}"))
@@ -794,7 +794,7 @@ def choice_move(request, pk: int):
     form = MoveForm(request.POST)
     if form.is_valid():
         try:
-            services.choice_move(choice=choice, direction=form.cleaned_data["direction"])
+            services.choice_move(choice=choice, **form.move_args())
         except ValidationError as error:
             _error_message(request, error)
     else:
@@ -889,7 +889,7 @@ def rule_move(request, pk: int):
     form = MoveForm(request.POST)
     if form.is_valid():
         try:
-            services.rule_move(rule=rule, direction=form.cleaned_data["direction"])
+            services.rule_move(rule=rule, **form.move_args())
         except ValidationError as error:
             _error_message(request, error)
     else:

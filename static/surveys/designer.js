@@ -42,3 +42,60 @@
     control.addEventListener("change", function () { refresh(block); });
   });
 })();
+
+/* Questions move by drag and drop: a card dropped on another takes its place, and the page
+   comes back in the new order (the server renumbers; the arrow buttons stay for the
+   keyboard). Nothing moves until the server has saved it. */
+(function () {
+  "use strict";
+
+  var list = document.querySelector("[data-testid=question-list]");
+  if (!list) return;
+  var cards = function () {
+    return Array.prototype.slice.call(list.querySelectorAll("article[data-move-url]"));
+  };
+  var dragged = null;
+
+  list.addEventListener("dragstart", function (event) {
+    dragged = event.target.closest && event.target.closest("article[data-move-url]");
+    if (!dragged) return;
+    event.dataTransfer.effectAllowed = "move";
+    event.dataTransfer.setData("text/plain", dragged.dataset.code || "");
+    dragged.classList.add("opacity-50");
+  });
+
+  list.addEventListener("dragend", function () {
+    if (dragged) dragged.classList.remove("opacity-50");
+    cards().forEach(function (card) { card.classList.remove("border-primary"); });
+  });
+
+  list.addEventListener("dragover", function (event) {
+    var over = event.target.closest && event.target.closest("article[data-move-url]");
+    if (!dragged || !over || over === dragged) return;
+    event.preventDefault();
+    event.dataTransfer.dropEffect = "move";
+    cards().forEach(function (card) { card.classList.toggle("border-primary", card === over); });
+  });
+
+  list.addEventListener("drop", function (event) {
+    var over = event.target.closest && event.target.closest("article[data-move-url]");
+    if (!dragged || !over || over === dragged) return;
+    event.preventDefault();
+    var position = cards().indexOf(over) + 1;
+    var token = dragged.querySelector("input[name=csrfmiddlewaretoken]");
+    var body = new URLSearchParams();
+    body.append("position", String(position));
+    if (token) body.append("csrfmiddlewaretoken", token.value);
+    var moved = dragged;
+    fetch(moved.dataset.moveUrl, {
+      method: "POST",
+      body: body,
+      credentials: "same-origin",
+      headers: { "X-CSRFToken": token ? token.value : "" }
+    }).then(function () {
+      // Back at the moved question, in one navigation (setting the hash would be another).
+      window.history.replaceState(null, "", "#" + moved.id);
+      window.location.reload();
+    });
+  });
+})();

@@ -182,3 +182,31 @@ def test_design_check_publish_and_preview(page, live_server):
     assert page.locator("[data-testid=preview-end]").is_visible()
     assert asked_codes(page) == ["Q3", "Q1", "Q4"]
     assert re.search(r"\bQ2\b", page.locator("[data-testid=preview-asked]").inner_text()) is None
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_questions_move_by_drag_and_drop(page, live_server):
+    from tests.surveys.test_views import build
+
+    admin = UserFactory(username="designer", roles=[Role.OUTBOUND_ADMIN], password="pw")
+    version = build(admin)
+    login(page, live_server, "designer", "pw")
+    # Tall enough to show the three questions at once: the drag needs no scrolling.
+    page.set_viewport_size({"width": 1280, "height": 2400})
+    page.goto(f"{live_server.url}/questionnaires/versions/{version.pk}/")
+    assert codes_in_order(page) == ["Q1", "Q2", "Q3"]
+    # The page comes back (reloaded) once the server has saved the move.
+    with page.expect_event("load"):
+        page.drag_and_drop(
+            "article[data-code=Q3] [data-testid=question-code]", "article[data-code=Q1]"
+        )
+    assert codes_in_order(page) == ["Q3", "Q1", "Q2"]
+    assert page.url.endswith(
+        f"/questionnaires/versions/{version.pk}/#q-" + str(version.questions.get(code="Q3").pk)
+    )
+    # And back by the keyboard: the arrow buttons are still there.
+    page.focus("article[data-code=Q3] [data-testid=move-down]")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert codes_in_order(page) == ["Q1", "Q3", "Q2"]

@@ -501,6 +501,27 @@ def test_move_a_question_keeps_the_place(client, admin, draft):
     assert codes == ["Q2", "Q1", "Q3"]
 
 
+def test_a_question_dropped_on_another_takes_its_place(client, admin, draft):
+    third = q(draft, "Q3")
+    response = login(client, admin).post(url("question_move", third.pk), {"position": "1"})
+    assert response["Location"] == designer(draft, f"q-{third.pk}")
+    codes = list(Question.objects.filter(version=draft).values_list("code", flat=True))
+    assert codes == ["Q3", "Q1", "Q2"]
+    # The rule Q1 had on to Q3 now points back: the checker says so (skip rules jump forward).
+    page = client.get(designer(draft)).content.decode()
+    assert 'draggable="true"' in page and url("question_move", third.pk) in page
+
+
+@pytest.mark.parametrize(
+    "data", [{}, {"direction": "up", "position": "2"}, {"position": "0"}, {"position": "x"}]
+)
+def test_a_move_needs_one_direction_or_position(client, admin, draft, data):
+    second = q(draft, "Q2")
+    response = login(client, admin).post(url("question_move", second.pk), data, follow=True)
+    assert q(draft, "Q2").position == 2
+    assert "alert-danger" in response.content.decode() or response.context["messages"]
+
+
 def test_move_needs_a_direction(client, admin, draft):
     second = q(draft, "Q2")
     response = login(client, admin).post(url("question_move", second.pk), {"direction": "left"})
