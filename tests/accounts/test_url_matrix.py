@@ -46,6 +46,12 @@ from accounts.roles import Role
 from outbound import telephony
 from tests.factories import UserFactory
 
+# Words only department A's people (and those who oversee every department) may read: the
+# titles of its orders, its customers' names, its draft questionnaire's name.
+SECRETS = ("Order A-kx7q", "Customer A-kx7q", "Pending A-kx7q", "Survey A-kx7q")
+# Another department's people: no page they may open shows any of those words.
+OUTSIDERS = ("no_role", "requester_b", "leader_b", "agent_b")
+
 # --- the roles -----------------------------------------------------------------------------
 
 # Department A files the order everything below belongs to; B is another department.
@@ -446,7 +452,7 @@ def _build_world() -> SimpleNamespace:
     }
 
     # Department A's order, through the whole chain, running with agents.
-    order = make_order(org.requester, mode=WorkOrder.Mode.AGENTS)
+    order = make_order(org.requester, mode=WorkOrder.Mode.AGENTS, title=SECRETS[0])
     with TestCase.captureOnCommitCallbacks(execute=True):
         order_submit(order=order, user=org.requester)
     for position in range(1, 7):
@@ -462,7 +468,7 @@ def _build_world() -> SimpleNamespace:
     assert order.run_status == WorkOrder.RunStatus.READY
     Contact.objects.bulk_create(
         [
-            Contact(campaign=order, phone=f"+8613800000{n:03d}", name=f"Customer {n}")
+            Contact(campaign=order, phone=f"+8613800000{n:03d}", name=f"{SECRETS[1]} {n}")
             for n in range(3)
         ]
     )
@@ -522,13 +528,11 @@ def _build_world() -> SimpleNamespace:
     )
 
     # Department A's order still waiting for its department leader.
-    pending = make_order(org.requester, title="Pending order")
+    pending = make_order(org.requester, title=SECRETS[2])
     order_submit(order=pending, user=org.requester)
 
     # Department A's questionnaire, a draft its requester wrote.
-    draft = english_questionnaire(
-        name="Department A survey", publish=False, created_by=org.requester
-    )
+    draft = english_questionnaire(name=SECRETS[3], publish=False, created_by=org.requester)
     draft_question = draft.questions.filter(choices__isnull=False).order_by("position").first()
     draft_rule = draft.questions.filter(rules__isnull=False).first().rules.order_by("pk").first()
 
@@ -549,6 +553,7 @@ def _build_world() -> SimpleNamespace:
     )
     return SimpleNamespace(
         users=users,
+        assignment=org.assignment(),
         order=order,
         pending=pending,
         interview=interview,
@@ -673,6 +678,11 @@ def test_matrix(world, name, role, method):
     status = response.status_code
     writes = _writes(queries.captured_queries)
     seen = f"{method.upper()} {url} as {role}: {status}"
+    if role in OUTSIDERS and not response.streaming:
+        # Whatever the answer, a page, a refusal or JSON, nothing of department A's in it.
+        body = response.content.decode(errors="replace")
+        leaked = [secret for secret in SECRETS if secret in body]
+        assert not leaked, (seen, leaked)
 
     if rule.kind in ("webhook", "sandbox", "api"):
         # Refused before anything is read or written, whoever is signed in: no Twilio
@@ -698,6 +708,51 @@ def test_matrix(world, name, role, method):
         _expect_refused(rule, role, response, seen)
         if method == "post":
             assert not writes, (seen, writes)
+
+
+@pytest.mark.django_db
+def test_another_department_never_sees_an_order_at_any_step(world):
+    """The matrix asks about an approved order and one at its first step; here the order
+    walks the whole chain and department B's people are refused it at every step."""
+    from outbound.services import order_decide, order_submit
+    from tests.factories import make_order
+
+    requester = world.users["requester_a"]
+    order = make_order(requester, title="Walked through the chain")
+    url = reverse("outbound:order_detail", args=[order.pk])
+    outsiders = ("no_role", "requester_b", "leader_b")
+    actors = {1: "leader_a", 2: "outbound_admin", 3: "cs_leader", 4: "outbound_admin"}
+    actors |= {5: "centre_leader", 6: "agent_a"}
+    for step in range(0, 7):
+        if step == 0:
+            order_submit(order=order, user=requester)
+        else:
+            order_decide(
+                order=order,
+                user=world.users[actors[step]],
+                action="approve",
+                comment="",
+                assignment=world.assignment if step == 4 else None,
+            )
+        for role in outsiders:
+            status = _client(world, role).get(url).status_code
+            assert status == 404, (step, role, status)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("name", "kwargs", "secrets"),
+    [
+        ("outbound:order_list", _none, SECRETS[0::2]),
+        ("contacts:campaign_contacts", CAMPAIGN, SECRETS[1:2]),
+        ("surveys:questionnaire_list", _none, SECRETS[3:]),
+    ],
+)
+def test_department_a_reads_the_words_the_outsiders_never_see(world, name, kwargs, secrets):
+    """Otherwise the matrix's look for them in the outsiders' pages would prove nothing."""
+    body = _client(world, "requester_a").get(reverse(name, kwargs=kwargs(world))).content
+    for secret in secrets:
+        assert secret in body.decode()
 
 
 # --- the guards let the rightful caller through --------------------------------------------
