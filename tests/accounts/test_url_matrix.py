@@ -7,11 +7,16 @@ The patterns come from the URL resolver, so a view added without a line in RULES
 
     "app:name": page(KWARGS, get=ROLES_ALLOWED, post=ROLES_ALLOWED),
 
-KWARGS is a function of the world (`W`) giving the URL's arguments (`ORDER`, `VERSION`, …
-below, or a new lambda), ROLES_ALLOWED a set of role keys (see ROLES), or NOT_SERVED when
-the view refuses that method (405). Webhooks signed as Twilio signs are `webhook(KWARGS)`,
-the sandbox's Twilio-shaped API `sandbox(KWARGS)`, the token API `api(KWARGS)`, pages
-open to anybody `public(KWARGS, ...)`.
+KWARGS is a function of the world built below (`world`) giving the URL's arguments:
+`ORDER`, `PENDING`, `CAMPAIGN`, `DRAFT`, `INTERVIEW`… or a new one (add the object to
+`_build_world` if it needs one); leave it out for a URL without arguments. ROLES_ALLOWED is
+a set of role keys (see ROLES, and the named sets under it), or NOT_SERVED when the view
+refuses that method (405). Other kinds: `webhook(KWARGS)` (Twilio's signature),
+`sandbox(KWARGS)` (the sandbox's own credentials), `api(KWARGS, serves="get")` (a token),
+`public(KWARGS)` (open to anybody, signed in or not).
+
+Beside the codes, no answer to another department's people (OUTSIDERS) may carry any of
+department A's words (SECRETS).
 
 What is checked, for each (pattern, role, method):
 - allowed: neither 403 nor 404 nor a redirect to the login page (a 200, a redirect to a
