@@ -234,6 +234,7 @@ RULES: dict[str, Rule] = {
     "logout": public(get=NOT_SERVED),
     "password_change": page(get=SIGNED_IN, post=SIGNED_IN),
     "set_language": public(),
+    "favicon": public(post=NOT_SERVED),
     # Work orders and their approval.
     "outbound:order_list": page(get=SIGNED_IN, post=SIGNED_IN),
     "outbound:order_create": page(get=REQUESTERS, post=REQUESTERS),
