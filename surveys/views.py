@@ -8,6 +8,7 @@ Writes by someone who may see but not edit get 403."""
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -915,10 +916,27 @@ def rule_delete(request, pk: int):
 PREVIEW_SALT = "surveys.preview"
 
 
+# An honorific the script writes itself beside the customer's name: 王{customer_name}女士 would
+# read 王女士女士 with a sample that carries one too.
+_HONORIFIC_AFTER = re.compile(r"\{customer_name\}\s*(先生|女士|小姐|老师|同志|阿姨|师傅)")
+_HONORIFIC_BEFORE = re.compile(r"\b(Mr|Mrs|Ms|Miss|Mx|Dr|Sir|Madam)\.?\s*\{customer_name\}", re.I)
+
+
+def _script_adds_honorific(version: QuestionnaireVersion) -> bool:
+    texts = [str(getattr(version, name) or "") for name in version.PART_FIELDS]
+    texts += version.questions.values_list("text", flat=True)
+    return any(
+        _HONORIFIC_AFTER.search(text) or _HONORIFIC_BEFORE.search(text)
+        for text in texts
+        if "{customer_name}" in text
+    )
+
+
 def _sample_values(request, version: QuestionnaireVersion) -> dict[str, str]:
     user = request.user
     values = {
-        "customer_name": _("Ms Wang"),
+        # The name as a contact list holds it; with an honorific when the script has none.
+        "customer_name": _("Wang") if _script_adds_honorific(version) else _("Ms Wang"),
         "agent_name": str(user),
         "agent_no": user.agent_no or "1001",
         "caller_number": CALLER_NUMBER_SAMPLE,

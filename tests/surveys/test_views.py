@@ -841,6 +841,25 @@ class Preview:
         return [item["question"].spec.code for item in self.response.context["asked"]]
 
 
+@pytest.mark.parametrize(
+    ("language", "salutation", "shown", "never"),
+    [
+        ("en", "Good morning, Ms {customer_name}.", "Good morning, Ms Wang.", "Ms Ms"),
+        ("en", "Good morning, {customer_name}.", "Good morning, Ms Wang.", "Ms Ms"),
+        ("zh-hans", "{customer_name}女士，您好！", "王女士，您好！", "女士女士"),
+        ("zh-hans", "{customer_name}，您好！", "王女士，您好！", "女士女士"),
+    ],
+)
+def test_the_previews_sample_name_never_doubles_the_scripts_honorific(
+    client, admin, language, salutation, shown, never
+):
+    version = build(admin)
+    services.version_update_parts(version=version, **{**PARTS, "greeting_salutation": salutation})
+    client.cookies["django_language"] = language
+    html = login(client, admin).get(url("version_preview", version.pk)).content.decode()
+    assert shown in html and never not in html
+
+
 def test_preview_walks_the_parts_and_the_no_branch(client, agent, published):
     preview = Preview(login(client, agent), published)
     html = preview.response.content.decode()
