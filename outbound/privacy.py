@@ -62,6 +62,7 @@ class PhonePolicy:
         self.whole = may_see_phones(user)
         self._holding: set[int] | None = None
         self._called: dict[int, set[int]] = {}
+        self._requester_of: dict[int, bool] = {}
 
     def _is_agent(self) -> bool:
         return bool(
@@ -106,15 +107,26 @@ class PhonePolicy:
             )
         return self._called[campaign_id]
 
-    def is_requester_of(self, campaign) -> bool:
-        """The requester of the campaign, still in its department."""
+    def is_requester_of(self, contact) -> bool:
+        """The requester of the contact's campaign, still in its department; looked up once
+        per campaign, whether or not the contact came with its campaign loaded."""
         user = self.user
-        return bool(
-            user
-            and user.is_authenticated
-            and campaign.requester_id == user.pk
-            and campaign.department_id == user.department_id
-        )
+        if not (user and user.is_authenticated):
+            return False
+        campaign_id = contact.campaign_id
+        if campaign_id not in self._requester_of:
+            from outbound.models import Contact, WorkOrder
+
+            if Contact.campaign.is_cached(contact):
+                owner = (contact.campaign.requester_id, contact.campaign.department_id)
+            else:
+                owner = (
+                    WorkOrder.objects.filter(pk=campaign_id)
+                    .values_list("requester_id", "department_id")
+                    .first()
+                )
+            self._requester_of[campaign_id] = owner == (user.pk, user.department_id)
+        return self._requester_of[campaign_id]
 
     def may_reveal(self, contact) -> bool:
         """Whether the user may have this contact's number shown whole on demand."""
@@ -122,7 +134,7 @@ class PhonePolicy:
             return True
         if contact is None or contact.pk is None:
             return False
-        if self.is_requester_of(contact.campaign):
+        if self.is_requester_of(contact):
             return True
         return contact.pk in self.called(contact.campaign_id)
 

@@ -136,3 +136,45 @@ def test_numbers_are_whole_only_where_the_policy_allows(client, scenario, place)
                 assert digits(number) not in text, (role, number)
                 assert masked(number) in text, (role, number)
     assert opened == place.opens
+
+
+@pytest.mark.parametrize(
+    ("role", "name", "args"),
+    [
+        ("requester", "contacts:campaign_contacts", lambda s: [s.campaign.pk]),
+        ("agent", "campaigns:detail", lambda s: [s.campaign.pk]),
+        ("system_admin", "contacts:campaign_contacts", lambda s: [s.campaign.pk]),
+    ],
+)
+def test_masking_costs_no_query_per_number(client, scenario, role, name, args):
+    """The policy looks up what it needs once a page, not once a number."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from outbound.models import CallAttempt, Contact
+
+    client.force_login(scenario.users[role])
+    url = reverse(name, args=args(scenario))
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    before = queries()
+    more = Contact.objects.bulk_create(
+        Contact(campaign=scenario.campaign, phone=f"+8613100{n:06d}") for n in range(20)
+    )
+    CallAttempt.objects.bulk_create(
+        CallAttempt(
+            campaign=scenario.campaign,
+            contact=contact,
+            number=1,
+            to=contact.phone,
+            caller_id="+8673110086",
+            status=CallAttempt.Status.BUSY,
+            outcome="busy",
+        )
+        for contact in more
+    )
+    assert queries() == before
