@@ -22,6 +22,7 @@ from outbound.contacts.rules import RejectReason
 from outbound.contacts.services import dnc_add, dnc_remove
 from outbound.dialer.selectors import progress as campaign_progress
 from outbound.models import DoNotCallEntry, WorkOrder
+from outbound.privacy import phone_for_integration
 
 api = NinjaAPI(
     title="Waihu API",
@@ -289,7 +290,9 @@ class AnswerOut(Schema):
 
 class ContactOut(Schema):
     id: int
-    phone: str
+    phone: str = Field(
+        description="In E.164; masked (138****8000) unless the token has the phones scope."
+    )
     name: str
     attributes: dict[str, Any]
 
@@ -329,6 +332,9 @@ def interviews_read(
         raise ApiError(
             400, "bad_cursor", _("This cursor is not one Waihu gave."), "cursor"
         ) from error
+    for interview in page:
+        contact = interview["contact"]
+        contact["phone"] = phone_for_integration(request.auth, contact["phone"])
     return {"interviews": page, "cursor": next_cursor, "more": len(page) == limit}
 
 

@@ -20,14 +20,14 @@ def delivery_send(*, delivery_id: int) -> bool:
     """Posts the event; True when the receiver took it (2xx). A failure is tried again
     later with a growing wait, for a day after the event."""
     delivery = (
-        Delivery.objects.select_related("event", "subscription")
+        Delivery.objects.select_related("event", "subscription__integration")
         .filter(pk=delivery_id, status=Delivery.Status.PENDING)
         .first()
     )
     if delivery is None:
         return False
     event, subscription = delivery.event, delivery.subscription
-    body = event_body(event)
+    body = event_body(event, subscription)
     headers = {
         "Content-Type": "application/json; charset=utf-8",
         "User-Agent": "Waihu-Events/1",

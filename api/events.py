@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from api.models import Delivery, Event, Subscription
 from api.services import can_touch
+from outbound.privacy import phone_for_integration
 
 SIGNATURE_HEADER = "Waihu-Signature"
 # Receivers should refuse a signature older than this (a replayed delivery).
@@ -64,13 +65,33 @@ def _queue(ids: list[int]) -> None:
         deliver.delay(pk)
 
 
-def event_body(event: Event) -> bytes:
+def _phones_masked(value, integration):
+    """The event's data with every contact's "phone" as the integration may read it."""
+    if isinstance(value, dict):
+        return {
+            key: phone_for_integration(integration, item)
+            if key == "phone" and isinstance(item, str)
+            else _phones_masked(item, integration)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_phones_masked(item, integration) for item in value]
+    return value
+
+
+def event_body(event: Event, subscription=None) -> bytes:
+    """The event as a receiver gets it. A subscription an integration made gets numbers
+    whole only if the integration has the phones scope; one the system administrator made
+    (hearing about every campaign) gets them whole."""
+    data = event.data
+    if subscription is not None and subscription.integration_id is not None:
+        data = _phones_masked(data, subscription.integration)
     return json.dumps(
         {
             "id": str(event.event_id),
             "type": event.type,
             "occurred_at": event.occurred_at,
-            "data": event.data,
+            "data": data,
         },
         cls=DjangoJSONEncoder,
         ensure_ascii=False,

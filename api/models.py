@@ -15,6 +15,8 @@ class Scope(models.TextChoices):
     CONTACTS = "contacts", _("Push contacts")
     RESULTS = "results", _("Read results")
     SUBSCRIPTIONS = "subscriptions", _("Manage subscriptions")
+    # Without it, results and events carry customers' numbers masked (138****8000).
+    PHONES = "phones", _("Read whole phone numbers")
 
 
 class EventType(models.TextChoices):

@@ -25,7 +25,7 @@ from reports.db import analytics_view
 from reports.forms import AnalysisForm, CrosstabForm, ResultFilterForm
 from reports.index import SOURCE_ATTRIBUTES, SOURCE_QUESTION
 from reports.models import ExportJob, ExportStatus
-from reports.privacy import mask_phones_in_text, may_see_phones
+from reports.privacy import may_see_phones, text_for
 from reports.results import results_build
 from reports.selectors import ResultFilters
 from reports.tables import CLOSED_TYPES, open_answers
@@ -150,8 +150,7 @@ def render_open_answers(request, *, question, responses, context: dict):
     page = Paginator(open_answers(question=question, responses=responses), 50).get_page(
         request.GET.get("page")
     )
-    show = may_see_phones(request.user)
-    rows = [(a, a.text if show else mask_phones_in_text(a.text)) for a in page.object_list]
+    rows = [(a, text_for(request.user, a.text)) for a in page.object_list]
     response_ids = [a.response_id for a, _t in rows]
     heard = audible_by_response(user=request.user, response_ids=response_ids)
     spoken = spoken_by_response(

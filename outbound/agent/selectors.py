@@ -35,6 +35,7 @@ from outbound.models import (
     ScriptReading,
     WorkOrder,
 )
+from outbound.privacy import policy_for
 
 # Where a call stands, as the agent sees it.
 CONNECTED = ("in-progress",)
@@ -404,14 +405,21 @@ BOARD_STATES = (
 )
 
 
-def board_json(rows: list[dict]) -> list[dict]:
+def board_json(rows: list[dict], *, viewer) -> list[dict]:
+    """The board's rows for the page's script; a contact without a name by their number,
+    as `viewer` may see it."""
+    policy = policy_for(viewer)
     return [
         {
             "agent": row["agent"].username,
             "name": str(row["agent"]),
             "agent_no": row["agent"].agent_no,
             "campaign": row["campaign"].title if row["campaign"] else "",
-            "contact": (row["contact"].name or row["contact"].phone) if row["contact"] else "",
+            "contact": (
+                row["contact"].name or policy.phone(row["contact"].phone, contact=row["contact"])
+            )
+            if row["contact"]
+            else "",
             "state": row["state"],
             "state_label": row["state_label"],
             "reason": row["reason"],

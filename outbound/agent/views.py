@@ -344,7 +344,7 @@ def interview_call(request, pk: int):
     sessions.session_seen(agent_id=request.user.pk)
     data = selectors.call_state(interview=interview)
     me = _me(request.user)
-    data["me"] = selectors.board_json([me])[0] if me else None
+    data["me"] = selectors.board_json([me], viewer=request.user)[0] if me else None
     return JsonResponse(data)
 
 
@@ -476,7 +476,7 @@ def supervisor_json(request):
     return JsonResponse(
         {
             "now": timezone.now().isoformat(),
-            "agents": selectors.board_json(overview["agents"]),
+            "agents": selectors.board_json(overview["agents"], viewer=request.user),
             "completes_last_hour": overview["completes_last_hour"],
         }
     )

@@ -16,9 +16,10 @@ from pathlib import Path
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, WriteOnlyCell
 
+from accounts.privacy import mask_numbers_in_text
 from outbound.contacts.readers import cell_text, open_table
 from outbound.contacts.rules import ContactRules, DateSource, RejectReason
 from outbound.models import Contact, ContactImport, WorkOrder
@@ -119,6 +120,27 @@ def build_rejects_workbook(spool: Path, header: list[str], target: Path) -> int:
             rows += 1
     workbook.save(target)
     return rows
+
+
+def mask_rejects_workbook(source, target) -> None:
+    """A copy of the rejected rows' workbook with every phone number masked, for those who
+    may not see numbers whole: read and written a row at a time, so a long list costs no
+    more memory than a short one."""
+    book = load_workbook(source, read_only=True)
+    out = Workbook(write_only=True)
+    for sheet in book.worksheets:
+        copy = out.create_sheet(sheet.title)
+        for row in sheet.iter_rows(values_only=True):
+            copy.append(
+                [
+                    _safe_cell(copy, mask_numbers_in_text(str(value)))
+                    if isinstance(value, str | int)
+                    else value
+                    for value in row
+                ]
+            )
+    book.close()
+    out.save(target)
 
 
 class _Writer:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from outbound.contacts import views
+from outbound.contacts import reveal, views
 
 app_name = "contacts"
 urlpatterns = [
@@ -10,6 +10,7 @@ urlpatterns = [
     path("imports/<int:pk>/map/", views.import_map, name="import_map"),
     path("imports/<int:pk>/status.json", views.import_status, name="import_status"),
     path("imports/<int:pk>/rejected.xlsx", views.import_rejects, name="import_rejects"),
+    path("<int:pk>/reveal/", reveal.number_reveal, name="number_reveal"),
     path("do-not-call/", views.dnc_list, name="dnc_list"),
     path("do-not-call/add/", views.dnc_add, name="dnc_add"),
     path("do-not-call/upload/", views.dnc_upload, name="dnc_upload"),

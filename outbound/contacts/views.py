@@ -1,3 +1,4 @@
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -11,6 +12,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.audit import AuditAction, audit_record
+from outbound import privacy
 from outbound.contacts import selectors, services
 from outbound.contacts.forms import (
     TARGET_LABELS,
@@ -24,6 +26,7 @@ from outbound.contacts.forms import (
     RedListForm,
     RedListUploadForm,
 )
+from outbound.contacts.importer import mask_rejects_workbook
 from outbound.contacts.normalise import normalise_phone
 from outbound.listing import Column, Sorting, page_of, query_without
 from outbound.models import Contact, ContactImport, DoNotCallEntry, RedListEntry, WorkOrder
@@ -233,11 +236,24 @@ def import_rejects(request, pk: int):
     job = _import(request, pk)
     if not job.rejects_file:
         raise Http404(_("This import rejected no rows."))
+    whole = privacy.may_see_phones(request.user)
     audit_record(
-        user=request.user, action=AuditAction.REJECTS_DOWNLOAD, target=job, request=request
+        user=request.user,
+        action=AuditAction.REJECTS_DOWNLOAD,
+        target=job,
+        details={"phones_whole": whole},
+        request=request,
     )
+    if whole:
+        content = job.rejects_file.open("rb")
+    else:
+        # The rows as the requester uploaded them, but with the numbers masked.
+        content = tempfile.TemporaryFile()  # noqa: SIM115 (the response closes it)
+        with job.rejects_file.open("rb") as source:
+            mask_rejects_workbook(source, content)
+        content.seek(0)
     return FileResponse(
-        job.rejects_file.open("rb"),
+        content,
         as_attachment=True,
         filename=f"rejected-{job.pk}.xlsx",
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -421,7 +437,9 @@ def dnc_remove(request, pk: int):
     entry = get_object_or_404(DoNotCallEntry, pk=pk)
     if services.dnc_remove(entry=entry, user=request.user):
         messages.success(
-            request, _("The number %(phone)s can be called again.") % {"phone": entry.phone}
+            request,
+            _("The number %(phone)s can be called again.")
+            % {"phone": privacy.phone_for(request.user, entry.phone)},
         )
     return redirect("contacts:dnc_list")
 
@@ -463,5 +481,9 @@ def red_list_remove(request, pk: int):
     _require_list_admin(request)
     entry = get_object_or_404(RedListEntry, pk=pk)
     if services.red_list_remove(entry=entry, user=request.user):
-        messages.success(request, _("%(phone)s is off the red list.") % {"phone": entry.phone})
+        messages.success(
+            request,
+            _("%(phone)s is off the red list.")
+            % {"phone": privacy.phone_for(request.user, entry.phone)},
+        )
     return redirect("contacts:red_list")

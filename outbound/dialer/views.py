@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.audit import AuditAction, audit_record, form_changes
-from outbound import preflight, telephony
+from outbound import preflight, privacy, telephony
 from outbound.contacts import selectors as contact_selectors
 from outbound.dialer import account, selectors, services
 from outbound.dialer.forms import AttemptFilterForm, CampaignSettingsForm
@@ -54,12 +54,13 @@ def _clock(moment) -> str:
     return timezone.localtime(moment).strftime("%H:%M:%S")
 
 
-def _attempt_row(attempt: CallAttempt) -> dict:
+def _attempt_row(attempt: CallAttempt, policy: privacy.PhonePolicy) -> dict:
     """One attempt as the page shows it, and as the live JSON sends it for the page's
-    script to draw; `key` changes whenever anything shown does."""
+    script to draw (the number as the viewer may see it); `key` changes whenever anything
+    shown does."""
     row = {
         "id": attempt.pk,
-        "to": attempt.to,
+        "to": policy.phone(attempt.to, contact=attempt.contact),
         "name": attempt.contact.name,
         "number": attempt.number,
         "status": attempt.status,
@@ -103,7 +104,8 @@ def _attempts_page(request, campaign: WorkOrder):
         search=criteria.get("q", ""),
     ).prefetch_related(audible_prefetch(request.user))
     page = Paginator(attempts, ATTEMPTS_PER_PAGE).get_page(request.GET.get("page"))
-    return page, [_attempt_row(attempt) for attempt in page], filters
+    policy = privacy.policy_for(request.user)
+    return page, [_attempt_row(attempt, policy) for attempt in page], filters
 
 
 @require_GET
