@@ -17,6 +17,8 @@ from django.utils.translation import trans_real
 from accounts.models import User
 from tests.factories import ensure_reference_data
 
+pytestmark = pytest.mark.exhaustive
+
 ROLES = ("requester", "dept_leader", "outbound_admin", "cs_leader", "centre_leader", "agent1")
 ROLES += ("analyst", "admin")
 PAGES_PER_ROLE = 40
