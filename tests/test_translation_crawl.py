@@ -1,6 +1,7 @@
 """Every page each demo role reaches reads in one language: on a Chinese page no English
 sentence of Waihu's own (user data aside), and on an English page none of the catalogue's
-Chinese. The demo is loaded as on a first run and crawled through its links."""
+Chinese; and dates are written one way (2026-12-02 18:30) in both. The demo is loaded as
+on a first run and crawled through its links."""
 
 import re
 from collections import deque
@@ -31,6 +32,10 @@ HREF = re.compile(r'href="(/[^"]*)"')
 # Two English words in a row, the first of three letters or more: a phrase, not a code
 # (Q3, RR1), a unit or a name (Excel, Twilio) standing alone.
 ENGLISH = re.compile(r"\b[A-Za-z][a-z]{2,}[ ,]+[A-Za-z][a-z]+\b")
+# Dates written another way than config/formats' (2026年12月2日, Dec. 2, 2026, 2026/12/02).
+OTHER_DATES = re.compile(
+    r"\d{4}年\d{1,2}月\d{1,2}日|\b[A-Z][a-z]{2,8}\.? \d{1,2}, \d{4}|\b\d{4}/\d{1,2}/\d{1,2}\b"
+)
 CJK = re.compile(r"[\u4e00-\u9fff]")
 # Names that stay as they are in Chinese.
 KEPT = ("Twilio", "Excel", "Content-Security-Policy")
@@ -136,6 +141,8 @@ def chinese_pages_with_english() -> list[str]:
                 if text in typed or any(text.startswith(name) for name in KEPT):
                     continue
                 # A Chinese sentence may quote a code or an example (例如 plan, city).
+                if OTHER_DATES.search(text):
+                    found.append(f"{role} {url}: date {text[:80]!r}")
                 if ENGLISH.search(text) and not CJK.search(text):
                     found.append(f"{role} {url}: {text[:80]!r}")
     return sorted(set(found))
@@ -155,6 +162,8 @@ def english_pages_with_chinese() -> list[str]:
     for role in ROLES:
         for url, body in crawl(role, "en"):
             for text in visible(body):
+                if OTHER_DATES.search(text) and text not in typed:
+                    found.append(f"{role} {url}: date {text[:80]!r}")
                 if text in chinese and text not in typed:
                     found.append(f"{role} {url}: {text[:80]!r}")
     return sorted(set(found))
