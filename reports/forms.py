@@ -5,6 +5,7 @@ from accounts.widgets import DateInput
 from reports import hooks
 from reports.models import Analysis
 from reports.selectors import STATUS_SETS, ResultFilters
+from reports.tables import BASE_ANSWERED, BASE_ASKED
 
 
 class BaseFilterForm(forms.Form):
@@ -22,6 +23,11 @@ class BaseFilterForm(forms.Form):
     date_from = forms.DateField(label=_("From"), required=False, widget=DateInput())
     date_to = forms.DateField(label=_("To"), required=False, widget=DateInput())
     agent = forms.ModelChoiceField(label=_("Agent"), queryset=None, required=False)
+    base = forms.ChoiceField(
+        label=_("Multiple choice: % of"),
+        required=False,
+        choices=[(BASE_ASKED, _("everyone asked")), (BASE_ANSWERED, _("those who answered"))],
+    )
 
     def __init__(self, *args, agents=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -41,6 +47,7 @@ class BaseFilterForm(forms.Form):
             "date_from": data.get("date_from"),
             "date_to": data.get("date_to"),
             "agent_id": data["agent"].pk if data.get("agent") else None,
+            "base": data.get("base") or BASE_ASKED,
         }
 
 

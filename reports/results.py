@@ -115,7 +115,9 @@ def results_build(
         kept = kept.over(_statuses(filters))
     else:
         outcomes = status_counts(responses=everyone)
-    tables = question_tables(version=version, responses=responses, questions=questions, kept=kept)
+    tables = question_tables(
+        version=version, responses=responses, questions=questions, kept=kept, base=filters.base
+    )
     return Results(
         version=version,
         filters=filters,

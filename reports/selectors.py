@@ -38,6 +38,8 @@ class ResultFilters:
     attribute_value: str = ""
     # A campaign's own contacts carry a segment column; the campaign pages filter on it.
     segment: str = ""
+    # The base of the multiple choices' percentages (reports.tables.BASES).
+    base: str = "asked"
 
     def to_json(self) -> dict:
         data = asdict(self)
@@ -60,6 +62,7 @@ class ResultFilters:
             "attribute",
             "attribute_value",
             "segment",
+            "base",
         }
         return cls(**{k: v for k, v in data.items() if k in known})
 

@@ -27,6 +27,12 @@ from surveys.models import (
     Special,
 )
 
+# The base of a multiple choice's "% of respondents": everyone asked the question (the
+# customer's own reports divide by it, and it is the default), or those who ticked something.
+BASE_ASKED = "asked"
+BASE_ANSWERED = "answered"
+BASES = (BASE_ASKED, BASE_ANSWERED)
+
 CLOSED_TYPES = frozenset(
     {QuestionType.SINGLE, QuestionType.MULTIPLE, QuestionType.SCALE, QuestionType.YES_NO}
 )
@@ -58,12 +64,22 @@ class QuestionTable:
     summary: stats.Summary | None = None
     top_two: int | None = None
     promoters: int | None = None
+    # A multiple choice's percentages are of `base` people: everyone asked or those who
+    # answered (base_kind); other questions' are of the valid answers.
+    base_kind: str = BASE_ANSWERED
     passives: int | None = None
     detractors: int | None = None
 
     @property
     def type(self) -> str:
         return self.question.type
+
+    @property
+    def base(self) -> int:
+        """The number the percentages of the rows are of."""
+        if self.type == QuestionType.MULTIPLE and self.base_kind == BASE_ASKED:
+            return self.asked
+        return self.valid
 
     @property
     def no_answer(self) -> int:
@@ -190,13 +206,17 @@ def question_tables(
     responses: QuerySet[Response],
     questions: list[Question] | None = None,
     kept: KeptCounts | None = None,
+    base: str = BASE_ASKED,
 ) -> list[QuestionTable]:
     """One table per question of the version (statements excepted), over the responses;
-    from the version's kept counts when given (they must cover exactly those responses)."""
+    from the version's kept counts when given (they must cover exactly those responses).
+    A multiple choice's percentages are of everyone asked, or with `base` BASE_ANSWERED of
+    those who ticked something."""
     questions = questions if questions is not None else version_questions(version=version)
     if not questions:
         return []
-    tables = {q.pk: QuestionTable(question=q) for q in questions}
+    base_kind = base if base in BASES else BASE_ASKED
+    tables = {q.pk: QuestionTable(question=q, base_kind=base_kind) for q in questions}
     if kept is not None:
         bases = [
             {"question_id": q, "number": value or None, **figures}
@@ -308,7 +328,7 @@ def _fill_closed(table: QuestionTable, counts: dict[int, int], respondents: int 
             label=choice.label or str(choice.code),
             code=choice.code,
             count=n,
-            percent=stats.percent(n, table.valid),
+            percent=stats.percent(n, table.base),
         )
         if q.type == QuestionType.MULTIPLE:
             row.percent_of_answers = stats.percent(n, mentions)

@@ -194,10 +194,14 @@ def test_an_optional_multiple_choice_left_empty_is_not_a_respondent():
     now = timezone.now() - datetime.timedelta(hours=1)
     given = [{"Q1": {1, 2}}, {"Q1": None}, {"Q1": {2}}, {"Q1": None}]
     bulk_interviews(version, [(g, None, now) for g in given])
-    (table,) = question_tables(version=version, responses=scope_responses(version=version))
+    responses = scope_responses(version=version)
+    (table,) = question_tables(version=version, responses=responses)
     assert (table.asked, table.valid, table.no_answer) == (4, 2, 2)
     assert [r.count for r in table.rows] == [1, 2, 0]
-    assert table.rows[1].percent == 100.0
+    # By default of everyone asked, as the customer's reports count; or of those who answered.
+    assert (table.base, table.rows[1].percent) == (4, 50.0)
+    (table,) = question_tables(version=version, responses=responses, base="answered")
+    assert (table.base, table.rows[1].percent) == (2, 100.0)
 
 
 def _figures(tables):
