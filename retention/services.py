@@ -6,11 +6,12 @@ A campaign ends when it is stopped; its period runs from that moment and depends
 kind (WAIHU_RETENTION_DAYS, WAIHU_RETENTION_DAYS_BY_KIND: a kind's period wins over its
 mode's, which wins over the default; 0 keeps it for ever). At the end of the period the
 uploaded lists and rejected rows, the result workbooks and the recordings are deleted and
-the contacts anonymised (outbound/retention.py, reports/retention.py); every count and
-answer stays, so every report gives the same figures. Each campaign is purged on its own,
-its contacts a batch per transaction; a crash leaves the campaign unmarked and the next run
-does what is left. Once all is done the campaign is marked (`purged_at`) and the audit
-trail records it with the counts, never a number."""
+the contacts anonymised (outbound/retention.py, reports/retention.py), as are the numbers
+the API turned away from a pushed batch; every count and answer stays, so every report
+gives the same figures. Each campaign is purged on its own, its contacts a batch per
+transaction; a crash leaves the campaign unmarked and the next run does what is left. Once
+all is done the campaign is marked (`purged_at`) and the audit trail records it with the
+counts, never a number."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.audit import AuditAction, audit_record
+from api.models import ContactBatch
 from outbound import retention as outbound_retention
 from outbound import telephony
 from outbound.models import CampaignSettings, ContactImport, Recording, SpokenAnswer, WorkOrder
@@ -116,6 +118,29 @@ def plan(now: datetime.datetime | None = None) -> list[CampaignPlan]:
     return [campaign_plan(campaign) for campaign in due_campaigns(now or timezone.now())]
 
 
+def api_batches_scrub(*, campaign_id: int) -> int:
+    """The API keeps each pushed batch's outcome for its idempotency key, with the numbers
+    of the rows it turned away: those become hashes too. Returns the batches changed."""
+    changed = 0
+    for batch in ContactBatch.objects.filter(campaign_id=campaign_id).order_by("pk"):
+        rows = (batch.outcome or {}).get("rejected") or []
+        if not any(
+            isinstance(row, dict)
+            and row.get("phone")
+            and not outbound_retention.is_anonymised(str(row["phone"]))
+            for row in rows
+        ):
+            continue
+        for row in rows:
+            if isinstance(row, dict) and row.get("phone"):
+                phone = str(row["phone"])
+                if not outbound_retention.is_anonymised(phone):
+                    row["phone"] = outbound_retention.phone_hash(phone)
+        ContactBatch.objects.filter(pk=batch.pk).update(outcome=batch.outcome)
+        changed += 1
+    return changed
+
+
 def _totals(campaign: WorkOrder) -> dict[str, int]:
     """What the campaign holds once purged: the figures the audit trail records."""
     imports = ContactImport.objects.filter(campaign_id=campaign.pk)
@@ -144,6 +169,7 @@ def campaign_purge(*, campaign_id: int) -> dict | None:
     files, file_bytes = outbound_retention.imports_remove_files(campaign_id=campaign.pk)
     workbooks, workbook_bytes = reports_retention.workbooks_remove(campaign=campaign)
     contacts = outbound_retention.contacts_anonymise(campaign_id=campaign.pk)
+    api_batches_scrub(campaign_id=campaign.pk)
     details = {
         **_totals(campaign),
         "this_run": {

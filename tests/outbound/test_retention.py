@@ -439,3 +439,31 @@ def test_the_beat_task_runs_on_a_bulk_worker(org, retention_settings, workers, s
     assert AuditEvent.objects.filter(
         action=AuditAction.RETENTION_PURGE, target_id=str(order.pk)
     ).exists()
+
+
+def test_numbers_the_api_turned_away_are_hashed_too(org, retention_settings):
+    """A pushed batch's stored outcome names the numbers it turned away; after the purge it
+    names their hashes, and the same push again still returns that outcome."""
+    from api.contacts import contacts_push
+    from api.models import ContactBatch, Integration
+
+    listed = "+8613700000001"
+    with time_machine.travel(STOPPED - datetime.timedelta(days=2), tick=False):
+        order = fx.make_campaign(org)
+        contact_services.dnc_add(phone=listed, source=DoNotCallEntry.Source.MANUAL)
+        crm = Integration.objects.create(name="crm")
+        rows = [{"phone": "+8613700000002", "name": "张三"}, {"phone": listed}]
+        outcome, replayed = contacts_push(integration=crm, campaign=order, key="k1", contacts=rows)
+        assert not replayed and outcome["rejected"][0]["phone"] == listed
+    with time_machine.travel(STOPPED, tick=False):
+        CampaignSettings.objects.filter(campaign=order).update(
+            state=CampaignSettings.State.STOPPED, state_changed_at=timezone.now()
+        )
+    with time_machine.travel(at(366), tick=True):
+        assert tasks.purge_due() == {"purged": [order.pk], "failed": []}
+        stored = ContactBatch.objects.get(campaign=order).outcome
+        assert stored["rejected"][0]["phone"] == outbound_retention.phone_hash(listed)
+        assert listed not in json.dumps(stored)
+        again, replayed = contacts_push(integration=crm, campaign=order, key="k1", contacts=rows)
+        assert replayed and listed not in json.dumps(again)
+    assert order.contacts.get().name == ""
