@@ -467,3 +467,36 @@ def test_numbers_the_api_turned_away_are_hashed_too(org, retention_settings):
         again, replayed = contacts_push(integration=crm, campaign=order, key="k1", contacts=rows)
         assert replayed and listed not in json.dumps(again)
     assert order.contacts.get().name == ""
+
+
+def test_the_system_administrators_see_the_plan(client, org, retention_settings):
+    """A dry run on a page: the campaigns the next run removes and those coming due, for
+    the system administrators (staff) only; opening it changes nothing."""
+    from tests.factories import UserFactory
+
+    with time_machine.travel(STOPPED, tick=False):
+        due = fx.make_campaign(org, phones=fx.phones(3))
+        soon = fx.make_campaign(org, phones=fx.phones(2, start=10))
+        CampaignSettings.objects.filter(campaign=due).update(
+            state=CampaignSettings.State.STOPPED, state_changed_at=timezone.now()
+        )
+        CampaignSettings.objects.filter(campaign=soon).update(
+            state=CampaignSettings.State.STOPPED,
+            state_changed_at=timezone.now() + datetime.timedelta(days=20),
+        )
+    staff = UserFactory(username="sysadmin", is_staff=True)
+    with time_machine.travel(at(366), tick=True):
+        client.force_login(org.outbound_admin)
+        assert client.get(reverse("retention:plan")).status_code == 403
+        client.force_login(staff)
+        home = client.get(reverse("outbound:order_list")).content.decode()
+        assert f'href="{reverse("retention:plan")}"' in home
+        page = client.get(reverse("retention:plan")).content.decode()
+    due_table, ahead_table = page.split('data-testid="retention-ahead"')
+    assert (
+        f'data-campaign="{due.pk}"' in due_table and f'data-campaign="{soon.pk}"' not in due_table
+    )
+    assert f'data-campaign="{soon.pk}"' in ahead_table and due.number in due_table
+    assert '<td class="text-end" data-count="contacts">3</td>' in due_table
+    assert due.contacts.filter(phone__startswith="#").count() == 0
+    assert not AuditEvent.objects.filter(action=AuditAction.RETENTION_PURGE).exists()
