@@ -115,10 +115,16 @@ def _anonymise_batch(campaign_id: int, size: int) -> int:
             batch_size=1000,
         )
         sids = [sid for _pk, _to, sid in attempts if sid]
-        # The sandbox's record of each call (in development, demos and training).
+        sids += (
+            Interview.objects.filter(contact_id__in=ids)
+            .exclude(agent_call_sid="")
+            .values_list("agent_call_sid", flat=True)
+        )
+        # The sandbox's record of each call (in development, demos and training): the
+        # attempt's own, or the leg an agent's call dialled the customer on.
         played = list(
-            SandboxCall.objects.filter(sid__in=sids)
-            .exclude(to__startswith=HASH_PREFIX)
+            SandboxCall.objects.filter(Q(sid__in=sids) | Q(parent_call_sid__in=sids))
+            .filter(to__in=[phone for _pk, phone in rows])
             .values_list("pk", "to")
         )
         SandboxCall.objects.bulk_update(

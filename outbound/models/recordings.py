@@ -21,6 +21,8 @@ class Recording(models.Model):
 
     # A status only moves forward: a late "in-progress" never hides a finished recording.
     RANK = {"in-progress": 0, "completed": 1, "absent": 1, "failed": 1, "deleted": 2}
+    # What a recording status callback may report ("deleted" is ours alone).
+    CALLBACK_STATUSES = ("in-progress", "completed", "absent", "failed")
 
     attempt = models.ForeignKey(
         "outbound.CallAttempt",
