@@ -95,11 +95,19 @@ def contacts_left(campaign_id: int):
     return Contact.objects.filter(campaign_id=campaign_id).exclude(phone__startswith=HASH_PREFIX)
 
 
-def _anonymise_batch(campaign_id: int, size: int) -> int:
+def _anonymise_batch(campaign_id: int, size: int, after: str | None) -> tuple[int, str | None]:
+    """Anonymises the next `size` contacts in the order of the campaign's (campaign, phone)
+    index, from the number `after`: each batch reads only its own rows of the index, so a
+    campaign of millions costs no more per batch than one of thousands. Returns how many it
+    anonymised and where the next batch starts (None at the end)."""
     with transaction.atomic():
-        rows = list(contacts_left(campaign_id).order_by("pk").values_list("pk", "phone")[:size])
-        if not rows:
-            return 0
+        page = Contact.objects.filter(campaign_id=campaign_id)
+        if after is not None:
+            page = page.filter(phone__gt=after)
+        page = list(page.order_by("phone").values_list("pk", "phone")[:size])
+        if not page:
+            return 0, None
+        rows = [(pk, phone) for pk, phone in page if not is_anonymised(phone)]
         ids = [pk for pk, _phone in rows]
         Contact.objects.bulk_update(
             [Contact(pk=pk, phone=phone_hash(phone), name="", attributes={}) for pk, phone in rows],
@@ -132,17 +140,19 @@ def _anonymise_batch(campaign_id: int, size: int) -> int:
             [SandboxCall(pk=pk, to=phone_hash(to)) for pk, to in played], ["to"], batch_size=1000
         )
         Interview.objects.filter(contact_id__in=ids).exclude(notes="").update(notes="")
-    return len(rows)
+    return len(rows), page[-1][1]
 
 
 def contacts_anonymise(*, campaign_id: int, batch_size: int | None = None) -> int:
     """Anonymises the campaign's contacts not yet anonymised, a batch per transaction;
     returns how many it anonymised."""
     size = batch_size or settings.WAIHU_RETENTION_BATCH_SIZE
-    done = 0
-    while count := _anonymise_batch(campaign_id, size):
+    done, after = 0, None
+    while True:
+        count, after = _anonymise_batch(campaign_id, size, after)
         done += count
-    return done
+        if after is None:
+            return done
 
 
 # --- uploaded files ---------------------------------------------------------------------

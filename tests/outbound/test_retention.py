@@ -304,11 +304,11 @@ def test_a_purge_stopped_half_way_is_finished_by_the_next_run(org, retention_set
     batches = []
     real = outbound_retention._anonymise_batch
 
-    def crash_after_two(campaign_id, size):
+    def crash_after_two(campaign_id, size, after):
         if len(batches) == 2:
             raise RuntimeError("the worker was killed")
         batches.append(size)
-        return real(campaign_id, size)
+        return real(campaign_id, size, after)
 
     monkeypatch.setattr(outbound_retention, "_anonymise_batch", crash_after_two)
     with time_machine.travel(at(366), tick=True), pytest.raises(RuntimeError):
