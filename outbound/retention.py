@@ -30,7 +30,7 @@ import logging
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -82,9 +82,9 @@ def do_not_call_entry(contact: Contact) -> DoNotCallEntry | None:
     )
     if not is_anonymised(contact.phone):
         return entries.filter(phone=contact.phone).order_by("pk").first()
-    for entry in entries.order_by("pk").only("pk", "phone", "campaign_id").iterator():
-        if hmac.compare_digest(phone_hash(entry.phone), contact.phone):
-            return entry
+    for pk, phone in entries.order_by("pk").values_list("pk", "phone").iterator(chunk_size=5000):
+        if hmac.compare_digest(phone_hash(phone), contact.phone):
+            return DoNotCallEntry.objects.get(pk=pk)
     return None
 
 
@@ -93,6 +93,19 @@ def do_not_call_entry(contact: Contact) -> DoNotCallEntry | None:
 
 def contacts_left(campaign_id: int):
     return Contact.objects.filter(campaign_id=campaign_id).exclude(phone__startswith=HASH_PREFIX)
+
+
+def _update_each(model, assignments: str, params: list[tuple]) -> None:
+    """One UPDATE by key for each row, sent together: Django's bulk_update builds a CASE
+    over the whole batch for every row, which grows with the square of the batch."""
+    if not params:
+        return
+    table = connection.ops.quote_name(model._meta.db_table)
+    key = connection.ops.quote_name(model._meta.pk.column)
+    with connection.cursor() as cursor:
+        # Table and columns from the models, values bound.
+        sql = f"UPDATE {table} SET {assignments} WHERE {key} = %s"  # noqa: S608
+        cursor.executemany(sql, params)
 
 
 def _anonymise_batch(campaign_id: int, size: int, after: str | None) -> tuple[int, str | None]:
@@ -109,19 +122,20 @@ def _anonymise_batch(campaign_id: int, size: int, after: str | None) -> tuple[in
             return 0, None
         rows = [(pk, phone) for pk, phone in page if not is_anonymised(phone)]
         ids = [pk for pk, _phone in rows]
-        Contact.objects.bulk_update(
-            [Contact(pk=pk, phone=phone_hash(phone), name="", attributes={}) for pk, phone in rows],
-            ["phone", "name", "attributes"],
+        _update_each(
+            Contact,
+            "phone = %s, name = '', attributes = %s",
+            [(phone_hash(phone), "{}", pk) for pk, phone in rows],
         )
         attempts = list(
             CallAttempt.objects.filter(contact_id__in=ids)
             .exclude(to__startswith=HASH_PREFIX)
             .values_list("pk", "to", "call_sid")
         )
-        CallAttempt.objects.bulk_update(
-            [CallAttempt(pk=pk, to=phone_hash(to), recording_url="") for pk, to, _sid in attempts],
-            ["to", "recording_url"],
-            batch_size=1000,
+        _update_each(
+            CallAttempt,
+            "\"to\" = %s, recording_url = ''",
+            [(phone_hash(to), pk) for pk, to, _sid in attempts],
         )
         sids = [sid for _pk, _to, sid in attempts if sid]
         sids += (
@@ -136,9 +150,7 @@ def _anonymise_batch(campaign_id: int, size: int, after: str | None) -> tuple[in
             .filter(to__in=[phone for _pk, phone in rows])
             .values_list("pk", "to")
         )
-        SandboxCall.objects.bulk_update(
-            [SandboxCall(pk=pk, to=phone_hash(to)) for pk, to in played], ["to"], batch_size=1000
-        )
+        _update_each(SandboxCall, '"to" = %s', [(phone_hash(to), pk) for pk, to in played])
         Interview.objects.filter(contact_id__in=ids).exclude(notes="").update(notes="")
     return len(rows), page[-1][1]
 
