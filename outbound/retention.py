@@ -17,9 +17,10 @@ The do-not-call list keeps plain numbers by design: an opt-out must outlive the 
 it was asked in, and an import is screened against the list as before. The hash goes the
 other way: given a number, `phone_values` finds its anonymised contacts; given an
 anonymised contact, `do_not_call_entry` hashes the list's numbers to find the entry that
-blocks it. Hashing the list on the fly costs a pass over it (under 20 microseconds an entry
-on a busy two-core machine: a list of 100,000 numbers in a second or two), a question asked
-about one contact at a time, and keeps no second copy of the numbers to fall out of step."""
+blocks it. Hashing the list on the fly costs a pass over it (3 s for a list of 100,000
+numbers on PostgreSQL on a busy two-core machine, tests/bench/bench_retention.py), fair
+for a question asked about one contact at a time, and keeps no second copy of the numbers
+to fall out of step."""
 
 from __future__ import annotations
 
