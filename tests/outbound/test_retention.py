@@ -393,6 +393,11 @@ def test_the_command_refuses_a_bad_moment_and_plans_as_of_one(org, retention_set
     with pytest.raises(CommandError, match="--at"):
         call_command("retention", "--at", "next tuesday")
     assert order.contacts.filter(phone__startswith="#").count() == 0
+    out = StringIO()
+    with time_machine.travel(at(366), tick=True):
+        call_command("retention", "--apply", stdout=out)
+    assert "Purged 1 campaigns." in out.getvalue()
+    assert order.contacts.filter(phone__startswith="#").count() == 3
 
 
 @pytest.mark.worker
