@@ -37,6 +37,15 @@ def contacts_push(
         raise ApiError(
             409, "campaign_not_ready", _("Contacts can be added once the order is approved.")
         )
+    if campaign.purged_at is not None:
+        raise ApiError(
+            409,
+            "campaign_purged",
+            _(
+                "The campaign's personal data was removed at the end of retention: it takes "
+                "no more contacts."
+            ),
+        )
     if len(contacts) > MAX_BATCH:
         raise ApiError(
             413,

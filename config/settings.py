@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "ninja",
     "api",
     "ops",
+    "retention",
 ]
 
 MIDDLEWARE = [
@@ -268,6 +269,7 @@ WAIHU_TASK_GROUPS = [
     ("reports.tasks.*", "bulk"),
     ("approvals.tasks.*", "mail"),
     ("api.tasks.*", "events"),
+    ("retention.tasks.*", "bulk"),
 ]
 CELERY_TASK_ROUTES = ["config.queues.route"]
 CELERY_TASK_QUEUES = celery_queues(WAIHU_CELERY_QUEUE)
@@ -630,3 +632,51 @@ CELERY_BEAT_SCHEDULE.update(
         },
     }
 )
+
+# Retention (the Personal Information Protection Law): once a campaign has been stopped this
+# many days, its uploaded lists, rejected rows, result workbooks and recordings are deleted
+# and its contacts anonymised; every count and answer stays (retention/services.py).
+# WAIHU_RETENTION_DAYS is the period of every campaign (0: keep for ever);
+# WAIHU_RETENTION_DAYS_BY_KIND sets others by campaign kind or mode, such as
+# "marketing=180,complaint_callback=730,voice=90" (a kind's wins over its mode's; 0 or
+# "keep": never purged).
+WAIHU_RETENTION_DAYS = env_int("WAIHU_RETENTION_DAYS", 365, minimum=0)
+_RETENTION_KEYS = (*WAIHU_CAMPAIGN_KINDS, "agents", "voice")
+
+
+def _retention_by_kind(name: str) -> dict[str, int]:
+    periods = {}
+    for item in env_list(name, []):
+        key, _sep, value = (part.strip() for part in item.partition("="))
+        value = "0" if value.lower() == "keep" else value
+        if key not in _RETENTION_KEYS or not value.isdigit() or key in periods:
+            raise ImproperlyConfigured(
+                f"Environment variable {name} must look like 'marketing=180,voice=90': each "
+                f"of {', '.join(_RETENTION_KEYS)} at most once, with a number of days (0 or "
+                f"keep: never removed); {item!r} is not."
+            )
+        periods[key] = int(value)
+    return periods
+
+
+WAIHU_RETENTION_DAYS_BY_KIND = _retention_by_kind("WAIHU_RETENTION_DAYS_BY_KIND")
+# The key of the one-way hash that replaces an anonymised contact's number (HMAC-SHA256),
+# so the do-not-call list can still be matched against it. A key of its own, not one drawn
+# from DJANGO_SECRET_KEY: rotating the secret key (after a leak, say) must not quietly stop
+# anonymised numbers from matching. Empty: made once in the data folder (back it up with
+# the database); production should give it in the environment.
+WAIHU_RETENTION_KEY = env_str("WAIHU_RETENTION_KEY", "")
+if WAIHU_RETENTION_KEY and len(WAIHU_RETENTION_KEY) < 32:
+    raise ImproperlyConfigured(
+        "Environment variable WAIHU_RETENTION_KEY must be at least 32 random characters (or "
+        "empty, to keep one made in the data folder)."
+    )
+WAIHU_RETENTION_KEY_FROM_ENVIRONMENT = bool(WAIHU_RETENTION_KEY)
+WAIHU_RETENTION_KEY = WAIHU_RETENTION_KEY or local_secret(VAR_DIR / "retention-key")
+# Contacts anonymised per transaction: a crash loses at most one batch's work, redone.
+WAIHU_RETENTION_BATCH_SIZE = env_int("WAIHU_RETENTION_BATCH_SIZE", 1000, minimum=1)
+CELERY_BEAT_SCHEDULE["retention-purge"] = {
+    "task": "retention.tasks.purge_due",
+    "schedule": crontab(minute=20, hour=3),
+    "options": {"expires": 6 * 3600},
+}

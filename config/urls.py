@@ -30,6 +30,7 @@ urlpatterns = [
     path("agent/", include("outbound.agent.urls")),
     path("twilio/voice/", include("outbound.voice.urls")),
     path("audit/", include("accounts.urls")),
+    path("retention/", include("retention.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api_v1),
 ]

@@ -393,6 +393,21 @@ def recording_media(sid: str, format: str = "mp3", *, byte_range: str = "") -> r
         raise TransientError(str(error)) from error
 
 
+def recording_delete(sid: str) -> bool:
+    """Deletes a recording at the carrier (the end of retention). True when it was deleted,
+    False when the carrier no longer has it; anything else raises the classified error."""
+    if not RECORDING_SID_RE.fullmatch(sid):
+        raise ValueError(f"Not a recording: {sid}")
+    try:
+        return bool(client().recordings(sid).delete())
+    except TwilioRestException as error:
+        if error.status == 404:
+            return False
+        raise classify(error) from error
+    except Exception as error:
+        raise classify(error) from error
+
+
 # --- ending a call ---------------------------------------------------------------------
 
 

@@ -185,6 +185,8 @@ class ExportJob(models.Model):
     )
     created_at = models.DateTimeField(_("requested at"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    # The workbook was deleted at the end of its campaign's retention.
+    removed_at = models.DateTimeField(_("removed"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("Excel export")

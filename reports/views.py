@@ -265,7 +265,7 @@ def export_detail(request, pk: int):
 @require_GET
 def export_status(request, pk: int):
     job = _job(request, pk)
-    done = job.status == ExportStatus.DONE
+    done = job.status == ExportStatus.DONE and bool(job.file)
     return JsonResponse(
         {
             "status": job.status,

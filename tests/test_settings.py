@@ -51,6 +51,12 @@ def test_defaults_need_no_setup():
         ("WAIHU_WEB_STATEMENT_TIMEOUT_MS", "soon"),
         ("WAIHU_WORKER_HEARTBEAT_SECONDS", "0"),
         ("WAIHU_DATABASE_CONNECT_TIMEOUT", "0"),
+        ("WAIHU_RETENTION_DAYS", "-1"),
+        ("WAIHU_RETENTION_DAYS", "a year"),
+        ("WAIHU_RETENTION_DAYS_BY_KIND", "lottery=30"),
+        ("WAIHU_RETENTION_DAYS_BY_KIND", "voice=soon"),
+        ("WAIHU_RETENTION_DAYS_BY_KIND", "voice=30,voice=60"),
+        ("WAIHU_RETENTION_KEY", "too-short"),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(variable, value):
@@ -95,3 +101,28 @@ def test_database_and_broker_urls_switch_backends():
     assert engine == "django.db.backends.postgresql"
     assert broker == "redis://redis.internal:6379/0"
     assert email == "django.core.mail.backends.smtp.EmailBackend"
+
+
+def test_retention_periods_by_kind_are_read():
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings as s; "
+            "print(s.WAIHU_RETENTION_DAYS, sorted(s.WAIHU_RETENTION_DAYS_BY_KIND.items()))",
+        ],
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "WAIHU_RETENTION_DAYS": "0",
+            "WAIHU_RETENTION_DAYS_BY_KIND": " marketing=180, voice = keep ,complaint_callback=730",
+        },
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[-2] == (
+        "0 [('complaint_callback', 730), ('marketing', 180), ('voice', 0)]"
+    )

@@ -45,6 +45,13 @@ def check_can_import(*, user, campaign: WorkOrder) -> None:
         )
     if campaign.run_status != WorkOrder.RunStatus.READY:
         raise PermissionDenied(_("Contacts can be added once the order is approved."))
+    if campaign.purged_at is not None:
+        raise PermissionDenied(
+            _(
+                "The campaign's personal data was removed at the end of retention: it takes no "
+                "more contacts."
+            )
+        )
 
 
 def import_create(*, campaign: WorkOrder, user, upload) -> ContactImport:

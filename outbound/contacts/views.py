@@ -219,7 +219,8 @@ def _status(job: ContactImport) -> dict:
 
 def import_detail(request, pk: int):
     job = _import(request, pk)
-    if job.status == ContactImport.Status.UPLOADED:
+    # A list never mapped before the end of retention has nothing left to map.
+    if job.status == ContactImport.Status.UPLOADED and job.files_removed_at is None:
         return redirect("contacts:import_map", pk=job.pk)
     return render(
         request,

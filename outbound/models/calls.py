@@ -494,6 +494,8 @@ class SandboxCall(models.Model):
     error_code = models.CharField(max_length=10, blank=True)
     recording_status_callback = models.URLField(max_length=500, blank=True)
     recording_status_callback_events = models.JSONField(default=list, blank=True)
+    # The SIDs of the call's recordings deleted through the API: no longer served.
+    deleted_recordings = models.JSONField(default=list, blank=True)
     date_created = models.DateTimeField(auto_now_add=True)
     date_updated = models.DateTimeField(auto_now=True)
     start_time = models.DateTimeField(null=True, blank=True)

@@ -115,6 +115,10 @@ class ContactImport(models.Model):
     created_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    # The uploaded list and its rejected rows were deleted at the end of retention.
+    files_removed_at = models.DateTimeField(
+        _("files removed"), null=True, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("contact import")
@@ -151,7 +155,12 @@ class ContactImport(models.Model):
     @property
     def rejects_pending(self) -> bool:
         """Finished with rejected rows whose workbook is still being made."""
-        return self.status == self.Status.DONE and self.rejected > 0 and not self.rejects_file
+        return (
+            self.status == self.Status.DONE
+            and self.rejected > 0
+            and not self.rejects_file
+            and self.files_removed_at is None
+        )
 
 
 class ExclusionQuerySet(models.QuerySet):

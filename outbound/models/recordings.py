@@ -16,9 +16,13 @@ class Recording(models.Model):
         COMPLETED = "completed", _("Ready")
         ABSENT = "absent", _("Nothing recorded")
         FAILED = "failed", _("Failed")
+        # Deleted at the carrier at the end of retention: no callback brings it back.
+        DELETED = "deleted", _("Removed at the end of retention")
 
     # A status only moves forward: a late "in-progress" never hides a finished recording.
-    RANK = {"in-progress": 0, "completed": 1, "absent": 1, "failed": 1}
+    RANK = {"in-progress": 0, "completed": 1, "absent": 1, "failed": 1, "deleted": 2}
+    # What a recording status callback may report ("deleted" is ours alone).
+    CALLBACK_STATUSES = ("in-progress", "completed", "absent", "failed")
 
     attempt = models.ForeignKey(
         "outbound.CallAttempt",
@@ -55,7 +59,7 @@ class Recording(models.Model):
         ordering = ["attempt", "created_at", "pk"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(status__in=["in-progress", "completed", "absent", "failed"]),
+                condition=Q(status__in=["in-progress", "completed", "absent", "failed", "deleted"]),
                 name="recording_status",
             ),
         ]

@@ -79,6 +79,11 @@ class WorkOrder(models.Model):
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # Set once the end of retention has removed the campaign's files and anonymised its
+    # contacts (retention/services.py); never purged twice.
+    purged_at = models.DateTimeField(
+        _("personal data removed"), null=True, blank=True, editable=False
+    )
     approval_requests = GenericRelation(
         ApprovalRequest, content_type_field="subject_type", object_id_field="subject_id"
     )

@@ -93,7 +93,7 @@ def recording_record(*, attempt_id: int, params) -> Recording | None:
     does not hold. A status only moves forward; a repeated callback changes nothing."""
     sid = params.get("RecordingSid", "")
     status = params.get("RecordingStatus", "")
-    if not telephony.RECORDING_SID_RE.fullmatch(sid) or status not in Recording.RANK:
+    if not telephony.RECORDING_SID_RE.fullmatch(sid) or status not in Recording.CALLBACK_STATUSES:
         raise Refused(400, "Not a recording status callback.")
     attempt = CallAttempt.objects.filter(pk=attempt_id).only("pk", "call_sid").first()
     if attempt is None:

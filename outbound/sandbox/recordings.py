@@ -2,13 +2,15 @@
 posts a signed recording status callback to the address its Calls.json request gave, and
 the audio is served behind the account's credentials at
 /sandbox/2010-04-01/Accounts/<account>/Recordings/<RE…>, as WAV (no extension or .wav) or
-MP3 (.mp3). A second of silence stands for every sandbox recording."""
+MP3 (.mp3). A second of silence stands for every sandbox recording. A recording deleted
+through the API (Recordings/<RE…>.json) is gone from then on."""
 
 import io
 import re
 import wave
 
-from django.http import HttpResponse
+from django.db import transaction
+from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
@@ -116,18 +118,57 @@ def _sliced(body: bytes, header: str) -> tuple[int, bytes, str] | None:
 
 def _recorded_call(account_sid: str, sid: str) -> SandboxCall | None:
     """The call a recording belongs to: a recorded call (the SIDs share their digits), or
-    an answered call on which a <Record> made it (its SID begins with the call's)."""
+    an answered call on which a <Record> made it (its SID begins with the call's). None
+    once the recording has been deleted."""
     whole = SandboxCall.objects.filter(
         sid="CA" + sid[2:], account_sid=account_sid, record=True, status="completed"
     ).first()
-    if whole is not None:
-        return whole
-    return (
-        SandboxCall.objects.filter(
-            sid__startswith="CA" + sid[2:26], account_sid=account_sid, start_time__isnull=False
+    if whole is None:
+        whole = (
+            SandboxCall.objects.filter(
+                sid__startswith="CA" + sid[2:26], account_sid=account_sid, start_time__isnull=False
+            )
+            .exclude(sid="CA" + sid[2:])
+            .first()
         )
-        .exclude(sid="CA" + sid[2:])
-        .first()
+    if whole is None or sid in (whole.deleted_recordings or []):
+        return None
+    return whole
+
+
+def _not_found(account_sid: str, sid: str):
+    return twilio_error(
+        404,
+        20404,
+        f"The requested resource /{API_VERSION}/Accounts/{account_sid}/Recordings/{sid} was not "
+        "found",
+    )
+
+
+@sandbox_endpoint
+@require_http_methods(["GET", "DELETE"])
+def recording_resource(request, account_sid: str, sid: str):
+    """The recording's resource (Recordings/<RE…>.json): read, or deleted as Twilio deletes
+    it (204, and from then on 404 for the resource and its audio)."""
+    call = _recorded_call(account_sid, sid)
+    if call is None:
+        return _not_found(account_sid, sid)
+    if request.method == "DELETE":
+        with transaction.atomic():
+            call = SandboxCall.objects.select_for_update().get(pk=call.pk)
+            call.deleted_recordings = [*(call.deleted_recordings or []), sid]
+            call.save(update_fields=["deleted_recordings"])
+        return HttpResponse(status=204)
+    return JsonResponse(
+        {
+            "sid": sid,
+            "account_sid": account_sid,
+            "call_sid": call.sid,
+            "status": "completed",
+            "duration": str(_recorded_seconds(call.duration)),
+            "channels": 1,
+            "uri": f"/{API_VERSION}/Accounts/{account_sid}/Recordings/{sid}.json",
+        }
     )
 
 
@@ -135,12 +176,7 @@ def _recorded_call(account_sid: str, sid: str) -> SandboxCall | None:
 @require_http_methods(["GET", "HEAD"])
 def recording_media(request, account_sid: str, sid: str, format: str | None = None):
     if _recorded_call(account_sid, sid) is None:
-        return twilio_error(
-            404,
-            20404,
-            f"The requested resource /{API_VERSION}/Accounts/{account_sid}"
-            f"/Recordings/{sid} was not found",
-        )
+        return _not_found(account_sid, sid)
     format = format or "wav"
     body = silent_mp3() if format == "mp3" else silent_wav()
     sliced = _sliced(body, request.headers.get("Range", ""))

@@ -22,6 +22,11 @@ urlpatterns = [
         name="outgoing_caller_ids",
     ),
     re_path(
+        r"^2010-04-01/Accounts/(?P<account_sid>[^/]+)/Recordings/(?P<sid>RE[0-9a-fA-F]{32})\.json$",
+        recordings.recording_resource,
+        name="recording_resource",
+    ),
+    re_path(
         r"^2010-04-01/Accounts/(?P<account_sid>[^/]+)/Recordings/"
         r"(?P<sid>RE[0-9a-fA-F]{32})(?:\.(?P<format>wav|mp3))?$",
         recordings.recording_media,

@@ -506,7 +506,8 @@ def voice_recording_status(*, interview_id: int, question_id: int, params) -> bo
                 **fields,
             )
         else:
-            SpokenAnswer.objects.filter(pk=spoken.pk).update(
+            # A recording deleted at the end of retention stays deleted.
+            SpokenAnswer.objects.filter(pk=spoken.pk).exclude(recording_status="deleted").update(
                 recording_status=status, updated_at=timezone.now(), **fields
             )
     return True

@@ -80,6 +80,7 @@ def test_production_with_the_required_variables_passes_the_deploy_check(tmp_path
             "WAIHU_VAR_DIR": str(tmp_path),
             "DJANGO_DEBUG": "false",
             "DJANGO_SECRET_KEY": LONG_KEY,
+            "WAIHU_RETENTION_KEY": "r" + LONG_KEY[:40],
             "DJANGO_ALLOWED_HOSTS": "waihu.example.internal",
             "WAIHU_PUBLIC_BASE_URL": "https://waihu.example.internal",
         },
@@ -90,6 +91,26 @@ def test_production_with_the_required_variables_passes_the_deploy_check(tmp_path
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_production_warns_when_the_retention_key_is_not_given(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy"],
+        env={
+            "PATH": "/usr/bin:/bin",
+            "WAIHU_VAR_DIR": str(tmp_path),
+            "DJANGO_DEBUG": "false",
+            "DJANGO_SECRET_KEY": LONG_KEY,
+            "DJANGO_ALLOWED_HOSTS": "waihu.example.internal",
+            "WAIHU_PUBLIC_BASE_URL": "https://waihu.example.internal",
+        },
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "waihu.W101" in result.stdout + result.stderr
+    assert "WAIHU_RETENTION_KEY" in result.stdout + result.stderr
 
 
 def test_production_warns_about_a_plain_http_public_address(tmp_path):
