@@ -24,7 +24,7 @@ class BaseFilterForm(forms.Form):
     date_to = forms.DateField(label=_("To"), required=False, widget=DateInput())
     agent = forms.ModelChoiceField(label=_("Agent"), queryset=None, required=False)
     base = forms.ChoiceField(
-        label=_("Multiple choice: % of"),
+        label=_("Multiple choice percentages of"),
         required=False,
         choices=[(BASE_ASKED, _("everyone asked")), (BASE_ANSWERED, _("those who answered"))],
     )

@@ -245,6 +245,8 @@ RULES: dict[str, Rule] = {
     "password_change": page(get=SIGNED_IN, post=SIGNED_IN),
     "set_language": public(),
     "favicon": public(post=NOT_SERVED),
+    # What the end of retention will remove: the system administrators.
+    "retention:plan": page(get={"sysadmin"}, post=NOT_SERVED),
     # Work orders and their approval.
     "outbound:order_list": page(get=SIGNED_IN, post=SIGNED_IN),
     "outbound:order_create": page(get=REQUESTERS, post=REQUESTERS),
@@ -357,6 +359,7 @@ RULES: dict[str, Rule] = {
     "sandbox:call_detail": sandbox(lambda w: {**ACCOUNT(w), "sid": "CA" + "0" * 32}),
     "sandbox:incoming_phone_numbers": sandbox(ACCOUNT),
     "sandbox:outgoing_caller_ids": sandbox(ACCOUNT),
+    "sandbox:recording_resource": sandbox(lambda w: {**ACCOUNT(w), "sid": w.recording.sid}),
     "sandbox:recording": sandbox(lambda w: {**ACCOUNT(w), "sid": w.recording.sid, "format": "mp3"}),
     # The token API: a session is no token (the scopes are tests/api's).
     "api-v1:openapi-json": public(),
