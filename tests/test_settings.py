@@ -51,6 +51,8 @@ def test_defaults_need_no_setup():
         ("WAIHU_WEB_STATEMENT_TIMEOUT_MS", "soon"),
         ("WAIHU_WORKER_HEARTBEAT_SECONDS", "0"),
         ("WAIHU_DATABASE_CONNECT_TIMEOUT", "0"),
+        ("WAIHU_ALLOWED_COUNTRIES", "CN,XX"),
+        ("WAIHU_ALLOWED_COUNTRIES", " , "),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(variable, value):
