@@ -128,9 +128,9 @@ def _decide(hold: ContactHold, user, status: str) -> bool:
 
 def _already_decided(hold: ContactHold) -> ValidationError:
     hold.refresh_from_db()
-    return ValidationError(
-        _("These contacts were already %(status)s.") % {"status": hold.get_status_display().lower()}
-    )
+    if hold.status == Status.ACCEPTED:
+        return ValidationError(_("These contacts were already accepted."))
+    return ValidationError(_("These contacts were already declined."))
 
 
 def hold_accept(*, hold: ContactHold, user) -> ContactHold:
