@@ -111,7 +111,7 @@ class ContactRules:
             .iterator(chunk_size=10_000)
         }
         self.seen: set[int] = set()
-        self.allowed_countries = numbering.allowed_countries()
+        self.refusal = numbering.refusal_check()
 
     def _deadline(self, deadline_raw, feedback_raw):
         """The contact's deadline, None for none, or False when it is missing or unreadable
@@ -137,7 +137,7 @@ class ContactRules:
         result = Screened()
         reject = result.rejected.append
         existing, seen = self.existing, self.seen
-        refusal, allowed = numbering.number_refusal, self.allowed_countries
+        refusal = self.refusal
         has_dates = self.date_source != DateSource.NONE
         candidates = []
         for position, row in enumerate(rows):
@@ -147,7 +147,7 @@ class ContactRules:
                 blank = raw is None or not cell_text(raw).strip()
                 reject((row, RejectReason.MISSING_PHONE if blank else RejectReason.INVALID_PHONE))
                 continue
-            refused = refusal(phone, allowed)
+            refused = refusal(phone)
             if refused is not None:
                 reject((row, _REFUSAL_REJECT[refused]))
                 continue

@@ -6,6 +6,7 @@ import with their reason."""
 
 import re
 
+import phonenumbers
 import pytest
 from django.core import mail
 from django.urls import reverse
@@ -273,6 +274,27 @@ def test_agents_are_not_offered_held_contacts(org, capture):
 )
 def test_which_numbers_may_be_called(number, allowed, refusal):
     assert numbering.number_refusal(number, frozenset(allowed)) == refusal
+
+
+@pytest.mark.parametrize("region", ["CN", "HK", "FR"])
+def test_the_quick_check_agrees_with_a_full_parse(region):
+    """A region's own calling code is checked by its metadata's patterns without a parse;
+    for its example number of every type, the answer is the full parse's."""
+    allowed = frozenset({"CN", region})
+    numbers = [
+        phonenumbers.example_number_for_type(region, number_type)
+        for number_type in vars(phonenumbers.PhoneNumberType).values()
+        if isinstance(number_type, int)
+    ]
+    numbers = [
+        phonenumbers.format_number(n, phonenumbers.PhoneNumberFormat.E164)
+        for n in numbers
+        if n is not None
+    ]
+    assert len(numbers) >= 4
+    answers = {n: numbering.number_refusal(n, allowed) for n in numbers}
+    assert answers == {n: numbering.parsed_refusal(n, allowed) for n in numbers}
+    assert numbering.SPECIAL in answers.values() or region == "HK"
 
 
 def test_foreign_and_premium_numbers_are_refused_at_import_with_the_reason(org, capture):
