@@ -8,9 +8,9 @@ administrator accepts the batch; declined, they are removed. Without this a requ
 could slip any number into a running campaign and have it called within seconds.
 
 An outbound administrator's own list is not held: the one who would accept it added it.
-Whether a list is late is decided as its rows begin to be stored, under a lock on the
-campaign's settings row when it has one; a list whose rows were already being stored when
-the campaign started belongs to the list it started with."""
+Whether a list is late is decided as its rows begin to be stored; its rows join the queue
+only once it has finished, and if the campaign started meanwhile, the list is held then
+(under a lock on the campaign's settings row, which the start takes too)."""
 
 import logging
 
@@ -90,6 +90,31 @@ def hold_notify(*, hold: ContactHold) -> None:
         transaction.on_commit(lambda: contact_hold_notify.delay(hold.pk))
 
 
+def hold_import_finish(*, job: ContactImport, hold: ContactHold | None) -> ContactHold | None:
+    """Called in the transaction that marks the import finished. A list not held when it
+    began, into a campaign started while it was being stored, is held now: its rows, kept
+    out of the queue while it ran, are marked with the hold (a row-by-row update, but
+    only in this rare case)."""
+    if (
+        hold is None
+        and not can_accept(user=job.uploaded_by)
+        # A campaign without a settings row has never been on its page, where it starts.
+        and _started(job.campaign_id, lock=True)
+    ):
+        hold = ContactHold.objects.create(
+            campaign_id=job.campaign_id,
+            source=ContactHold.Source.IMPORT,
+            label=job.original_name[:255],
+            added_by=job.uploaded_by,
+            contact_import=job,
+        )
+        Contact.objects.filter(source_import=job, hold__isnull=True).update(hold=hold)
+    if hold is not None:
+        hold_count(hold=hold)
+        hold_notify(hold=hold)
+    return hold
+
+
 def held_ids(*, campaign_id: int) -> list[int]:
     """The campaign's holds still waiting: their contacts are not to be dialled."""
     return list(
@@ -97,6 +122,24 @@ def held_ids(*, campaign_id: int) -> list[int]:
             "pk", flat=True
         )
     )
+
+
+def queueable(contacts, *, campaign_id: int):
+    """`contacts` (of the campaign) less those that may not join the dialing queue yet:
+    those of a list still being imported, and those of a hold still waiting. The lists
+    are read first: a list that finishes held between the two reads is still left out."""
+    importing = list(
+        ContactImport.objects.filter(
+            campaign_id=campaign_id,
+            status__in=(ContactImport.Status.QUEUED, ContactImport.Status.RUNNING),
+        ).values_list("pk", flat=True)
+    )
+    held = held_ids(campaign_id=campaign_id)
+    if importing:
+        contacts = contacts.exclude(source_import_id__in=importing)
+    if held:
+        contacts = contacts.exclude(hold_id__in=held)
+    return contacts
 
 
 def holds_shown(*, campaign: WorkOrder, limit: int = 10):
@@ -112,8 +155,13 @@ def holds_shown(*, campaign: WorkOrder, limit: int = 10):
 def _check(hold: ContactHold, user) -> None:
     if not can_accept(user=user):
         raise PermissionDenied(_("Only outbound administrators accept or decline contacts."))
-    job = hold.contact_import
-    if job is not None and not job.is_finished:
+    if (
+        hold.contact_import_id is not None
+        and ContactImport.objects.filter(
+            pk=hold.contact_import_id,
+            status__in=(ContactImport.Status.QUEUED, ContactImport.Status.RUNNING),
+        ).exists()
+    ):
         raise ValidationError(_("The list is still being imported: decide once it has finished."))
 
 

@@ -175,10 +175,8 @@ def import_run(*, import_id: int) -> ContactImport | None:
     except Exception:
         logger.exception("Contact import %s failed", import_id)
         return _import_failed(job, _("The import stopped because of an internal error."), hold)
-    if hold is not None:
-        acceptance.hold_count(hold=hold)
-        acceptance.hold_notify(hold=hold)
     with transaction.atomic():
+        acceptance.hold_import_finish(job=job, hold=hold)
         ContactImport.objects.filter(pk=import_id).update(
             status=ContactImport.Status.DONE,
             progress=1.0,
@@ -209,12 +207,12 @@ def import_build_rejects(*, import_id: int) -> ContactImport | None:
 
 
 def _import_failed(job: ContactImport, message: str, hold=None) -> ContactImport:
-    if hold is not None:
-        # What was stored before the failure stays held for the administrator to decide.
-        acceptance.hold_count(hold=hold)
-    ContactImport.objects.filter(pk=job.pk).update(
-        status=ContactImport.Status.FAILED, error=message, finished_at=timezone.now()
-    )
+    with transaction.atomic():
+        # What was stored before the failure is held, if late, for the administrator.
+        acceptance.hold_import_finish(job=job, hold=hold)
+        ContactImport.objects.filter(pk=job.pk).update(
+            status=ContactImport.Status.FAILED, error=message, finished_at=timezone.now()
+        )
     job.refresh_from_db()
     return job
 

@@ -197,14 +197,15 @@ def campaign_stop(*, campaign: WorkOrder, user) -> CampaignSettings:
 
 def contacts_enrol(*, campaign_id: int, limit: int = 5000) -> int:
     """Puts the campaign's contacts that are not yet queued into the dialing queue; those
-    held for the outbound administrator's acceptance wait outside it. The dialer, the
-    agents and the voice survey all take their contacts from this queue only."""
+    of a list still being imported, or held for the outbound administrator's acceptance,
+    wait outside it. The dialer, the agents and the voice survey all take their contacts
+    from this queue only."""
     now = timezone.now()
     total = 0
-    waiting = Contact.objects.filter(campaign_id=campaign_id, dial_state__isnull=True)
-    held = acceptance.held_ids(campaign_id=campaign_id)
-    if held:
-        waiting = waiting.exclude(hold_id__in=held)
+    waiting = acceptance.queueable(
+        Contact.objects.filter(campaign_id=campaign_id, dial_state__isnull=True),
+        campaign_id=campaign_id,
+    )
     while True:
         ids = list(waiting.values_list("pk", flat=True)[:limit])
         if not ids:

@@ -9,11 +9,13 @@ import re
 import phonenumbers
 import pytest
 from django.core import mail
+from django.db import transaction
 from django.urls import reverse
 
 from accounts.models import AuditAction, AuditEvent
 from outbound.agent import services as agent_services
 from outbound.contacts import acceptance, numbering, services
+from outbound.contacts.importer import contact_writer
 from outbound.contacts.rules import ContactRules, RejectReason
 from outbound.dialer.tasks import dial_campaign
 from outbound.models import CampaignSettings, Contact, ContactHold, ContactImport, DialState
@@ -232,6 +234,39 @@ def test_a_list_still_importing_cannot_be_decided(org, capture):
     with pytest.raises(Exception, match="still being imported"):
         acceptance.hold_accept(hold=hold, user=org.outbound_admin)
     assert ContactHold.objects.get().status == Held.HELD
+
+
+def test_a_list_being_stored_when_the_campaign_starts_is_held_when_it_finishes(
+    org, carrier, capture
+):
+    order = make_campaign(org, phones=phones(1))
+    job = services.import_create(
+        campaign=order, user=org.requester, upload=csv_upload(rows=LATE, header=HEADER)
+    )
+    # The list began before the start, so no hold was opened; its rows are being stored.
+    assert (
+        acceptance.hold_open(
+            campaign=order, source="import", label=job.original_name, added_by=org.requester
+        )
+        is None
+    )
+    ContactImport.objects.filter(pk=job.pk).update(status=ContactImport.Status.RUNNING)
+    writer = contact_writer(order.pk, job.pk)
+    for phone in LATE_PHONES:
+        writer.add(phone, "", "", "", "", {}, None)
+    writer.flush()
+
+    start(order, org)
+    # The rows of a list still being imported wait outside the queue.
+    assert dial(order, capture) == phones(1)
+    with transaction.atomic():
+        hold = acceptance.hold_import_finish(job=job, hold=None)
+        ContactImport.objects.filter(pk=job.pk).update(status=ContactImport.Status.DONE)
+    assert (hold.status, hold.contacts_count, hold.added_by) == (Held.HELD, 3, org.requester)
+    assert dial(order, capture) == []
+    assert carrier.numbers == phones(1)
+    acceptance.hold_accept(hold=hold, user=org.outbound_admin)
+    assert dial(order, capture) == LATE_PHONES
 
 
 def test_agents_are_not_offered_held_contacts(org, capture):
