@@ -12,8 +12,6 @@ Whether a list is late is decided as its rows begin to be stored; its rows join 
 only once it has finished, and if the campaign started meanwhile, the list is held then
 (under a lock on the campaign's settings row, which the start takes too)."""
 
-import logging
-
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import F
@@ -25,8 +23,6 @@ from accounts.audit import AuditAction, audit_record
 from accounts.roles import Role
 from outbound.models import CampaignSettings, Contact, ContactHold, ContactImport, WorkOrder
 
-logger = logging.getLogger(__name__)
-
 Status = ContactHold.Status
 
 
@@ -35,19 +31,13 @@ def can_accept(*, user) -> bool:
     return bool(user is not None and (user.is_superuser or user.has_role(Role.OUTBOUND_ADMIN)))
 
 
-def _started(campaign_id: int, *, lock: bool) -> bool:
-    rows = CampaignSettings.objects.filter(pk=campaign_id)
-    if lock:
-        # Waits for a start being committed, and holds the start back until this commits.
-        rows = rows.select_for_update()
+def _started(campaign_id: int) -> bool:
+    """Whether the outbound administrator has started the campaign (it may be paused or
+    stopped since): contacts added from then on are held. The settings row stays locked
+    until the caller's transaction ends: a start waits for it, or it for the start."""
+    rows = CampaignSettings.objects.filter(pk=campaign_id).select_for_update()
     state = rows.values_list("state", flat=True).first()
     return state is not None and state != CampaignSettings.State.NOT_STARTED
-
-
-def campaign_started(*, campaign: WorkOrder) -> bool:
-    """Whether the outbound administrator has started the campaign (it may be paused or
-    stopped since): contacts added from then on are held."""
-    return _started(campaign.pk, lock=False)
 
 
 def hold_open(
@@ -63,7 +53,7 @@ def hold_open(
     if can_accept(user=added_by):
         return None
     with transaction.atomic():
-        if not _started(campaign.pk, lock=True):
+        if not _started(campaign.pk):
             return None
         return ContactHold.objects.create(
             campaign=campaign,
@@ -99,7 +89,7 @@ def hold_import_finish(*, job: ContactImport, hold: ContactHold | None) -> Conta
         hold is None
         and not can_accept(user=job.uploaded_by)
         # A campaign without a settings row has never been on its page, where it starts.
-        and _started(job.campaign_id, lock=True)
+        and _started(job.campaign_id)
     ):
         hold = ContactHold.objects.create(
             campaign_id=job.campaign_id,
