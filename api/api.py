@@ -212,6 +212,11 @@ class BatchOut(Schema):
     accepted: int
     already_in_campaign_meanwhile: int
     rejected: list[RejectedRow]
+    awaiting_acceptance: bool = Field(
+        False,
+        description="True when the campaign had started: the accepted contacts are not called "
+        "until an outbound administrator accepts the batch (declined, they are removed).",
+    )
     replayed: bool = Field(description="True when this key's batch was stored before.")
 
 
@@ -226,9 +231,11 @@ def contacts_push_endpoint(
     payload: ContactsIn,
     idempotency_key: str = Header(..., alias="Idempotency-Key", max_length=100),
 ):
-    """Adds up to 10,000 contacts with the upload's rules (normalised numbers, duplicates,
-    do-not-call and red lists, deadlines). A row that fails is returned with its reason;
-    the others are stored. The same Idempotency-Key again changes nothing."""
+    """Adds up to 10,000 contacts with the upload's rules (normalised numbers of the allowed
+    countries, no premium-rate or special-service numbers, duplicates, do-not-call and red
+    lists, deadlines). A row that fails is returned with its reason; the others are stored.
+    Once the campaign has started, they wait for an outbound administrator's acceptance.
+    The same Idempotency-Key again changes nothing."""
     integration = require_scope(request, Scope.CONTACTS)
     campaign = _or_404(request, campaign_id)
     outcome, replayed = contacts_push(

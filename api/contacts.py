@@ -1,5 +1,6 @@
 """Contacts pushed by another system: the same rules as an uploaded list (ContactRules),
-stored the same way, once per idempotency key."""
+stored the same way, once per idempotency key; a batch pushed once the campaign has
+started waits for an outbound administrator's acceptance, as a late list does."""
 
 import hashlib
 import json
@@ -10,9 +11,10 @@ from django.utils.translation import gettext as _
 
 from api.errors import ApiError
 from api.models import ContactBatch, Integration
+from outbound.contacts import acceptance
 from outbound.contacts.importer import contact_writer
 from outbound.contacts.rules import ContactRules, DateSource, RejectReason
-from outbound.models import WorkOrder
+from outbound.models import ContactHold, WorkOrder
 from outbound.models.contacts import FIELD_MAX_LENGTH
 
 MAX_BATCH = 10_000
@@ -62,7 +64,12 @@ def contacts_push(
                 digest=digest,
                 rows=len(contacts),
             )
-            outcome = _store(campaign, contacts)
+            hold = acceptance.hold_open(
+                campaign=campaign,
+                source=ContactHold.Source.API,
+                label=f"{integration.name} · {key}",
+            )
+            outcome = _store(campaign, contacts, hold)
             batch.accepted = outcome["accepted"]
             batch.outcome = outcome
             batch.save(update_fields=["accepted", "outcome"])
@@ -91,7 +98,7 @@ def _earlier(integration, campaign, key, digest) -> dict | None:
     return batch.outcome
 
 
-def _store(campaign: WorkOrder, contacts: list[dict]) -> dict:
+def _store(campaign: WorkOrder, contacts: list[dict], hold: ContactHold | None) -> dict:
     rules = ContactRules(
         campaign=campaign,
         deadline_days=settings.WAIHU_COMPLAINT_CALLBACK_DAYS,
@@ -104,7 +111,7 @@ def _store(campaign: WorkOrder, contacts: list[dict]) -> dict:
         [c.get("deadline") for c in contacts],
         [c.get("feedback_at") for c in contacts],
     )
-    writer = contact_writer(campaign.pk)
+    writer = contact_writer(campaign.pk, hold_id=hold and hold.pk)
     add = writer.add
     for index, phone, deadline in screened.accepted:
         contact = contacts[index]
@@ -127,9 +134,17 @@ def _store(campaign: WorkOrder, contacts: list[dict]) -> dict:
     )
     # A number another list stored after the rules looked is caught by the unique index.
     lost = len(screened.accepted) - writer.inserted
+    held = False
+    if hold is not None:
+        if acceptance.hold_count(hold=hold):
+            held = True
+            acceptance.hold_notify(hold=hold)
+        else:
+            hold.delete()  # nothing stored: nothing to decide
     return {
         "received": len(contacts),
         "accepted": writer.inserted,
         "already_in_campaign_meanwhile": lost,
         "rejected": rejected,
+        "awaiting_acceptance": held,
     }

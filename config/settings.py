@@ -7,6 +7,7 @@ from pathlib import Path
 
 import dj_database_url
 import dj_email_url
+import phonenumbers
 import xstatic.pkg.bootstrap
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
@@ -265,6 +266,7 @@ WAIHU_TASK_GROUPS = [
     ("outbound.sandbox.tasks.*", "calls"),
     ("outbound.agent.tasks.*", "calls"),
     ("outbound.voice.tasks.*", "calls"),
+    ("outbound.contacts.hold_notify", "mail"),
     ("outbound.contacts.*", "bulk"),
     ("reports.tasks.*", "bulk"),
     ("approvals.tasks.*", "mail"),
@@ -617,6 +619,18 @@ CELERY_BEAT_SCHEDULE.update(
 )
 WAIHU_AGENT_HOLD_MINUTES = env_int("WAIHU_AGENT_HOLD_MINUTES", 15, minimum=1)
 WAIHU_COMPLAINT_CALLBACK_DAYS = env_int("WAIHU_COMPLAINT_CALLBACK_DAYS", 7, minimum=1)
+# The countries (ISO region codes) whose numbers a list may bring in: a number from anywhere
+# else is refused at import, so nobody can make the centre call abroad at its cost.
+WAIHU_ALLOWED_COUNTRIES = frozenset(
+    code.upper() for code in env_list("WAIHU_ALLOWED_COUNTRIES", ["CN"])
+)
+_unknown_countries = WAIHU_ALLOWED_COUNTRIES - phonenumbers.SUPPORTED_REGIONS
+if _unknown_countries or not WAIHU_ALLOWED_COUNTRIES:
+    raise ImproperlyConfigured(
+        "Environment variable WAIHU_ALLOWED_COUNTRIES must list ISO region codes such as CN "
+        "(comma-separated, at least one)"
+        + (f"; not known: {', '.join(sorted(_unknown_countries))}." if _unknown_countries else ".")
+    )
 
 # The API and its outgoing events. Deliveries go to the events queue group (see
 # config/queues.py), so a receiver that is down never holds up a worker that places calls.

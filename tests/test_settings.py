@@ -57,6 +57,8 @@ def test_defaults_need_no_setup():
         ("WAIHU_RETENTION_DAYS_BY_KIND", "voice=soon"),
         ("WAIHU_RETENTION_DAYS_BY_KIND", "voice=30,voice=60"),
         ("WAIHU_RETENTION_KEY", "too-short"),
+        ("WAIHU_ALLOWED_COUNTRIES", "CN,XX"),
+        ("WAIHU_ALLOWED_COUNTRIES", " , "),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(variable, value):

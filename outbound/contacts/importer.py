@@ -21,7 +21,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, WriteOnlyCell
 
 from accounts.privacy import mask_numbers_in_text
 from outbound.contacts.readers import cell_text, open_table
-from outbound.contacts.rules import ContactRules, DateSource, RejectReason
+from outbound.contacts.rules import INVALID_REASONS, ContactRules, DateSource, RejectReason
 from outbound.models import Contact, ContactImport, WorkOrder
 from outbound.models.contacts import FIELD_MAX_LENGTH
 
@@ -35,7 +35,7 @@ FLUSH_ROWS = 10_000
 REPORT_SECONDS = 0.5
 
 
-_INVALID = (RejectReason.MISSING_PHONE, RejectReason.INVALID_PHONE, RejectReason.BAD_DATE)
+_INVALID = INVALID_REASONS
 
 
 @dataclass
@@ -144,9 +144,11 @@ def mask_rejects_workbook(source, target) -> None:
 
 
 class _Writer:
-    def __init__(self, campaign_id: int, import_id: int | None):
+    def __init__(self, campaign_id: int, import_id: int | None, hold_id: int | None = None):
         self.campaign_id = campaign_id
         self.import_id = import_id
+        # Contacts added to a campaign already started wait for acceptance (acceptance.py).
+        self.hold_id = hold_id
         self.pending: list[tuple] = []
         self.inserted = 0
 
@@ -177,8 +179,8 @@ class _InBackground:
     read and checked: the database's work and ours overlap. At most one batch waits while
     another is being stored, so memory stays bounded."""
 
-    def __init__(self, campaign_id: int, import_id: int | None):
-        super().__init__(campaign_id, import_id)
+    def __init__(self, campaign_id: int, import_id: int | None, hold_id: int | None = None):
+        super().__init__(campaign_id, import_id, hold_id)
         self._queue: queue.Queue = queue.Queue(maxsize=1)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._work, name="contact-import-store")
@@ -248,8 +250,9 @@ class _PostgresWriter(_Writer):
     def _copy(self, cursor, rows: list[tuple]) -> None:
         table = Contact._meta.db_table
         now = timezone.now()
-        campaign_id, import_id, dumps = self.campaign_id, self.import_id, _JSON.encode
-        columns = f"campaign_id, source_import_id, created_at, {self.COLUMNS}"
+        campaign_id, import_id, hold_id = self.campaign_id, self.import_id, self.hold_id
+        dumps = _JSON.encode
+        columns = f"campaign_id, source_import_id, hold_id, created_at, {self.COLUMNS}"
         with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
             write = copy.write_row
             for phone, name, brand, region, segment, attributes, deadline in rows:
@@ -257,6 +260,7 @@ class _PostgresWriter(_Writer):
                     (
                         campaign_id,
                         import_id,
+                        hold_id,
                         now,
                         phone,
                         name,
@@ -283,10 +287,10 @@ class _PostgresWriter(_Writer):
             for phone, name, brand, region, segment, attributes, deadline in rows:
                 write((phone, name, brand, region, segment, dumps(attributes), deadline))
         cursor.execute(
-            f"INSERT INTO {table} (campaign_id, source_import_id, created_at, "  # noqa: S608
-            f"{self.COLUMNS}) SELECT %s, %s, %s, {self.COLUMNS} FROM {self.STAGE} "
+            f"INSERT INTO {table} (campaign_id, source_import_id, hold_id, created_at, "  # noqa: S608
+            f"{self.COLUMNS}) SELECT %s, %s, %s, %s, {self.COLUMNS} FROM {self.STAGE} "
             "ON CONFLICT (campaign_id, phone) DO NOTHING",
-            [self.campaign_id, self.import_id, timezone.now()],
+            [self.campaign_id, self.import_id, self.hold_id, timezone.now()],
         )
         self.inserted += cursor.rowcount
 
@@ -296,18 +300,20 @@ class _SqliteWriter(_Writer):
     a model instance per row and, on SQLite, sends 99 rows per statement: ten times slower."""
 
     COLUMNS = (
-        "campaign_id, source_import_id, created_at, "
+        "campaign_id, source_import_id, hold_id, created_at, "
         "phone, name, brand, region, segment, attributes, deadline"
     )
 
     def _store(self, rows: list[tuple]) -> None:
         ops = connection.ops
         now = ops.adapt_datetimefield_value(timezone.now())
-        campaign_id, import_id, dumps = self.campaign_id, self.import_id, _JSON.encode
+        campaign_id, import_id, hold_id = self.campaign_id, self.import_id, self.hold_id
+        dumps = _JSON.encode
         values = [
             (
                 campaign_id,
                 import_id,
+                hold_id,
                 now,
                 phone,
                 name,
@@ -320,7 +326,7 @@ class _SqliteWriter(_Writer):
             for phone, name, brand, region, segment, attributes, deadline in rows
         ]
         table = Contact._meta.db_table
-        marks = ", ".join(["%s"] * 10)
+        marks = ", ".join(["%s"] * 11)
         with transaction.atomic(), connection.cursor() as cursor:
             before = connection.connection.total_changes
             cursor.executemany(
@@ -335,14 +341,14 @@ class _PostgresBackgroundWriter(_InBackground, _PostgresWriter):
     pass
 
 
-def _writer(campaign_id: int, import_id: int | None) -> _Writer:
+def _writer(campaign_id: int, import_id: int | None, hold_id: int | None = None) -> _Writer:
     if connection.vendor == "postgresql":
         # Inside a transaction (an outer atomic block, a test) another connection would
         # not see the campaign, so the rows are stored on this one.
         if connection.in_atomic_block:
-            return _PostgresWriter(campaign_id, import_id)
-        return _PostgresBackgroundWriter(campaign_id, import_id)
-    return _SqliteWriter(campaign_id, import_id)
+            return _PostgresWriter(campaign_id, import_id, hold_id)
+        return _PostgresBackgroundWriter(campaign_id, import_id, hold_id)
+    return _SqliteWriter(campaign_id, import_id, hold_id)
 
 
 class ContactImporter:
@@ -362,6 +368,7 @@ class ContactImporter:
         import_id: int | None = None,
         report=None,
         rejects_path: str | Path | None = None,
+        hold_id: int | None = None,
     ):
         self.campaign = campaign
         self.path = path
@@ -371,6 +378,7 @@ class ContactImporter:
         self.mapping = {target: int(index) for target, index in mapping.items()}
         self.deadline_days = datetime.timedelta(days=deadline_days)
         self.import_id = import_id
+        self.hold_id = hold_id
         self.report = report
         self.rejects_path = Path(rejects_path) if rejects_path else None
         mapped = set(self.mapping.values())
@@ -398,7 +406,7 @@ class ContactImporter:
             with tempfile.NamedTemporaryFile(suffix=".csv", delete=False) as handle:
                 spool = Path(handle.name)
         self.rejects = RejectsSpool(spool, len(self.header))
-        self.writer = _writer(self.campaign.pk, self.import_id)
+        self.writer = _writer(self.campaign.pk, self.import_id, self.hold_id)
         try:
             self._read()
             self.writer.flush()
@@ -486,7 +494,9 @@ def rejects_spool_path(job: ContactImport) -> Path:
     return Path(f"{job.file.path}.rejected.csv")
 
 
-def import_into_job(job: ContactImport, *, report=None) -> tuple[Counts, Path | None]:
+def import_into_job(
+    job: ContactImport, *, report=None, hold_id: int | None = None
+) -> tuple[Counts, Path | None]:
     importer = ContactImporter(
         campaign=job.campaign,
         path=job.file.path,
@@ -498,11 +508,14 @@ def import_into_job(job: ContactImport, *, report=None) -> tuple[Counts, Path | 
         import_id=job.pk,
         report=report,
         rejects_path=rejects_spool_path(job),
+        hold_id=hold_id,
     )
     return importer.run()
 
 
-def contact_writer(campaign_id: int, import_id: int | None = None) -> _Writer:
+def contact_writer(
+    campaign_id: int, import_id: int | None = None, hold_id: int | None = None
+) -> _Writer:
     """The quickest way to store screened contacts on this database: `add(...)` each, then
     `flush()`; `inserted` counts those stored (a number another writer stored first is not)."""
-    return _writer(campaign_id, import_id)
+    return _writer(campaign_id, import_id, hold_id)

@@ -1,7 +1,9 @@
 """The rules every contact passes on its way into a campaign, whichever way it arrives (an
 uploaded list or a batch pushed through the API): the number normalised to E.164, the
-deadline read (a complaint's feedback date plus the callback days), numbers already in the
-campaign or earlier in the same list turned away, then the do-not-call and red lists.
+deadline read (a complaint's feedback date plus the callback days), numbers of countries the
+centre does not call and premium-rate or special-service numbers refused (numbering.py),
+numbers already in the campaign or earlier in the same list turned away, then the
+do-not-call and red lists.
 
 Rows are handed over as parallel lists so the per-row work stays a tight loop: an import
 of a million rows goes through here."""
@@ -13,6 +15,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
+from outbound.contacts import numbering
 from outbound.contacts.normalise import normalise_phone, parse_date
 from outbound.contacts.readers import cell_text
 from outbound.contacts.selectors import Exclusion, excluded_e164
@@ -22,12 +25,28 @@ from outbound.models import Contact, WorkOrder
 class RejectReason(models.TextChoices):
     MISSING_PHONE = "missing_phone", gettext_lazy("No phone number")
     INVALID_PHONE = "invalid_phone", gettext_lazy("Not a valid phone number")
+    FOREIGN_NUMBER = "foreign_number", gettext_lazy("Number of a country the centre does not call")
+    SPECIAL_NUMBER = "special_number", gettext_lazy("Premium-rate or special-service number")
     BAD_DATE = "bad_date", gettext_lazy("Missing or unreadable date")
     DUPLICATE_IN_FILE = "duplicate_in_file", gettext_lazy("Same number earlier in the file")
     ALREADY_IN_CAMPAIGN = "already_in_campaign", gettext_lazy("Already in the campaign")
     DO_NOT_CALL = "do_not_call", gettext_lazy("On the do-not-call list")
     RED_LIST = "red_list", gettext_lazy("On the red list")
 
+
+# Rows turned away for what they are, not for the lists: counted as invalid by an import.
+INVALID_REASONS = (
+    RejectReason.MISSING_PHONE,
+    RejectReason.INVALID_PHONE,
+    RejectReason.FOREIGN_NUMBER,
+    RejectReason.SPECIAL_NUMBER,
+    RejectReason.BAD_DATE,
+)
+
+_REFUSAL_REJECT = {
+    numbering.FOREIGN: RejectReason.FOREIGN_NUMBER,
+    numbering.SPECIAL: RejectReason.SPECIAL_NUMBER,
+}
 
 _EXCLUSION_REJECT = {
     Exclusion.DO_NOT_CALL: RejectReason.DO_NOT_CALL,
@@ -92,6 +111,7 @@ class ContactRules:
             .iterator(chunk_size=10_000)
         }
         self.seen: set[int] = set()
+        self.refusal = numbering.refusal_check()
 
     def _deadline(self, deadline_raw, feedback_raw):
         """The contact's deadline, None for none, or False when it is missing or unreadable
@@ -117,6 +137,7 @@ class ContactRules:
         result = Screened()
         reject = result.rejected.append
         existing, seen = self.existing, self.seen
+        refusal = self.refusal
         has_dates = self.date_source != DateSource.NONE
         candidates = []
         for position, row in enumerate(rows):
@@ -125,6 +146,10 @@ class ContactRules:
             if phone is None:
                 blank = raw is None or not cell_text(raw).strip()
                 reject((row, RejectReason.MISSING_PHONE if blank else RejectReason.INVALID_PHONE))
+                continue
+            refused = refusal(phone)
+            if refused is not None:
+                reject((row, _REFUSAL_REJECT[refused]))
                 continue
             deadline = None
             if has_dates:

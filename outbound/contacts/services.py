@@ -17,6 +17,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.audit import AuditAction, audit_record
+from outbound.contacts import acceptance
 from outbound.contacts.importer import (
     TARGETS,
     build_rejects_workbook,
@@ -27,7 +28,7 @@ from outbound.contacts.importer import (
 from outbound.contacts.normalise import normalise_phone
 from outbound.contacts.readers import UnreadableFile, cell_text, file_format, open_table
 from outbound.contacts.selectors import can_manage_contacts
-from outbound.models import ContactImport, DoNotCallEntry, RedListEntry, WorkOrder
+from outbound.models import ContactHold, ContactImport, DoNotCallEntry, RedListEntry, WorkOrder
 
 logger = logging.getLogger(__name__)
 
@@ -167,14 +168,22 @@ def import_run(*, import_id: int) -> ContactImport | None:
             progress=round(min(progress, 0.99), 4), **counts_dict(counts)
         )
 
+    hold = acceptance.hold_open(
+        campaign=job.campaign,
+        source=ContactHold.Source.IMPORT,
+        label=job.original_name,
+        added_by=job.uploaded_by,
+        contact_import=job,
+    )
     try:
-        counts, spool = import_into_job(job, report=report)
+        counts, spool = import_into_job(job, report=report, hold_id=hold and hold.pk)
     except UnreadableFile as error:
-        return _import_failed(job, str(error))
+        return _import_failed(job, str(error), hold)
     except Exception:
         logger.exception("Contact import %s failed", import_id)
-        return _import_failed(job, _("The import stopped because of an internal error."))
+        return _import_failed(job, _("The import stopped because of an internal error."), hold)
     with transaction.atomic():
+        acceptance.hold_import_finish(job=job, hold=hold)
         ContactImport.objects.filter(pk=import_id).update(
             status=ContactImport.Status.DONE,
             progress=1.0,
@@ -204,10 +213,13 @@ def import_build_rejects(*, import_id: int) -> ContactImport | None:
     return job
 
 
-def _import_failed(job: ContactImport, message: str) -> ContactImport:
-    ContactImport.objects.filter(pk=job.pk).update(
-        status=ContactImport.Status.FAILED, error=message, finished_at=timezone.now()
-    )
+def _import_failed(job: ContactImport, message: str, hold=None) -> ContactImport:
+    with transaction.atomic():
+        # What was stored before the failure is held, if late, for the administrator.
+        acceptance.hold_import_finish(job=job, hold=hold)
+        ContactImport.objects.filter(pk=job.pk).update(
+            status=ContactImport.Status.FAILED, error=message, finished_at=timezone.now()
+        )
     job.refresh_from_db()
     return job
 

@@ -21,3 +21,17 @@ def contact_import_rejects(import_id: int) -> None:
     from outbound.contacts.services import import_build_rejects
 
     import_build_rejects(import_id=import_id)
+
+
+@shared_task(
+    name="outbound.contacts.hold_notify",
+    ignore_result=True,
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    max_retries=8,
+)
+def contact_hold_notify(hold_id: int) -> int:
+    """Tells the outbound administrators that contacts wait for their acceptance."""
+    from outbound.contacts.notifications import hold_email_send
+
+    return hold_email_send(hold_id=hold_id)

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.audit import AuditAction, audit_record
 from outbound import privacy
-from outbound.contacts import selectors, services
+from outbound.contacts import acceptance, selectors, services
 from outbound.contacts.forms import (
     TARGET_LABELS,
     ContactFilterForm,
@@ -29,7 +29,14 @@ from outbound.contacts.forms import (
 from outbound.contacts.importer import mask_rejects_workbook
 from outbound.contacts.normalise import normalise_phone
 from outbound.listing import Column, Sorting, page_of, query_without
-from outbound.models import Contact, ContactImport, DoNotCallEntry, RedListEntry, WorkOrder
+from outbound.models import (
+    Contact,
+    ContactHold,
+    ContactImport,
+    DoNotCallEntry,
+    RedListEntry,
+    WorkOrder,
+)
 
 
 def _form_errors(form, error: ValidationError) -> None:
@@ -488,3 +495,43 @@ def red_list_remove(request, pk: int):
             % {"phone": privacy.phone_for(request.user, entry.phone)},
         )
     return redirect("contacts:red_list")
+
+
+# --- contacts held for acceptance ----------------------------------------------------------
+
+
+def _hold_decide(request, pk: int, decide, done: str):
+    """Accepts or declines held contacts: 404 for a campaign the user cannot see, 403 for
+    anyone but an outbound administrator."""
+    hold = get_object_or_404(ContactHold.objects.select_related("contact_import"), pk=pk)
+    try:
+        hold.campaign = selectors.campaign_for(user=request.user, pk=hold.campaign_id)
+    except WorkOrder.DoesNotExist:
+        raise Http404(_("No such order.")) from None
+    try:
+        decide(hold=hold, user=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, done % {"count": hold.contacts_count, "label": hold.label})
+    return redirect("campaigns:detail", hold.campaign_id)
+
+
+@require_POST
+def hold_accept(request, pk: int):
+    return _hold_decide(
+        request,
+        pk,
+        acceptance.hold_accept,
+        _("%(count)s contacts of %(label)s accepted: they are called from now on."),
+    )
+
+
+@require_POST
+def hold_decline(request, pk: int):
+    return _hold_decide(
+        request,
+        pk,
+        acceptance.hold_decline,
+        _("%(count)s contacts of %(label)s declined and removed."),
+    )

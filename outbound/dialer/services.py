@@ -21,6 +21,7 @@ from accounts.audit import AuditAction, audit_changes, audit_record
 from accounts.roles import Role
 from ops import metrics
 from outbound import telephony
+from outbound.contacts import acceptance
 from outbound.contacts.selectors import excluded_numbers
 from outbound.dialer import account, policy, windows
 from outbound.models import (
@@ -195,15 +196,18 @@ def campaign_stop(*, campaign: WorkOrder, user) -> CampaignSettings:
 
 
 def contacts_enrol(*, campaign_id: int, limit: int = 5000) -> int:
-    """Puts the campaign's contacts that are not yet queued into the dialing queue."""
+    """Puts the campaign's contacts that are not yet queued into the dialing queue; those
+    of a list still being imported, or held for the outbound administrator's acceptance,
+    wait outside it. The dialer, the agents and the voice survey all take their contacts
+    from this queue only."""
     now = timezone.now()
     total = 0
+    waiting = acceptance.queueable(
+        Contact.objects.filter(campaign_id=campaign_id, dial_state__isnull=True),
+        campaign_id=campaign_id,
+    )
     while True:
-        ids = list(
-            Contact.objects.filter(campaign_id=campaign_id, dial_state__isnull=True).values_list(
-                "pk", flat=True
-            )[:limit]
-        )
+        ids = list(waiting.values_list("pk", flat=True)[:limit])
         if not ids:
             return total
         DialState.objects.bulk_create(

@@ -15,7 +15,13 @@ from outbound.models.calls import (
     SandboxCall,
     SandboxCallQueue,
 )
-from outbound.models.contacts import Contact, ContactImport, DoNotCallEntry, RedListEntry
+from outbound.models.contacts import (
+    Contact,
+    ContactHold,
+    ContactImport,
+    DoNotCallEntry,
+    RedListEntry,
+)
 from outbound.models.interviews import Interview, SpokenAnswer
 from outbound.models.recordings import Recording
 from outbound.models.workorders import WorkOrder
@@ -29,6 +35,7 @@ __all__ = [
     "CallEvent",
     "CampaignSettings",
     "Contact",
+    "ContactHold",
     "ContactImport",
     "DialState",
     "DoNotCallEntry",

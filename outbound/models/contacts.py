@@ -42,6 +42,17 @@ class Contact(models.Model):
         blank=True,
         related_name="contacts",
     )
+    # Set for a contact added to a campaign already started: it is not dialled while its
+    # hold waits for the outbound administrator (outbound/contacts/acceptance.py).
+    hold = models.ForeignKey(
+        "outbound.ContactHold",
+        verbose_name=_("held with"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="contacts",
+        db_index=False,
+    )
     created_at = models.DateTimeField(_("added"), auto_now_add=True)
 
     class Meta:
@@ -51,7 +62,11 @@ class Contact(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["campaign", "phone"], name="contact_phone_per_campaign")
         ]
-        indexes = [models.Index(fields=["campaign", "deadline"], name="contact_campaign_deadline")]
+        indexes = [
+            models.Index(fields=["campaign", "deadline"], name="contact_campaign_deadline"),
+            # Only the few contacts ever held: a declined hold's are found without a scan.
+            models.Index(fields=["hold"], condition=Q(hold__isnull=False), name="contact_hold"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} {self.phone}".strip()
@@ -161,6 +176,87 @@ class ContactImport(models.Model):
             and not self.rejects_file
             and self.files_removed_at is None
         )
+
+
+class ContactHold(models.Model):
+    """Contacts added to a campaign after the outbound administrator started it (an uploaded
+    list or a batch pushed through the API), held as one: none of them is dialled, offered
+    to an agent or called by the voice survey until an outbound administrator accepts
+    them; declined, they are removed. Accepting a million contacts is one UPDATE of this
+    row, since the dialer's queue leaves out the contacts of holds still waiting."""
+
+    class Source(models.TextChoices):
+        IMPORT = "import", _("Uploaded list")
+        API = "api", _("API batch")
+
+    class Status(models.TextChoices):
+        HELD = "held", _("Waiting for the outbound administrator's acceptance")
+        ACCEPTED = "accepted", _("Accepted")
+        DECLINED = "declined", _("Declined")
+
+    campaign = models.ForeignKey(
+        "outbound.WorkOrder",
+        verbose_name=_("campaign"),
+        on_delete=models.PROTECT,
+        related_name="contact_holds",
+    )
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices)
+    contact_import = models.OneToOneField(
+        ContactImport,
+        verbose_name=_("contact import"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="hold",
+    )
+    # The file's name, or the integration and the batch's idempotency key.
+    label = models.CharField(_("added as"), max_length=255)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("added by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.HELD
+    )
+    # The contacts held; once declined, the contacts removed.
+    contacts_count = models.PositiveIntegerField(_("contacts"), default=0)
+    created_at = models.DateTimeField(_("added"), auto_now_add=True)
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("held contacts")
+        verbose_name_plural = _("held contacts")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["held", "accepted", "declined"]),
+                name="contact_hold_status",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="held") | Q(decided_at__isnull=False),
+                name="contact_hold_decided_at",
+            ),
+        ]
+        indexes = [models.Index(fields=["campaign", "status"], name="contact_hold_campaign")]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def is_held(self) -> bool:
+        return self.status == self.Status.HELD
 
 
 class ExclusionQuerySet(models.QuerySet):

@@ -128,6 +128,10 @@ def CONTACT(w):
     return {"pk": w.interview.contact_id}
 
 
+def HOLD(w):
+    return {"pk": w.hold.pk}
+
+
 def _roles(allowed):
     return allowed if allowed == NOT_SERVED else frozenset(allowed)
 
@@ -258,6 +262,10 @@ RULES: dict[str, Rule] = {
     # A campaign's contacts and imports; the lists never to call.
     "contacts:campaign_contacts": page(CAMPAIGN, get=CONTACT_MANAGERS, post=CONTACT_MANAGERS),
     "contacts:number_reveal": page(CONTACT, get=NOT_SERVED, post=REVEALERS),
+    # Contacts added once the campaign started: the outbound administrators decide (and
+    # the system administrator, a superuser).
+    "contacts:hold_accept": page(HOLD, get=NOT_SERVED, post=OPERATORS),
+    "contacts:hold_decline": page(HOLD, get=NOT_SERVED, post=OPERATORS),
     "contacts:import_upload": page(CAMPAIGN, get=CONTACT_MANAGERS, post=CONTACT_MANAGERS),
     "contacts:import_detail": page(IMPORT_DONE, get=CONTACT_MANAGERS, post=CONTACT_MANAGERS),
     "contacts:import_map": page(IMPORT_UPLOADED, get=CONTACT_MANAGERS, post=CONTACT_MANAGERS),
@@ -431,6 +439,7 @@ def _build_world() -> SimpleNamespace:
     from outbound.models import (
         CampaignSettings,
         Contact,
+        ContactHold,
         ContactImport,
         DoNotCallEntry,
         Recording,
@@ -563,6 +572,9 @@ def _build_world() -> SimpleNamespace:
         campaign=None,
         added_by=org.outbound_admin,
     )
+    hold = ContactHold.objects.create(
+        campaign=order, source=ContactHold.Source.API, label="batch-1", contacts_count=0
+    )
     today = timezone.localdate()
     red = RedListEntry.objects.create(
         phone="+8613900000002",
@@ -577,6 +589,7 @@ def _build_world() -> SimpleNamespace:
         order=order,
         pending=pending,
         interview=interview,
+        hold=hold,
         attempt=attempt,
         recording=recording,
         import_uploaded=import_uploaded,

@@ -31,6 +31,8 @@ ROWS = [
     ("13700000005", "郑一", "2031-03-01", RejectReason.RED_LIST),
     ("13700000006", "王二", "2031-03-01", RejectReason.ALREADY_IN_CAMPAIGN),
     ("１５０００００００１１", "全角", "2031-03-04", None),
+    ("+1 202 555 0123", "外国", "2031-03-01", RejectReason.FOREIGN_NUMBER),
+    ("16012345", "声讯台", "2031-03-01", RejectReason.SPECIAL_NUMBER),
 ]
 
 
