@@ -53,6 +53,10 @@ def value_width(value) -> int:
         return len(str(value)) + 1
     inner = getattr(value, "value", value)  # a cell object
     if inner is not value:
+        shown = getattr(value, "number_format", "") or ""
+        if "%" in shown and isinstance(inner, int | float | Decimal):
+            # 0.428571 in a percent format shows as 42.9%, with any quoted mark after it.
+            return len(f"{float(inner) * 100:.1f}%") + (2 if '"' in shown else 0) + 1
         return value_width(inner)
     return text_width(value)
 

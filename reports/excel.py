@@ -122,6 +122,15 @@ class _Sheets:
             cell.font = self.bold
         return cell
 
+    def share(self, ws, percent: float | None, *, mark: str = ""):
+        """A percentage stored as the exact fraction it is (3/76, not 3.95 rounded), shown
+        with a percent format: a user who formats it to one decimal rounds once."""
+        if percent is None:
+            return None
+        cell = WriteOnlyCell(ws, value=percent / 100)
+        cell.number_format = MARKED_FORMATS.get(mark, PERCENT_FORMAT)
+        return cell
+
     def text(self, ws, value: str | None):
         """A string as it may go into a row: itself, or a cell when it needs care."""
         if not value:
@@ -216,8 +225,15 @@ class _PlainRows:
         t.text = value
 
 
-def _pct(value: float | None) -> float | None:
+def _round(value: float | None) -> float | None:
+    """A figure that is not a share (a mean, hours, a ratio), to two decimals."""
     return None if value is None else round(value, 2)
+
+
+PERCENT_FORMAT = "0.0%"
+# A cross-tab cell significantly above or below the rest of its row keeps its number and
+# shows the mark beside it.
+MARKED_FORMATS = {"higher": '0.0% "▲"', "lower": '0.0% "▼"'}
 
 
 def _summary(out: _Sheets, results: Results, analysis: Analysis | None, filters) -> None:
@@ -263,11 +279,11 @@ def _summary(out: _Sheets, results: Results, analysis: Analysis | None, filters)
             (_("Attempts"), calls.attempts),
             (_("Contacts reached"), calls.reached),
             (_("Completed"), calls.completed),
-            (_("Attempts per complete"), _pct(calls.attempts_per_complete)),
+            (_("Attempts per complete"), _round(calls.attempts_per_complete)),
         ):
             out.row(ws, [str(label), value])
         for rate in calls.rates:
-            out.row(ws, [f"{rate.name} (%)", _pct(rate.percent)])
+            out.row(ws, [f"{rate.name} (%)", out.share(ws, rate.percent)])
     out.row(ws, [])
     out.row(ws, [_("Figures")], bold=True)
     out.row(ws, [_("Interviews started"), results.started])
@@ -284,15 +300,15 @@ def _summary(out: _Sheets, results: Results, analysis: Analysis | None, filters)
     else:
         source = _("No segment source: unweighted mean")
     out.row(ws, [_("Source"), source])
-    out.row(ws, [_("Index (%)"), _pct(index.index)])
+    out.row(ws, [_("Index (%)"), out.share(ws, index.index)])
     for target in index.targets:
         out.row(ws, [_("Target for %(kind)s (%%)") % {"kind": target.label}, float(target.percent)])
     out.row(ws, [_("Segment"), _("Weight (%)"), _("Respondents"), _("Score (%)")], bold=True)
     for s in index.segments:
-        out.row(ws, [s.label, float(s.weight), s.respondents, _pct(s.score)])
+        out.row(ws, [s.label, float(s.weight), s.respondents, out.share(ws, s.score)])
     out.row(ws, [_("Weakest items")], bold=True)
     for item in index.weakest:
-        out.row(ws, [item.question.code, item.question.text, _pct(item.percent)])
+        out.row(ws, [item.question.code, item.question.text, out.share(ws, item.percent)])
     out.row(ws, [])
     out.row(ws, [_("Result analysis")], bold=True)
     if analysis is None:
@@ -318,7 +334,7 @@ def _calls_sheet(out: _Sheets, results: Results) -> None:
     out.row(ws, [])
     out.row(ws, [_("Rate"), _("Name"), _("Formula"), "%"], bold=True)
     for rate in calls.rates:
-        out.row(ws, [rate.name, rate.label, rate.formula, _pct(rate.percent)])
+        out.row(ws, [rate.name, rate.label, rate.formula, out.share(ws, rate.percent)])
     for title, periods, key in (
         (_("By day"), calls.by_day, lambda p: p.key),
         (_("By hour of the day"), calls.by_hour, lambda p: f"{p.key:02d}:00"),
@@ -347,9 +363,9 @@ def _calls_sheet(out: _Sheets, results: Results) -> None:
                 agent.name,
                 agent.interviews,
                 agent.completes,
-                _pct(agent.hours),
-                _pct(agent.completes_per_hour),
-                _pct(agent.average_minutes),
+                _round(agent.hours),
+                _round(agent.completes_per_hour),
+                _round(agent.average_minutes),
             ],
         )
     if calls.finals:
@@ -365,6 +381,7 @@ def _bar_chart(ws, title: str, first: int, last: int, *, anchor: str, axis: str 
     if axis:
         chart.y_axis.title = axis
     chart.legend = None
+    chart.y_axis.number_format = "0%"
     chart.add_data(Reference(ws, min_col=4, min_row=first - 1, max_row=last), titles_from_data=True)
     chart.set_categories(Reference(ws, min_col=1, min_row=first, max_row=last))
     chart.height = max(6, 0.7 * (last - first + 1) + 2)
@@ -396,9 +413,9 @@ def _question_sheets(out: _Sheets, results: Results) -> None:
         out.row(ws, header, bold=True)
         first = 4
         for row in table.rows:
-            values = [row.label, row.code, row.count, _pct(row.percent)]
+            values = [row.label, row.code, row.count, out.share(ws, row.percent)]
             if multiple:
-                values.append(_pct(row.percent_of_answers))
+                values.append(out.share(ws, row.percent_of_answers))
             out.row(ws, values)
         last = first + len(table.rows) - 1
         for special, n, share in (
@@ -406,23 +423,26 @@ def _question_sheets(out: _Sheets, results: Results) -> None:
             (Special.REFUSED, table.refused, table.refused_percent),
         ):
             if n:
-                out.row(ws, [str(special.label), SPECIAL_CODES[special], n, _pct(share)])
+                out.row(ws, [str(special.label), SPECIAL_CODES[special], n, out.share(ws, share)])
         if table.summary is not None and table.summary.n:
             s = table.summary
-            out.row(ws, [_("Mean"), _pct(s.mean)])
-            out.row(ws, [_("Standard deviation"), _pct(s.sd)])
-            out.row(ws, [_("Median"), _pct(s.median)])
+            out.row(ws, [_("Mean"), _round(s.mean)])
+            out.row(ws, [_("Standard deviation"), _round(s.sd)])
+            out.row(ws, [_("Median"), _round(s.median)])
             out.row(ws, [_("Minimum"), s.minimum])
             out.row(ws, [_("Maximum"), s.maximum])
+        share = out.share
         if table.top_two is not None:
-            out.row(ws, [_("Top two boxes"), None, table.top_two, _pct(table.top_two_percent)])
+            top = table.top_two
+            out.row(ws, [_("Top two boxes"), None, top, share(ws, table.top_two_percent)])
         if table.promoters is not None:
-            out.row(ws, [_("Promoters"), None, table.promoters, _pct(table.share(table.promoters))])
-            out.row(ws, [_("Passives"), None, table.passives, _pct(table.share(table.passives))])
-            out.row(
-                ws, [_("Detractors"), None, table.detractors, _pct(table.share(table.detractors))]
-            )
-            out.row(ws, ["NPS", None, None, _pct(table.nps)])
+            for label, n in (
+                (_("Promoters"), table.promoters),
+                (_("Passives"), table.passives),
+                (_("Detractors"), table.detractors),
+            ):
+                out.row(ws, [label, None, n, share(ws, table.share(n))])
+            out.row(ws, ["NPS", None, None, _round(table.nps)])
         if table.rows:
             _bar_chart(ws, q.code, first, last, anchor="H2", axis="%")
 
@@ -467,9 +487,8 @@ def _crosstab_sheet(out: _Sheets, results: Results, wanted: list[tuple[int, str]
             cells = []
             for j in range(len(table.column_labels)):
                 mark = table.marks[i][j] if table.marks else ""
-                share = _pct(percents[i][j])
-                cells.append(share if not mark else f"{share}% {'▲' if mark == 'higher' else '▼'}")
-            out.row(ws, [label, *cells, _pct(totals[i])])
+                cells.append(out.share(ws, percents[i][j], mark=mark))
+            out.row(ws, [label, *cells, out.share(ws, totals[i])])
         out.row(ws, [_("Base"), *table.column_bases, table.total_base])
         if table.chi is not None:
             out.row(

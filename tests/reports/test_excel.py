@@ -55,7 +55,9 @@ def test_the_workbook_has_every_sheet_and_agrees_with_the_tables(workbook):
     assert q1["A4"].value == "男"
     table = results.tables[0]
     assert q1["C4"].value == table.rows[0].count
-    assert q1["D4"].value == round(table.rows[0].percent, 2)
+    # The exact share, in a percent format (3/76 shows 3.9%, never a rounded 3.95 → 4.0).
+    assert q1["D4"].value == pytest.approx(table.rows[0].count / table.valid)
+    assert q1["D4"].number_format == "0.0%"
     # A native bar chart beside every closed question's table.
     assert [len(book[f"Q{i}"]._charts) for i in range(1, 16)] == [1] * 14 + [0]
     data = list(book["Data"].iter_rows(values_only=True))
