@@ -1015,10 +1015,9 @@ def open_table(
         finally:
             table.close()
         return
-    # Read over the whole file each time: a NUL byte or a line in another encoding is
-    # refused before any row is taken, even when the encoding is known already.
-    detected = detect_encoding(path)
-    encoding = encoding or detected
+    # An encoding given is the one the file's inspection found reading it whole (NUL bytes
+    # and mixed encodings refused then); the file has not changed since.
+    encoding = encoding or detect_encoding(path)
     size = Path(path).stat().st_size
     with open(path, "rb") as raw:
         try:
