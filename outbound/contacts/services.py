@@ -220,6 +220,8 @@ def import_run(*, import_id: int) -> ContactImport | None:
         now = timezone.now()
         attempt = job.attempts + 1
         if attempt > settings.WAIHU_IMPORT_MAX_ATTEMPTS:
+            if not _remove_leftovers(import_id):
+                return _import_failed(job, _called_message(), attempt=job.attempts)
             return _import_failed(job, _interrupted_message(), attempt=job.attempts)
         ContactImport.objects.filter(pk=import_id).update(
             status=ContactImport.Status.RUNNING,
@@ -231,19 +233,8 @@ def import_run(*, import_id: int) -> ContactImport | None:
             error_row=None,
             **counts_dict(Counts()),
         )
-        # Contacts stored under this job can only be those of an import cut short before
-        # imports were all or nothing; they go, and the list is read again.
-        try:
-            Contact.objects.filter(source_import_id=import_id).delete()
-        except ProtectedError:
-            return _import_failed(
-                job,
-                _(
-                    "The import was interrupted and some of its contacts have been called "
-                    "since; it cannot be run again."
-                ),
-                attempt=job.attempts,
-            )
+        if not _remove_leftovers(import_id):
+            return _import_failed(job, _called_message(), attempt=attempt)
     job.refresh_from_db()
     mine = ContactImport.objects.filter(
         pk=import_id, status=ContactImport.Status.RUNNING, attempts=attempt
@@ -287,6 +278,24 @@ def import_run(*, import_id: int) -> ContactImport | None:
     return job
 
 
+def _remove_leftovers(import_id: int) -> bool:
+    """Contacts stored under an unfinished job can only be those of an import cut short
+    before imports were all or nothing: they go (False if some were called since)."""
+    try:
+        with transaction.atomic():
+            Contact.objects.filter(source_import_id=import_id).delete()
+    except ProtectedError:
+        return False
+    return True
+
+
+def _called_message() -> str:
+    return _(
+        "The import was interrupted and some of its contacts have been called since; it "
+        "cannot be run again."
+    )
+
+
 def _interrupted_message() -> str:
     return _(
         "The import was interrupted %(count)s times (its worker stopped) and has been "
@@ -307,9 +316,8 @@ def import_sweep() -> dict[str, int]:
     for pk, attempts in list(stale):
         if attempts >= settings.WAIHU_IMPORT_MAX_ATTEMPTS:
             job = ContactImport.objects.get(pk=pk)
-            with transaction.atomic():
-                Contact.objects.filter(source_import_id=pk).delete()
-                _import_failed(job, _interrupted_message(), attempt=attempts)
+            message = _interrupted_message() if _remove_leftovers(pk) else _called_message()
+            _import_failed(job, message, attempt=attempts)
             taken["failed"] += 1
             continue
         with transaction.atomic():
