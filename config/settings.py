@@ -631,6 +631,27 @@ if _unknown_countries or not WAIHU_ALLOWED_COUNTRIES:
         "(comma-separated, at least one)"
         + (f"; not known: {', '.join(sorted(_unknown_countries))}." if _unknown_countries else ".")
     )
+# Contact imports. A list that passes any of these limits is refused by the worker, naming
+# the limit; the defaults are far above any real list (Excel itself stops at 1,048,576 rows
+# and 32,767 characters a cell). Rows are staged in batches and published in one step.
+WAIHU_IMPORT_MAX_ROWS = env_int("WAIHU_IMPORT_MAX_ROWS", 2_000_000, minimum=1)
+WAIHU_IMPORT_MAX_COLUMNS = env_int("WAIHU_IMPORT_MAX_COLUMNS", 200, minimum=1)
+WAIHU_IMPORT_MAX_CELL_CHARS = env_int("WAIHU_IMPORT_MAX_CELL_CHARS", 32_767, minimum=100)
+WAIHU_IMPORT_MAX_EXPANDED_MB = env_int("WAIHU_IMPORT_MAX_EXPANDED_MB", 1024, minimum=1)
+WAIHU_IMPORT_BATCH_ROWS = env_int("WAIHU_IMPORT_BATCH_ROWS", 10_000, minimum=1)
+# A running import records a heartbeat; one silent this long is taken up again (its worker
+# died), at most WAIHU_IMPORT_MAX_ATTEMPTS times in all before it fails.
+WAIHU_IMPORT_STALE_SECONDS = env_int("WAIHU_IMPORT_STALE_SECONDS", 120, minimum=10)
+WAIHU_IMPORT_MAX_ATTEMPTS = env_int("WAIHU_IMPORT_MAX_ATTEMPTS", 3, minimum=1)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "contacts-import-sweep": {
+            "task": "outbound.contacts.import_sweep",
+            "schedule": 60.0,
+            "options": {"expires": 120},
+        },
+    }
+)
 
 # The API and its outgoing events. Deliveries go to the events queue group (see
 # config/queues.py), so a receiver that is down never holds up a worker that places calls.

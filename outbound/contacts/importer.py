@@ -1,7 +1,12 @@
 """The contact import: the list streams through in batches; each row's number is normalised,
 checked against the rows before it, the campaign and the lists never to call, and what is
-left is stored (PostgreSQL: COPY into a staging table, then INSERT ... ON CONFLICT DO NOTHING;
-elsewhere bulk_create ignoring conflicts). Rejected rows go to a workbook with the reason."""
+left is stored (PostgreSQL: COPY, or through a staging table and INSERT ... ON CONFLICT DO
+NOTHING; elsewhere INSERT OR IGNORE). Rejected rows go to a workbook with the reason.
+
+An import is all or nothing: every batch is staged in one database transaction that stays
+open until the end, and the contacts are published, with the job's counts, by its commit. A
+bad row, a limit passed or a worker that dies rolls the whole list back: no contact of a
+half-read list is ever seen, let alone dialled."""
 
 import csv
 import datetime
@@ -10,9 +15,10 @@ import queue
 import tempfile
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -29,10 +35,13 @@ TEXT_FIELDS = ("name", "brand", "region", "segment")
 DATE_FIELDS = ("deadline", "feedback_date")
 TARGETS = ("phone", *TEXT_FIELDS, *DATE_FIELDS)
 
-BATCH_ROWS = 5000
-# Rows per COPY; with one batch queued and one being stored, about 30 MB in flight.
-FLUSH_ROWS = 10_000
+# A batch is cut at WAIHU_IMPORT_BATCH_ROWS rows or at about this many bytes of the file,
+# whichever comes first, so a list of huge rows is held a few rows at a time. With one
+# batch being read, one queued and one being stored, memory stays within a fixed budget.
+BATCH_BYTES = 8 * 2**20
 REPORT_SECONDS = 0.5
+# The rejected rows' workbook holds at most Excel's rows: the header and then these.
+REJECTS_MAX_ROWS = 1_048_576 - 2
 
 
 _INVALID = INVALID_REASONS
@@ -108,16 +117,33 @@ def _safe_cell(sheet, value: str):
 
 def build_rejects_workbook(spool: Path, header: list[str], target: Path) -> int:
     """The spooled rejected rows as a workbook at `target`, the reason spelt out in the
-    active language; returns the number of rows."""
+    active language; returns the number of rows. Past what Excel opens, the rest are left
+    out and the last row says how many."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(_("Rejected rows"))
     sheet.append([*header, _("Reason")])
     labels = {reason.value: str(reason.label) for reason in RejectReason}
-    rows = 0
+    rows = left_out = 0
+    # The spool's cells were held to the import's cell limit when read.
+    if csv.field_size_limit() < settings.WAIHU_IMPORT_MAX_CELL_CHARS + 1:
+        csv.field_size_limit(settings.WAIHU_IMPORT_MAX_CELL_CHARS + 1)
     with open(spool, encoding="utf-8", newline="") as handle:
         for *cells, reason in csv.reader(handle):
+            if rows >= REJECTS_MAX_ROWS:
+                left_out += 1
+                continue
             sheet.append([_safe_cell(sheet, cell) for cell in cells] + [labels.get(reason, reason)])
             rows += 1
+    if left_out:
+        sheet.append(
+            [
+                _(
+                    "%(count)s more rejected rows are left out: a worksheet holds no more "
+                    "than %(limit)s rows."
+                )
+                % {"count": f"{left_out:,}", "limit": f"{REJECTS_MAX_ROWS + 2:,}"}
+            ]
+        )
     workbook.save(target)
     return rows
 
@@ -143,7 +169,20 @@ def mask_rejects_workbook(source, target) -> None:
     out.save(target)
 
 
+class _RolledBack(Exception):
+    """Given to a transaction that is to be rolled back rather than committed."""
+
+
+def _roll_back(atomic) -> None:
+    atomic.__exit__(_RolledBack, _RolledBack(), None)
+
+
 class _Writer:
+    """Stores screened contacts in one transaction: `add` each (or `hand_over` a batch's
+    worth), then `publish` commits them all at once, or `close` rolls them all back. Each
+    batch is stored in a savepoint of its own, so a conflict costs that batch a second
+    try, not the list."""
+
     def __init__(self, campaign_id: int, import_id: int | None, hold_id: int | None = None):
         self.campaign_id = campaign_id
         self.import_id = import_id
@@ -151,24 +190,51 @@ class _Writer:
         self.hold_id = hold_id
         self.pending: list[tuple] = []
         self.inserted = 0
+        self._begin()
+
+    def _begin(self) -> None:
+        self._atomic = transaction.atomic()
+        self._atomic.__enter__()
+        self._open = True
+        self._started()
+
+    def _started(self) -> None:
+        """Anything the transaction needs first."""
 
     def add(self, phone, name, brand, region, segment, attributes, deadline) -> None:
         self.pending.append((phone, name, brand, region, segment, attributes, deadline))
-        if len(self.pending) >= FLUSH_ROWS:
+
+    def hand_over(self) -> None:
+        """Stores what is pending (not yet published)."""
+        if self.pending:
             self._hand_over(self.pending)
             self.pending = []
 
     def _hand_over(self, rows: list[tuple]) -> None:
         self._store(rows)
 
+    def publish(self, finish=None) -> None:
+        """Stores what is pending, calls `finish()` inside the same transaction (an error
+        there rolls everything back) and commits: the contacts appear all at once."""
+        self.hand_over()
+        if finish is not None:
+            try:
+                finish()
+            except BaseException:
+                self.close()
+                raise
+        self._open = False
+        self._atomic.__exit__(None, None, None)
+
     def flush(self) -> None:
-        """Stores what is pending and waits until everything handed over is stored."""
-        if self.pending:
-            self._hand_over(self.pending)
-            self.pending = []
+        """Stores and publishes everything added."""
+        self.publish()
 
     def close(self) -> None:
-        """Stops without storing what is pending."""
+        """Stops; whatever is not published is rolled back."""
+        if self._open:
+            self._open = False
+            _roll_back(self._atomic)
 
     def _store(self, rows: list[tuple]) -> None:
         raise NotImplementedError
@@ -177,25 +243,48 @@ class _Writer:
 class _InBackground:
     """Stores in a thread of its own, on a connection of its own, while the next rows are
     read and checked: the database's work and ours overlap. At most one batch waits while
-    another is being stored, so memory stays bounded."""
+    another is being stored, so memory stays bounded. The thread's transaction stays open
+    from the first batch to `publish`."""
 
-    def __init__(self, campaign_id: int, import_id: int | None, hold_id: int | None = None):
-        super().__init__(campaign_id, import_id, hold_id)
+    def _begin(self) -> None:
         self._queue: queue.Queue = queue.Queue(maxsize=1)
         self._error: BaseException | None = None
+        self._published = False
         self._thread = threading.Thread(target=self._work, name="contact-import-store")
         self._thread.start()
 
     def _work(self) -> None:
+        atomic, open_ = transaction.atomic(), False
         try:
-            while (rows := self._queue.get()) is not None:
-                if self._error is None:
-                    try:
-                        self._store(rows)
-                    except BaseException as error:
-                        self._error = error
+            atomic.__enter__()
+            open_ = True
+            self._started()
+            while (item := self._queue.get()) is not None:
+                if self._error is not None:
+                    continue
+                try:
+                    if callable(item):
+                        item()
+                        open_ = False
+                        atomic.__exit__(None, None, None)
+                        self._published = True
+                    else:
+                        self._store(item)
+                except BaseException as error:
+                    self._error = error
+        except BaseException as error:
+            self._error = self._error or error
+            # Whatever is still handed over is taken, so the reader never waits for ever.
+            while self._queue.get() is not None:
+                pass
         finally:
-            connection.close()
+            if open_:
+                try:
+                    _roll_back(atomic)
+                finally:
+                    connection.close()
+            else:
+                connection.close()
 
     def _hand_over(self, rows: list[tuple]) -> None:
         self._raise()
@@ -205,12 +294,19 @@ class _InBackground:
         if self._error is not None:
             raise self._error
 
-    def flush(self) -> None:
-        super().flush()
-        self.close()
+    def publish(self, finish=None) -> None:
+        self.hand_over()
         self._raise()
+        self._queue.put(finish or (lambda: None))
+        self._stop()
+        self._raise()
+        if not self._published:
+            raise RuntimeError("The contacts were not published.")
 
     def close(self) -> None:
+        self._stop()
+
+    def _stop(self) -> None:
         if self._thread.is_alive():
             self._queue.put(None)
             self._thread.join()
@@ -228,24 +324,26 @@ class _PostgresWriter(_Writer):
     STAGE = "outbound_contact_import_stage"
     COLUMNS = "phone, name, brand, region, segment, attributes, deadline"
 
+    def _started(self) -> None:
+        with connection.cursor() as cursor:
+            # The rows are still in the uploaded file and the import can be run again,
+            # so its commit need not wait for the disk: a commit lost to a crash loses
+            # the contacts and the job's "finished" together, and the job runs again.
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
     def _store(self, rows: list[tuple]) -> None:
         try:
-            with transaction.atomic(), connection.cursor() as cursor:
-                self._no_disk_wait(cursor)
-                with connection.wrap_database_errors:
-                    self._copy(cursor, rows)
+            with (
+                transaction.atomic(),
+                connection.cursor() as cursor,
+                connection.wrap_database_errors,
+            ):
+                self._copy(cursor, rows)
         except IntegrityError:
             with transaction.atomic(), connection.cursor() as cursor:
-                self._no_disk_wait(cursor)
                 self._merge(cursor, rows)
         else:
             self.inserted += len(rows)
-
-    @staticmethod
-    def _no_disk_wait(cursor) -> None:
-        # The rows are still in the uploaded file and the import can be run again, so
-        # these commits need not wait for the disk.
-        cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
     def _copy(self, cursor, rows: list[tuple]) -> None:
         table = Contact._meta.db_table
@@ -280,7 +378,7 @@ class _PostgresWriter(_Writer):
             "region varchar(100), segment varchar(100), attributes jsonb, deadline date) "
             "ON COMMIT DELETE ROWS"
         )
-        # Inside an outer transaction nothing commits between batches.
+        # Inside the import's transaction nothing commits between batches.
         cursor.execute(f"TRUNCATE {self.STAGE}")
         with cursor.cursor.copy(f"COPY {self.STAGE} ({self.COLUMNS}) FROM STDIN") as copy:
             write, dumps = copy.write_row, _JSON.encode
@@ -327,7 +425,7 @@ class _SqliteWriter(_Writer):
         ]
         table = Contact._meta.db_table
         marks = ", ".join(["%s"] * 11)
-        with transaction.atomic(), connection.cursor() as cursor:
+        with transaction.atomic(), connection.cursor() as cursor:  # a savepoint
             before = connection.connection.total_changes
             cursor.executemany(
                 f"INSERT OR IGNORE INTO {table} ({self.COLUMNS}) VALUES ({marks})",  # noqa: S608
@@ -366,9 +464,9 @@ class ContactImporter:
         encoding: str | None = None,
         deadline_days: int = 7,
         import_id: int | None = None,
+        hold_id: int | None = None,
         report=None,
         rejects_path: str | Path | None = None,
-        hold_id: int | None = None,
     ):
         self.campaign = campaign
         self.path = path
@@ -388,7 +486,9 @@ class ContactImporter:
         self.counts = Counts()
         self.accepted = 0
 
-    def run(self) -> tuple[Counts, Path | None]:
+    def run(self, publish=None) -> tuple[Counts, Path | None]:
+        """Imports the list in one transaction; `publish(counts)` is called inside it at
+        the end, so whatever it writes (the job's counts) commits with the contacts."""
         if "deadline" in self.mapping:
             date_source = DateSource.DEADLINE
         elif "feedback_date" in self.mapping:
@@ -407,16 +507,22 @@ class ContactImporter:
                 spool = Path(handle.name)
         self.rejects = RejectsSpool(spool, len(self.header))
         self.writer = _writer(self.campaign.pk, self.import_id, self.hold_id)
+
+        def finish() -> None:
+            # Every batch is stored by now.
+            self._settle()
+            # Rows that another import stored first are caught by the unique constraint.
+            self.counts.duplicates_in_campaign += self.accepted - self.writer.inserted
+            if publish is not None:
+                publish(self.counts)
+
         try:
             self._read()
-            self.writer.flush()
+            self.writer.publish(finish)
         except BaseException:
             self.writer.close()
             self.rejects.discard()
             raise
-        self._settle()
-        # Rows that another import stored first are caught by the unique constraint.
-        self.counts.duplicates_in_campaign += self.accepted - self.writer.inserted
         spooled = self.rejects.close()
         if spooled is None:
             self.rejects.discard()
@@ -424,16 +530,21 @@ class ContactImporter:
 
     def _read(self) -> None:
         last_report = time.monotonic()
+        batch_rows = settings.WAIHU_IMPORT_BATCH_ROWS
         with open_table(self.path, self.file_format, self.encoding) as table:
             batch: list[list] = []
+            consumed = table.consumed
+            cut = consumed() + BATCH_BYTES
             for row in table.rows():
                 batch.append(row)
-                if len(batch) >= BATCH_ROWS:
+                if len(batch) >= batch_rows or consumed() >= cut:
                     self._process(batch)
                     batch = []
+                    cut = consumed() + BATCH_BYTES
                     if self.report and time.monotonic() - last_report > REPORT_SECONDS:
-                        self._settle()
-                        self.report(self.counts, table.progress())
+                        # Nothing is imported until the end: the staged rows are not
+                        # the campaign's yet.
+                        self.report(replace(self.counts, imported=0), table.progress())
                         last_report = time.monotonic()
             self._process(batch)
 
@@ -453,6 +564,11 @@ class ContactImporter:
     def _process(self, batch: list[list]) -> None:
         if not batch:
             return
+        self._process_rows(batch)
+        # The batch is staged (or being staged) in the import's transaction.
+        self.writer.hand_over()
+
+    def _process_rows(self, batch: list[list]) -> None:
         self.counts.rows_read += len(batch)
         mapping = self.mapping
         screened = self.rules.screen(
@@ -495,7 +611,7 @@ def rejects_spool_path(job: ContactImport) -> Path:
 
 
 def import_into_job(
-    job: ContactImport, *, report=None, hold_id: int | None = None
+    job: ContactImport, *, report=None, publish=None, hold_id: int | None = None
 ) -> tuple[Counts, Path | None]:
     importer = ContactImporter(
         campaign=job.campaign,
@@ -510,12 +626,13 @@ def import_into_job(
         rejects_path=rejects_spool_path(job),
         hold_id=hold_id,
     )
-    return importer.run()
+    return importer.run(publish)
 
 
 def contact_writer(
     campaign_id: int, import_id: int | None = None, hold_id: int | None = None
 ) -> _Writer:
     """The quickest way to store screened contacts on this database: `add(...)` each, then
-    `flush()`; `inserted` counts those stored (a number another writer stored first is not)."""
+    `flush()` (or `close()` to store none); `inserted` counts those stored (a number
+    another writer stored first is not)."""
     return _writer(campaign_id, import_id, hold_id)

@@ -7,44 +7,186 @@ import csv
 import datetime
 import functools
 import io
+import os
 import posixpath
 import re
+import tempfile
 import zipfile
 import zlib
+from array import array
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from lxml import etree
+
+from surveys.workbook_safety import workbook_check
 
 _CHUNK = 1 << 20
 _XML_CHUNK = 1 << 16
 
 
 class UnreadableFile(ValueError):
-    """The file is not a list we can read; the message says why, for the user."""
+    """The file is not a list we can read; the message says why, for the user. `row` is
+    the row (or line) of the file at fault, when one is."""
+
+    def __init__(self, message: str, row: int | None = None):
+        super().__init__(message)
+        self.row = row
+
+
+class LimitExceeded(UnreadableFile):
+    """The list passes one of the import's limits; the message names it."""
+
+
+# Excel's own bounds: no sheet it writes holds more rows.
+EXCEL_MAX_ROWS = 1_048_576
+# Shared strings are kept in memory up to about this many bytes, the rest in a temporary
+# file; and a workbook may hold at most this many of them.
+_STRINGS_IN_MEMORY = 48 * 2**20
+_MAX_SHARED_STRINGS = 10_000_000
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a list may hold; anything beyond is refused while it streams (settings
+    WAIHU_IMPORT_MAX_*)."""
+
+    rows: int
+    columns: int
+    cell_chars: int
+    expanded_bytes: int
+
+    @classmethod
+    def from_settings(cls) -> "Limits":
+        return cls(
+            rows=settings.WAIHU_IMPORT_MAX_ROWS,
+            columns=settings.WAIHU_IMPORT_MAX_COLUMNS,
+            cell_chars=settings.WAIHU_IMPORT_MAX_CELL_CHARS,
+            expanded_bytes=settings.WAIHU_IMPORT_MAX_EXPANDED_MB * 2**20,
+        )
+
+    def too_many_rows(self, row: int) -> LimitExceeded:
+        return LimitExceeded(
+            _("The list has more than %(limit)s rows, the most one import takes.")
+            % {"limit": f"{self.rows:,}"},
+            row,
+        )
+
+    def too_many_columns(self, row: int | None) -> LimitExceeded:
+        return LimitExceeded(
+            _("Row %(row)s has more than %(limit)s columns, the most one import takes.")
+            % {"row": f"{row:,}" if row else "?", "limit": f"{self.columns:,}"},
+            row,
+        )
+
+    def cell_too_long(self, row: int | None) -> LimitExceeded:
+        if row is None:
+            message = _(
+                "A cell holds more than %(limit)s characters, the most one import takes."
+            ) % {"limit": f"{self.cell_chars:,}"}
+        else:
+            message = _(
+                "A cell of row %(row)s holds more than %(limit)s characters, the most one "
+                "import takes."
+            ) % {"row": f"{row:,}", "limit": f"{self.cell_chars:,}"}
+        return LimitExceeded(message, row)
+
+
+def _nul_in_line(line: int) -> UnreadableFile:
+    return UnreadableFile(
+        _(
+            "Line %(line)s holds a NUL character, which a text list never does: the file "
+            "is damaged or not a CSV file."
+        )
+        % {"line": f"{line:,}"},
+        line,
+    )
+
+
+def _mixed_encodings(line: int, utf8_first: bool) -> UnreadableFile:
+    if utf8_first:
+        message = _(
+            "Line %(line)s is not in UTF-8 like the lines before it: the file mixes "
+            "encodings. Save the whole list again in one encoding (UTF-8) and upload it."
+        )
+    else:
+        message = _(
+            "Line %(line)s is in UTF-8 but most of the file is in GBK: the file mixes "
+            "encodings. Save the whole list again in one encoding (UTF-8) and upload it."
+        )
+    return UnreadableFile(message % {"line": f"{line:,}"}, line)
+
+
+def _has_wide_character(text: str) -> bool:
+    """A character of three or more UTF-8 bytes (a Chinese one, say): GBK text misread as
+    UTF-8 only rarely makes one."""
+    return any(ord(c) >= 0x800 for c in text)
 
 
 def detect_encoding(path: str | Path) -> str:
-    """The encoding of a CSV file. UTF-8 is tried over the whole file, a chunk at a time
-    (a GBK file is almost never valid UTF-8, and a UTF-8 file may hold its first Chinese
-    character far down); anything else is read as GB18030, the superset of GBK."""
+    """The encoding of a CSV file, decided once for the whole file. UTF-8 is tried over
+    the whole file, a chunk at a time (a GBK file is almost never valid UTF-8, and a UTF-8
+    file may hold its first Chinese character far down); a file that is not UTF-8 is read
+    as GB18030, the superset of GBK. A file whose lines are in both is refused, naming the
+    first line in the minority's encoding, as is one holding a NUL byte."""
     with open(path, "rb") as raw:
         head = raw.read(4)
-        if head.startswith(codecs.BOM_UTF8):
-            return "utf-8-sig"
         if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             return "utf-16"
+        bom = head.startswith(codecs.BOM_UTF8)
         raw.seek(0)
         decoder = codecs.getincrementaldecoder("utf-8")()
-        try:
-            while chunk := raw.read(_CHUNK):
+        lines = 0
+        while chunk := raw.read(_CHUNK):
+            nul = chunk.find(b"\0")
+            if nul >= 0:
+                raise _nul_in_line(lines + chunk.count(b"\n", 0, nul) + 1)
+            pending = len(decoder.getstate()[0])
+            try:
                 decoder.decode(chunk)
+            except UnicodeDecodeError as error:
+                at = max(error.start - pending, 0)
+                return _not_utf8(raw, lines + chunk.count(b"\n", 0, at), bom)
+            lines += chunk.count(b"\n")
+        try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
-            return "gb18030"
-    return "utf-8"
+            return _not_utf8(raw, lines, bom)
+    return "utf-8-sig" if bom else "utf-8"
+
+
+def _not_utf8(raw, lines_before: int, bom: bool) -> str:
+    """The file is not all UTF-8 from the line after `lines_before` on (`raw` is at its
+    start): GB18030 unless a fair share of its lines are UTF-8 Chinese, in which case the
+    file mixes encodings. A line of GBK happens to read as UTF-8 Chinese now and then
+    (under one line in a hundred, short lines), so a few such lines do not count."""
+    raw.seek(0)
+    utf8 = not_utf8 = 0
+    first_utf8 = first_not_utf8 = None
+    for number, line in enumerate(raw, start=1):
+        if b"\0" in line:
+            raise _nul_in_line(number)
+        if line.isascii():
+            continue
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError:
+            not_utf8 += 1
+            first_not_utf8 = first_not_utf8 or number
+            continue
+        if _has_wide_character(text):
+            utf8 += 1
+            first_utf8 = first_utf8 or number
+    if bom or utf8 >= not_utf8:
+        raise _mixed_encodings(first_not_utf8 or lines_before + 1, utf8_first=True)
+    if utf8 > 0.05 * (utf8 + not_utf8):
+        raise _mixed_encodings(first_utf8, utf8_first=False)
+    return "gb18030"
 
 
 def _sniff_delimiter(sample: str) -> str:
@@ -87,6 +229,8 @@ class Table(abc.ABC):
     header: list[str]
     delimiter: str = ""
     encoding: str = ""
+    # The row of the file last given (the header is row 1), for messages.
+    row_number: int = 0
 
     @abc.abstractmethod
     def rows(self) -> Iterator[list]:
@@ -96,29 +240,82 @@ class Table(abc.ABC):
     def progress(self) -> float:
         """How far reading got, from 0 to 1."""
 
+    @abc.abstractmethod
+    def consumed(self) -> int:
+        """About how many bytes of cells have been read so far: batches are cut by it, so a
+        list of huge rows is held a few rows at a time."""
+
 
 class CsvTable(Table):
-    def __init__(self, raw, encoding: str, size: int):
+    def __init__(self, raw, encoding: str, size: int, limits: Limits):
         self._raw = raw
         self._size = max(size, 1)
+        self._limits = limits
         self.encoding = encoding
-        self._text = io.TextIOWrapper(raw, encoding=encoding, newline="", errors="replace")
+        # The encoding is the whole file's (detect_encoding): a byte it cannot read is an
+        # error, never a replacement character.
+        self._text = io.TextIOWrapper(raw, encoding=encoding, newline="", errors="strict")
         sample = self._text.read(8192)
         self.delimiter = _sniff_delimiter(sample)
         self._text.seek(0)
+        # The csv module's own limit on a field, shared by the process, is at least ours:
+        # a longer cell is refused by the check below, naming the row.
+        if csv.field_size_limit() < limits.cell_chars + 1:
+            csv.field_size_limit(limits.cell_chars + 1)
         self._reader = csv.reader(self._text, delimiter=self.delimiter)
-        first = next((row for row in self._reader if any(cell.strip() for cell in row)), None)
+        first = None
+        for row in self._read():
+            if any(cell.strip() for cell in row):
+                first = row
+                break
         if first is None:
             raise UnreadableFile(_("The file is empty."))
         self.header = clean_header(first)
+        self._header_row = self.row_number
+
+    def _read(self) -> Iterator[list]:
+        limits, reader = self._limits, self._reader
+        columns, cell_chars = limits.columns, limits.cell_chars
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as error:
+                row_number = self.row_number + 1
+                if "field larger" in str(error):
+                    raise limits.cell_too_long(row_number) from error
+                raise UnreadableFile(
+                    _("Row %(row)s cannot be read as CSV.") % {"row": f"{row_number:,}"},
+                    row_number,
+                ) from error
+            except UnicodeDecodeError as error:
+                raise UnreadableFile(
+                    _("Row %(row)s is not in %(encoding)s like the rest of the file.")
+                    % {"row": f"{self.row_number + 1:,}", "encoding": self.encoding},
+                    self.row_number + 1,
+                ) from error
+            self.row_number = reader.line_num
+            if len(row) > columns:
+                raise limits.too_many_columns(self.row_number)
+            if max(map(len, row), default=0) > cell_chars:
+                raise limits.cell_too_long(self.row_number)
+            yield row
 
     def rows(self) -> Iterator[list]:
-        for row in self._reader:
+        limit, data = self._limits.rows, 0
+        for row in self._read():
             if row and any(row):
+                data += 1
+                if data > limit:
+                    raise self._limits.too_many_rows(self.row_number)
                 yield row
 
     def progress(self) -> float:
         return min(self._raw.tell() / self._size, 1.0)
+
+    def consumed(self) -> int:
+        return self._raw.tell()
 
 
 class XlsxTable(Table):
@@ -130,19 +327,36 @@ class XlsxTable(Table):
     sheet holding anything else (comments, CDATA, a DTD, another encoding) is read again by
     lxml from the start, past the rows already given."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, limits: Limits | None = None):
+        limits = limits or Limits.from_settings()
+        # Harmless before anything is parsed: no document type declaration, and no more
+        # than the limit once expanded (the zip's sizes are held to as it is read).
+        try:
+            with open(path, "rb") as handle:
+                workbook_check(handle, max_expanded_bytes=limits.expanded_bytes)
+        except ValidationError as error:
+            message = error.messages[0]
+            if error.code == "too_large":
+                raise LimitExceeded(message) from error
+            if error.code == "not_xlsx":
+                raise _unreadable_workbook() from error
+            raise UnreadableFile(message) from error
         try:
             self._archive = zipfile.ZipFile(path)
         except (zipfile.BadZipFile, OSError, ValueError) as error:
             raise _unreadable_workbook() from error
         self._sheet = None
+        self._limits = limits
+        self._read_bytes = 0
         try:
-            self._workbook = _Workbook(self._archive)
+            self._workbook = _Workbook(self._archive, limits)
             self._total = max(self._workbook.sheet_size, 1)
             self._done = 0
             self._iter = self._read_rows()
             for row in self._iter:
                 if any(cell not in ("", None) for cell in row):
+                    if len(row) > limits.columns:
+                        raise limits.too_many_columns(self.row_number)
                     self.header = clean_header(row)
                     self._width = len(row)
                     break
@@ -155,9 +369,12 @@ class XlsxTable(Table):
             raise
 
     def rows(self) -> Iterator[list]:
-        width = self._width
+        width, limit, data = self._width, self._limits.rows, 0
         for row in self._iter:
             if any(cell not in ("", None) for cell in row):
+                data += 1
+                if data > limit:
+                    raise self._limits.too_many_rows(self.row_number)
                 if len(row) < width:
                     row.extend([None] * (width - len(row)))
                 yield row
@@ -165,10 +382,27 @@ class XlsxTable(Table):
     def progress(self) -> float:
         return min(self._done / self._total, 1.0)
 
+    def consumed(self) -> int:
+        return self._read_bytes + self._workbook.strings.read_from_disk
+
     def close(self) -> None:
         if self._sheet is not None:
             self._sheet.close()
+        if getattr(self, "_workbook", None) is not None:
+            self._workbook.strings.close()
         self._archive.close()
+
+    def _counted(self, row: list) -> list:
+        """A row of the sheet, empty or not, counted: no sheet Excel writes holds more than
+        1,048,576, and a row may not reach past the column limit."""
+        self.row_number += 1
+        if self.row_number > EXCEL_MAX_ROWS:
+            raise LimitExceeded(
+                _("The sheet has more than %(limit)s rows, more than Excel allows.")
+                % {"limit": f"{EXCEL_MAX_ROWS:,}"},
+                self.row_number,
+            )
+        return row
 
     def _open_sheet(self):
         if self._sheet is not None:
@@ -181,6 +415,7 @@ class XlsxTable(Table):
         """The sheet's rows in order, each as its cells' values (None where a cell is
         missing); rows without cells, or left out of the sheet, are left out here too."""
         given = 0
+        self.row_number = 0
         try:
             if plain:
                 try:
@@ -191,6 +426,7 @@ class XlsxTable(Table):
                     return
                 except _NotPlain:
                     pass
+            self.row_number = 0
             for number, row in enumerate(self._parse_rows()):
                 if number >= given:
                     yield row
@@ -205,11 +441,16 @@ class XlsxTable(Table):
         read = self._open_sheet()
         decoder = codecs.getincrementaldecoder("utf-8")()
         value, inline_text, columns = self._workbook.value, _inline_text, _COLUMNS
+        limits, counted = self._limits, self._counted
+        max_columns, cell_chars = limits.columns, limits.cell_chars
+        # A row's XML may be no longer than its cells at their longest, and then some.
+        max_row = max_columns * (cell_chars * 8 + 256) + (1 << 16)
         buffer, started, first = "", False, True
         tokens = _token_pattern("").findall
         while True:
             chunk = read(_XML_CHUNK)
             self._done += len(chunk)
+            self._read_bytes += len(chunk)
             try:
                 text = decoder.decode(chunk, final=not chunk)
             except UnicodeDecodeError:
@@ -245,6 +486,7 @@ class XlsxTable(Table):
                 buffer, 0, cut
             ):
                 if ends_row:
+                    counted(values)
                     if values:
                         yield values
                         values = []
@@ -256,8 +498,12 @@ class XlsxTable(Table):
                     if column is None:
                         column = _column_index(letters)
                     if column > len(values):
+                        if column >= max_columns:
+                            raise limits.too_many_columns(self.row_number + 1)
                         values.extend([None] * (column - len(values)))
                 if number:
+                    if len(number) > cell_chars:
+                        raise limits.cell_too_long(self.row_number + 1)
                     if "&" in number:
                         number = _xml_entities(number)
                     values.append(value(kind, style, number))
@@ -266,16 +512,26 @@ class XlsxTable(Table):
                         inline = inline_text(rest)
                     elif "&" in inline or "_x" in inline:
                         inline = _xml_text(inline)
+                    if len(inline) > cell_chars:
+                        raise limits.cell_too_long(self.row_number + 1)
                     values.append(inline)
                 elif rest and not rest.isspace():
                     raise _NotPlain
                 else:
                     values.append(None)
+            if len(values) > max_columns:
+                raise limits.too_many_columns(self.row_number + 1)
             if values:
                 yield values
             if closing is not None:
                 return
             buffer = buffer[cut:]
+            if len(buffer) > max_row:
+                raise LimitExceeded(
+                    _("Row %(row)s is larger than a row of %(columns)s cells can be.")
+                    % {"row": f"{self.row_number + 1:,}", "columns": f"{max_columns:,}"},
+                    self.row_number + 1,
+                )
 
     def _parse_rows(self) -> Iterator[list]:
         """Any well-formed sheet, read with lxml, one <row> element at a time."""
@@ -284,10 +540,12 @@ class XlsxTable(Table):
             events=("end",), tag="{*}row", resolve_entities=False, no_network=True
         )
         value = self._workbook.value
+        limits = self._limits
         cell_tag = value_tag = inline_tag = None
         while True:
             chunk = read(_XML_CHUNK)
             self._done += len(chunk)
+            self._read_bytes += len(chunk)
             if chunk:
                 parser.feed(chunk)
             else:
@@ -305,14 +563,24 @@ class XlsxTable(Table):
                     if ref is not None:
                         column = _column_index(ref.rstrip("0123456789"))
                         if column > len(values):
+                            if column >= limits.columns:
+                                raise limits.too_many_columns(self.row_number + 1)
                             values.extend([None] * (column - len(values)))
                     kind = cell.get("t")
                     if kind == "inlineStr":
                         inline = cell.find(inline_tag)
-                        values.append(None if inline is None else _rich_text(inline))
-                        continue
-                    text = cell.findtext(value_tag)
-                    values.append(value(kind, cell.get("s"), text) if text else None)
+                        text = None if inline is None else _rich_text(inline)
+                    else:
+                        text = cell.findtext(value_tag)
+                    if text and len(text) > limits.cell_chars:
+                        raise limits.cell_too_long(self.row_number + 1)
+                    if kind == "inlineStr":
+                        values.append(text)
+                    else:
+                        values.append(value(kind, cell.get("s"), text) if text else None)
+                if len(values) > limits.columns:
+                    raise limits.too_many_columns(self.row_number + 1)
+                self._counted(values)
                 # What was read is dropped, so the tree stays one row deep.
                 row.clear()
                 parent = row.getparent()
@@ -471,8 +739,9 @@ def _column_index(letters: str) -> int:
 
 def _unescape(text: str) -> str:
     if "_x" in text:
-        return _ESCAPED_CHARACTER.sub(lambda m: chr(int(m.group(1), 16)), text)
-    return text
+        text = _ESCAPED_CHARACTER.sub(lambda m: chr(int(m.group(1), 16)), text)
+    # NUL, which no database text holds, written as _x0000_ or &#0;: nobody sees it.
+    return text.replace("\0", "") if "\0" in text else text
 
 
 def _is_date_format(code: str) -> bool:
@@ -530,8 +799,10 @@ class _Workbook:
     """Where the first worksheet is, and what its cells need to be read: the shared
     strings, which styles are dates, and the workbook's date system."""
 
-    def __init__(self, archive: zipfile.ZipFile):
+    def __init__(self, archive: zipfile.ZipFile, limits: Limits):
         self._archive = archive
+        self._limits = limits
+        self.strings = _SharedStrings()
         self._names = {name.lower(): name for name in archive.namelist()}
         workbook = self._target("_rels/.rels", "/officeDocument") or "xl/workbook.xml"
         folder, name = posixpath.split(workbook)
@@ -610,22 +881,27 @@ class _Workbook:
                 return path
         return None
 
-    def _shared_strings(self, name: str) -> list[str]:
+    def _shared_strings(self, name: str) -> "_SharedStrings":
+        strings = self.strings
         actual = self._name(name)
         if actual is None:
-            return []
-        strings = []
+            return strings
+        cell_chars = self._limits.cell_chars
         try:
             with self._archive.open(actual) as part:
                 for _event, item in etree.iterparse(
                     part, tag="{*}si", resolve_entities=False, no_network=True
                 ):
-                    strings.append(_rich_text(item))
+                    text = _rich_text(item)
+                    if len(text) > cell_chars:
+                        raise self._limits.cell_too_long(None)
+                    strings.append(text)
                     item.clear()
                     while item.getprevious() is not None:
                         del item.getparent()[0]
         except etree.XMLSyntaxError as error:
             raise _unreadable_workbook() from error
+        strings.done()
         return strings
 
     def _date_styles(self, name: str) -> frozenset[str]:
@@ -652,6 +928,60 @@ class _Workbook:
         return frozenset(dates)
 
 
+class _SharedStrings:
+    """A workbook's shared strings: in memory up to a budget, then in a temporary file, so
+    a workbook whose strings expand enormously costs disk, not memory."""
+
+    def __init__(self):
+        self._memory: list[str] = []
+        self._used = 0
+        self._file = None
+        self._ends = array("Q")
+        self.read_from_disk = 0
+
+    def append(self, text: str) -> None:
+        if len(self._memory) + len(self._ends) >= _MAX_SHARED_STRINGS:
+            raise LimitExceeded(
+                _("The workbook holds more than %(limit)s different texts.")
+                % {"limit": f"{_MAX_SHARED_STRINGS:,}"}
+            )
+        if self._file is None:
+            self._used += len(text) + 64
+            if self._used <= _STRINGS_IN_MEMORY:
+                self._memory.append(text)
+                return
+            self._file = tempfile.TemporaryFile(prefix="waihu-strings-")  # noqa: SIM115
+            self._end = 0
+        data = text.encode("utf-8", "surrogatepass")
+        self._file.write(data)
+        self._end += len(data)
+        self._ends.append(self._end)
+
+    def done(self) -> None:
+        if self._file is not None:
+            self._file.flush()
+
+    def __getitem__(self, index: int) -> str:
+        memory = self._memory
+        if 0 <= index < len(memory):
+            return memory[index]
+        spilled = index - len(memory)
+        if index < 0 or spilled >= len(self._ends):
+            raise IndexError(index)
+        start = self._ends[spilled - 1] if spilled else 0
+        data = os.pread(self._file.fileno(), self._ends[spilled] - start, start)
+        self.read_from_disk += len(data)
+        return data.decode("utf-8", "surrogatepass")
+
+    def __len__(self) -> int:
+        return len(self._memory) + len(self._ends)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
 def _rich_text(element) -> str:
     """The text of a shared or inline string: its <t>, or its runs' <t>s joined; phonetic
     guides (<rPh>) are not part of it."""
@@ -671,21 +1001,27 @@ def file_format(name: str) -> str | None:
 
 
 @contextmanager
-def open_table(path: str | Path, fmt: str, encoding: str | None = None) -> Iterator[Table]:
-    """The list at `path` opened for reading; CSV is decoded as it streams."""
+def open_table(
+    path: str | Path, fmt: str, encoding: str | None = None, limits: Limits | None = None
+) -> Iterator[Table]:
+    """The list at `path` opened for reading, held to `limits` (the settings' by default);
+    CSV is decoded as it streams."""
     path = str(path)
+    limits = limits or Limits.from_settings()
     if fmt == "xlsx":
-        table = XlsxTable(path)
+        table = XlsxTable(path, limits)
         try:
             yield table
         finally:
             table.close()
         return
+    # An encoding given is the one the file's inspection found reading it whole (NUL bytes
+    # and mixed encodings refused then); the file has not changed since.
     encoding = encoding or detect_encoding(path)
     size = Path(path).stat().st_size
     with open(path, "rb") as raw:
         try:
-            table = CsvTable(raw, encoding, size)
+            table = CsvTable(raw, encoding, size, limits)
         except csv.Error as error:
             raise UnreadableFile(_("This is not a CSV file we can read.")) from error
         yield table

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -20,6 +21,7 @@ from accounts.audit import AuditAction, audit_record
 from outbound.contacts import acceptance
 from outbound.contacts.importer import (
     TARGETS,
+    Counts,
     build_rejects_workbook,
     counts_dict,
     import_into_job,
@@ -28,7 +30,14 @@ from outbound.contacts.importer import (
 from outbound.contacts.normalise import normalise_phone
 from outbound.contacts.readers import UnreadableFile, cell_text, file_format, open_table
 from outbound.contacts.selectors import can_manage_contacts
-from outbound.models import ContactHold, ContactImport, DoNotCallEntry, RedListEntry, WorkOrder
+from outbound.models import (
+    Contact,
+    ContactHold,
+    ContactImport,
+    DoNotCallEntry,
+    RedListEntry,
+    WorkOrder,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +65,11 @@ def check_can_import(*, user, campaign: WorkOrder) -> None:
 
 
 def import_create(*, campaign: WorkOrder, user, upload) -> ContactImport:
-    """A contact list uploaded to `campaign`: stored, its columns and first rows read."""
+    """A contact list uploaded to `campaign`: stored with its job, whose columns and first
+    rows a worker reads (`import_inspect`). The request never parses the file: a hostile
+    one costs a worker, held to the import's limits, not the web process."""
+    from outbound.contacts.tasks import contact_import_inspect
+
     check_can_import(user=user, campaign=campaign)
     fmt = file_format(upload.name)
     if fmt is None:
@@ -67,24 +80,58 @@ def import_create(*, campaign: WorkOrder, user, upload) -> ContactImport:
         original_name=Path(upload.name).name[:255],
         file_format=fmt,
         deadline_days=DEFAULT_DEADLINE_DAYS,
+        status=ContactImport.Status.READING,
     )
-    job.file.save(Path(upload.name).name, upload, save=False)
+    with transaction.atomic():
+        job.file.save(Path(upload.name).name, upload, save=False)
+        job.save()
+        transaction.on_commit(lambda: contact_import_inspect.delay(job.pk))
+    return job
+
+
+def import_inspect(*, import_id: int) -> ContactImport | None:
+    """Reads an uploaded list's columns, encoding and first rows, held to the import's
+    limits over the whole file (a NUL byte or mixed encodings anywhere in a CSV, a
+    workbook that expands too far); a list that cannot be imported fails here, with the
+    reason, before anybody maps its columns."""
+    job = ContactImport.objects.filter(pk=import_id, status=ContactImport.Status.READING).first()
+    if job is None:
+        return None
     try:
-        with open_table(job.file.path, fmt) as table:
-            job.header = table.header
-            job.encoding = table.encoding
-            job.delimiter = table.delimiter
+        with open_table(job.file.path, job.file_format) as table:
+            header, encoding, delimiter = table.header, table.encoding, table.delimiter
             preview = []
             for row in table.rows():
-                preview.append([cell_text(cell) for cell in row[: len(table.header)]])
+                preview.append([cell_text(cell) for cell in row[: len(header)]])
                 if len(preview) >= PREVIEW_ROWS:
                     break
-            job.preview = preview
-    except (UnreadableFile, UnicodeError, OSError) as error:
-        job.file.delete(save=False)
-        message = str(error) if isinstance(error, UnreadableFile) else None
-        raise ValidationError({"file": message or _("This file cannot be read.")}) from error
-    job.save()
+    except UnreadableFile as error:
+        return _inspect_failed(job, str(error), error.row)
+    except (UnicodeError, OSError) as error:
+        logger.warning("Contact list %s cannot be read: %s", import_id, error)
+        return _inspect_failed(job, _("This file cannot be read."), None)
+    ContactImport.objects.filter(pk=import_id, status=ContactImport.Status.READING).update(
+        header=header,
+        encoding=encoding,
+        delimiter=delimiter,
+        preview=preview,
+        status=ContactImport.Status.UPLOADED,
+    )
+    job.refresh_from_db()
+    return job
+
+
+def _inspect_failed(job: ContactImport, message: str, row: int | None) -> ContactImport:
+    ContactImport.objects.filter(pk=job.pk, status=ContactImport.Status.READING).update(
+        status=ContactImport.Status.FAILED,
+        error=message,
+        error_row=row,
+        finished_at=timezone.now(),
+    )
+    # Nothing of a list refused is kept.
+    job.file.delete(save=False)
+    ContactImport.objects.filter(pk=job.pk).update(file=job.file.name or "")
+    job.refresh_from_db()
     return job
 
 
@@ -151,49 +198,178 @@ def import_start(
     return job
 
 
+def _stale_before():
+    return timezone.now() - datetime.timedelta(seconds=settings.WAIHU_IMPORT_STALE_SECONDS)
+
+
+def _claimable() -> Q:
+    """A job to run: queued, or running with a heartbeat stopped (its worker died; the
+    broker hands its task over again, or the sweep queued it again)."""
+    running = ContactImport.Status.RUNNING
+    return Q(status=ContactImport.Status.QUEUED) | Q(
+        status=running, heartbeat_at__lt=_stale_before()
+    )
+
+
+class _Superseded(Exception):
+    """Another run took the job over (this one was thought dead): its work is dropped."""
+
+
 def import_run(*, import_id: int) -> ContactImport | None:
-    """Runs a queued import to its end; a job another worker took is left alone. The
-    rejected rows' workbook is built by a task of its own once the counts are in."""
+    """Runs a queued import to its end, all or nothing: the contacts and the job's final
+    counts are committed together. A job another worker is running is left alone; one
+    whose worker died is taken up and run again from the start (nothing of the first run
+    was published), at most WAIHU_IMPORT_MAX_ATTEMPTS times in all. The rejected rows'
+    workbook is built by a task of its own once the counts are in."""
     from outbound.contacts.tasks import contact_import_rejects
 
-    claimed = ContactImport.objects.filter(pk=import_id, status=ContactImport.Status.QUEUED).update(
-        status=ContactImport.Status.RUNNING, started_at=timezone.now()
+    with transaction.atomic():
+        job = (
+            ContactImport.objects.select_for_update()
+            .filter(_claimable(), pk=import_id)
+            .select_related("campaign", "uploaded_by")
+            .first()
+        )
+        if job is None:
+            return None
+        now = timezone.now()
+        attempt = job.attempts + 1
+        if attempt > settings.WAIHU_IMPORT_MAX_ATTEMPTS:
+            if not _remove_leftovers(import_id):
+                return _import_failed(job, _called_message(), attempt=job.attempts)
+            return _import_failed(job, _interrupted_message(), attempt=job.attempts)
+        ContactImport.objects.filter(pk=import_id).update(
+            status=ContactImport.Status.RUNNING,
+            started_at=now,
+            heartbeat_at=now,
+            attempts=attempt,
+            progress=0.0,
+            error="",
+            error_row=None,
+            **counts_dict(Counts()),
+        )
+        if not _remove_leftovers(import_id):
+            return _import_failed(job, _called_message(), attempt=attempt)
+    job.refresh_from_db()
+    mine = ContactImport.objects.filter(
+        pk=import_id, status=ContactImport.Status.RUNNING, attempts=attempt
     )
-    if claimed != 1:
-        return None
-    job = ContactImport.objects.select_related("campaign", "uploaded_by").get(pk=import_id)
 
     def report(counts, progress: float) -> None:
-        ContactImport.objects.filter(pk=import_id).update(
-            progress=round(min(progress, 0.99), 4), **counts_dict(counts)
+        mine.update(
+            progress=round(min(progress, 0.99), 4),
+            heartbeat_at=timezone.now(),
+            **counts_dict(counts),
         )
 
-    hold = acceptance.hold_open(
+    # A list added to a campaign already started waits for acceptance (acceptance.py); a
+    # run taken up again keeps the hold its first run opened.
+    hold = ContactHold.objects.filter(contact_import=job).first() or acceptance.hold_open(
         campaign=job.campaign,
         source=ContactHold.Source.IMPORT,
         label=job.original_name,
         added_by=job.uploaded_by,
         contact_import=job,
     )
-    try:
-        counts, spool = import_into_job(job, report=report, hold_id=hold and hold.pk)
-    except UnreadableFile as error:
-        return _import_failed(job, str(error), hold)
-    except Exception:
-        logger.exception("Contact import %s failed", import_id)
-        return _import_failed(job, _("The import stopped because of an internal error."), hold)
-    with transaction.atomic():
+
+    def publish(counts) -> None:
+        # In the import's transaction: the counts commit with the contacts, and only if
+        # no later run took the job over meanwhile.
         acceptance.hold_import_finish(job=job, hold=hold)
-        ContactImport.objects.filter(pk=import_id).update(
+        done = mine.update(
             status=ContactImport.Status.DONE,
             progress=1.0,
             finished_at=timezone.now(),
+            heartbeat_at=timezone.now(),
             **counts_dict(counts),
         )
-        if spool is not None:
-            transaction.on_commit(lambda: contact_import_rejects.delay(import_id))
+        if done != 1:
+            raise _Superseded
+
+    try:
+        _counts, spool = import_into_job(
+            job, report=report, publish=publish, hold_id=hold and hold.pk
+        )
+    except _Superseded:
+        logger.warning("Contact import %s was taken over by another run", import_id)
+        return None
+    except UnreadableFile as error:
+        _hold_drop(hold)
+        return _import_failed(job, str(error), row=error.row, attempt=attempt)
+    except Exception:
+        logger.exception("Contact import %s failed", import_id)
+        _hold_drop(hold)
+        return _import_failed(
+            job, _("The import stopped because of an internal error."), attempt=attempt
+        )
+    if spool is not None:
+        transaction.on_commit(lambda: contact_import_rejects.delay(import_id))
     job.refresh_from_db()
     return job
+
+
+def _hold_drop(hold: ContactHold | None) -> None:
+    """A failed import left no contact (its transaction rolled back): its hold goes too, so
+    nothing waits for an acceptance."""
+    if hold is not None:
+        ContactHold.objects.filter(pk=hold.pk, status=ContactHold.Status.HELD).delete()
+
+
+def _remove_leftovers(import_id: int) -> bool:
+    """Contacts stored under an unfinished job can only be those of an import cut short
+    before imports were all or nothing: they go (False if some were called since)."""
+    try:
+        with transaction.atomic():
+            Contact.objects.filter(source_import_id=import_id).delete()
+    except ProtectedError:
+        return False
+    return True
+
+
+def _called_message() -> str:
+    return _(
+        "The import was interrupted and some of its contacts have been called since; it "
+        "cannot be run again."
+    )
+
+
+def _interrupted_message() -> str:
+    return _(
+        "The import was interrupted %(count)s times (its worker stopped) and has been "
+        "given up; nothing of it was imported. Upload the list again."
+    ) % {"count": settings.WAIHU_IMPORT_MAX_ATTEMPTS}
+
+
+def import_sweep() -> dict[str, int]:
+    """Running imports whose heartbeat stopped (their worker died) are queued again, or
+    failed once they have had all their attempts; nothing of an unfinished import was
+    ever published, so either way the campaign holds what the job says."""
+    from outbound.contacts.tasks import contact_import_run
+
+    taken = {"requeued": 0, "failed": 0}
+    stale = ContactImport.objects.filter(
+        status=ContactImport.Status.RUNNING, heartbeat_at__lt=_stale_before()
+    ).values_list("pk", "attempts")
+    for pk, attempts in list(stale):
+        if attempts >= settings.WAIHU_IMPORT_MAX_ATTEMPTS:
+            job = ContactImport.objects.get(pk=pk)
+            message = _interrupted_message() if _remove_leftovers(pk) else _called_message()
+            _import_failed(job, message, attempt=attempts)
+            taken["failed"] += 1
+            continue
+        with transaction.atomic():
+            requeued = ContactImport.objects.filter(
+                pk=pk,
+                status=ContactImport.Status.RUNNING,
+                attempts=attempts,
+                heartbeat_at__lt=_stale_before(),
+            ).update(status=ContactImport.Status.QUEUED, heartbeat_at=None)
+            if requeued:
+                transaction.on_commit(lambda pk=pk: contact_import_run.delay(pk))
+                taken["requeued"] += 1
+    if any(taken.values()):
+        logger.warning("Stale contact imports: %s", taken)
+    return taken
 
 
 def import_build_rejects(*, import_id: int) -> ContactImport | None:
@@ -213,13 +389,23 @@ def import_build_rejects(*, import_id: int) -> ContactImport | None:
     return job
 
 
-def _import_failed(job: ContactImport, message: str, hold=None) -> ContactImport:
-    with transaction.atomic():
-        # What was stored before the failure is held, if late, for the administrator.
-        acceptance.hold_import_finish(job=job, hold=hold)
-        ContactImport.objects.filter(pk=job.pk).update(
-            status=ContactImport.Status.FAILED, error=message, finished_at=timezone.now()
-        )
+def _import_failed(
+    job: ContactImport, message: str, *, row: int | None = None, attempt: int | None = None
+) -> ContactImport:
+    """The job failed; nothing of it is in the campaign (its transaction rolled back), and
+    its counts say so. `attempt`: only if the job is still that run's."""
+    jobs = ContactImport.objects.filter(pk=job.pk)
+    if attempt is not None:
+        jobs = jobs.filter(attempts=attempt).exclude(status=ContactImport.Status.DONE)
+    jobs.update(
+        status=ContactImport.Status.FAILED,
+        error=message,
+        error_row=row,
+        finished_at=timezone.now(),
+        imported=0,
+    )
+    spool = rejects_spool_path(job)
+    spool.unlink(missing_ok=True)
     job.refresh_from_db()
     return job
 

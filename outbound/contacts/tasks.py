@@ -9,6 +9,22 @@ def contact_import_run(import_id: int) -> None:
     import_run(import_id=import_id)
 
 
+@shared_task(name="outbound.contacts.import_inspect", ignore_result=True)
+def contact_import_inspect(import_id: int) -> None:
+    """Reads an uploaded list's columns and first rows (a ContactImport's id)."""
+    from outbound.contacts.services import import_inspect
+
+    import_inspect(import_id=import_id)
+
+
+@shared_task(name="outbound.contacts.import_sweep", ignore_result=True)
+def contact_import_sweep() -> None:
+    """Queues again (or fails) the imports whose worker died; run every minute by beat."""
+    from outbound.contacts.services import import_sweep
+
+    import_sweep()
+
+
 @shared_task(
     name="outbound.contacts.import_rejects",
     ignore_result=True,

@@ -81,6 +81,7 @@ class ContactImport(models.Model):
         XLSX = "xlsx", "Excel (.xlsx)"
 
     class Status(models.TextChoices):
+        READING = "reading", _("Reading the file")
         UPLOADED = "uploaded", _("Uploaded, columns to map")
         QUEUED = "queued", _("Waiting to start")
         RUNNING = "running", _("Importing")
@@ -116,6 +117,12 @@ class ContactImport(models.Model):
         _("status"), max_length=20, choices=Status.choices, default=Status.UPLOADED
     )
     error = models.TextField(_("error"), blank=True)
+    # The row of the file the error is about, when it is about one.
+    error_row = models.PositiveIntegerField(_("row at fault"), null=True, blank=True)
+    # Written now and then while the import runs: a job whose heartbeat stops was left by
+    # a worker that died, and is taken up again (attempts counts the runs).
+    heartbeat_at = models.DateTimeField(_("last sign of life"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     progress = models.FloatField(_("progress"), default=0.0)
     rows_read = models.PositiveIntegerField(_("rows read"), default=0)
     imported = models.PositiveIntegerField(_("imported"), default=0)
@@ -142,6 +149,14 @@ class ContactImport(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(progress__gte=0) & Q(progress__lte=1), name="contact_import_progress"
+            )
+        ]
+        indexes = [
+            # The sweep looks for running jobs whose heartbeat stopped.
+            models.Index(
+                fields=["heartbeat_at"],
+                condition=Q(status="running"),
+                name="contact_import_running",
             )
         ]
 

@@ -65,7 +65,9 @@ def via_upload(org, campaign, settings, tmp_path, capture) -> list[tuple]:
     settings.MEDIA_ROOT = tmp_path / "media"
     text = "phone,name,feedback\r\n" + "".join(f"{p},{n},{d}\r\n" for p, n, d, _r in ROWS)
     upload = SimpleUploadedFile("list.csv", text.encode("utf-8"), content_type="text/csv")
-    job = contact_services.import_create(campaign=campaign, user=org.requester, upload=upload)
+    with capture(execute=True):
+        job = contact_services.import_create(campaign=campaign, user=org.requester, upload=upload)
+    job.refresh_from_db()
     with capture(execute=True):
         contact_services.import_start(
             job=job,

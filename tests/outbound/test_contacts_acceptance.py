@@ -58,9 +58,11 @@ def make_campaign(org, **kwargs):
 def import_list(user, order, capture, rows=LATE) -> ContactImport:
     """`rows` uploaded by `user` and imported by the real task (eager), its follow-ups
     (the rejected rows' workbook, the e-mails) run too."""
-    job = services.import_create(
-        campaign=order, user=user, upload=csv_upload(rows=rows, header=HEADER)
-    )
+    with capture(execute=True):  # the worker reads the file's columns
+        job = services.import_create(
+            campaign=order, user=user, upload=csv_upload(rows=rows, header=HEADER)
+        )
+    job.refresh_from_db()
     with capture(execute=True):
         services.import_start(job=job, user=user, mapping=MAPPING, deadline_days=7)
     job.refresh_from_db()

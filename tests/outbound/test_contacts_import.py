@@ -66,8 +66,17 @@ def media(settings, tmp_path):
     return settings.MEDIA_ROOT
 
 
-def run_import(user, campaign, upload, mapping, capture, deadline_days=7):
+def uploaded(campaign, user, upload):
+    """An uploaded list once a worker has read its columns (the task the upload sends
+    when it commits)."""
     job = services.import_create(campaign=campaign, user=user, upload=upload)
+    services.import_inspect(import_id=job.pk)
+    job.refresh_from_db()
+    return job
+
+
+def run_import(user, campaign, upload, mapping, capture, deadline_days=7):
+    job = uploaded(campaign, user, upload)
     with capture(execute=True):
         services.import_start(job=job, user=user, mapping=mapping, deadline_days=deadline_days)
     job.refresh_from_db()
@@ -87,7 +96,7 @@ def rejects_of(job):
 
 
 def test_upload_reads_header_encoding_and_preview(org, campaign, media):
-    job = services.import_create(campaign=campaign, user=org.outbound_admin, upload=csv_upload())
+    job = uploaded(campaign, org.outbound_admin, csv_upload())
     assert job.status == ContactImport.Status.UPLOADED
     assert job.encoding == "gb18030"
     assert job.header == HEADER
@@ -207,7 +216,7 @@ def test_an_expired_red_list_entry_no_longer_excludes(org, campaign, media, capt
 
 def test_complaint_callback_deadline_from_the_feedback_date(org, media, capture):
     campaign = ready_order(org, kind=WorkOrder.Kind.COMPLAINT_CALLBACK)
-    job = services.import_create(campaign=campaign, user=org.requester, upload=csv_upload())
+    job = uploaded(campaign, org.requester, csv_upload())
     with pytest.raises(ValidationError) as error:
         services.import_start(job=job, user=org.requester, mapping=MAPPING, deadline_days=7)
     assert "feedback_date" in error.value.message_dict
@@ -272,17 +281,17 @@ def test_xlsx_import(org, campaign, media, capture):
 
 
 def test_an_unreadable_upload_is_refused(org, campaign, media):
-    with pytest.raises(ValidationError):
-        services.import_create(
-            campaign=campaign,
-            user=org.requester,
-            upload=SimpleUploadedFile("list.xlsx", b"not a workbook"),
-        )
+    job = uploaded(campaign, org.requester, SimpleUploadedFile("list.xlsx", b"not a workbook"))
+    assert job.status == ContactImport.Status.FAILED
+    assert "not an Excel workbook" in job.error
+    # Nothing of a refused list is kept.
+    assert not job.file
+    assert not list((media / "contact_imports").rglob("*.xlsx"))
     with pytest.raises(ValidationError):
         services.import_create(
             campaign=campaign, user=org.requester, upload=SimpleUploadedFile("list.pdf", b"%PDF")
         )
-    assert not ContactImport.objects.exists()
+    assert ContactImport.objects.count() == 1
 
 
 def test_who_may_import(org, media):
@@ -296,7 +305,7 @@ def test_who_may_import(org, media):
 
 
 def test_mapping_is_validated(org, campaign, media):
-    job = services.import_create(campaign=campaign, user=org.requester, upload=csv_upload())
+    job = uploaded(campaign, org.requester, csv_upload())
     for mapping, field in [
         ({"name": 1}, "phone"),
         ({"phone": 0, "name": 0}, "name"),
@@ -316,7 +325,7 @@ def test_a_job_runs_once(org, campaign, media, capture):
 
 
 def test_a_failing_job_is_marked_failed(org, campaign, media, capture):
-    job = services.import_create(campaign=campaign, user=org.requester, upload=csv_upload())
+    job = uploaded(campaign, org.requester, csv_upload())
     job.file.storage.delete(job.file.name)
     with capture(execute=True):
         services.import_start(job=job, user=org.requester, mapping=MAPPING, deadline_days=7)
@@ -327,32 +336,30 @@ def test_a_failing_job_is_marked_failed(org, campaign, media, capture):
 
 
 def test_large_list_streams_in_batches_and_reports_progress(
-    org, campaign, media, capture, monkeypatch
+    org, campaign, media, capture, monkeypatch, settings
 ):
     from outbound.contacts import importer
 
-    monkeypatch.setattr(importer, "BATCH_ROWS", 100)
-    monkeypatch.setattr(importer, "FLUSH_ROWS", 250)
+    settings.WAIHU_IMPORT_BATCH_ROWS = 100
     monkeypatch.setattr(importer, "REPORT_SECONDS", -1)
     seen = []
-    original = ContactImport.objects.filter
+    original = services.import_into_job
 
     rows = [[f"137{n:08d}", f"n{n}"] for n in range(1000)]
     rows += [[f"137{n:08d}", "dup"] for n in range(50)]
-    job = services.import_create(
-        campaign=campaign,
-        user=org.requester,
-        upload=csv_upload(rows=rows, header=["phone", "name"], encoding="utf-8"),
+    job = uploaded(
+        campaign, org.requester, csv_upload(rows=rows, header=["phone", "name"], encoding="utf-8")
     )
 
-    def spy(*args, **kwargs):
-        queryset = original(*args, **kwargs)
-        if kwargs.get("pk") == job.pk and not kwargs.get("status"):
-            row = ContactImport.objects.values("rows_read", "progress").get(pk=job.pk)
+    def spy(job, *, report, publish, **kwargs):
+        def reported(counts, progress):
+            report(counts, progress)
+            row = ContactImport.objects.values("rows_read", "progress", "imported").get(pk=job.pk)
             seen.append(row)
-        return queryset
 
-    monkeypatch.setattr(ContactImport.objects, "filter", spy)
+        return original(job, report=reported, publish=publish, **kwargs)
+
+    monkeypatch.setattr(services, "import_into_job", spy)
     with capture(execute=True):
         services.import_start(job=job, user=org.requester, mapping={"phone": 0}, deadline_days=7)
     job.refresh_from_db()
@@ -360,6 +367,8 @@ def test_large_list_streams_in_batches_and_reports_progress(
     progress = [row["rows_read"] for row in seen]
     assert progress == sorted(progress)
     assert len({p for p in progress if 0 < p < 1050}) >= 5
+    # Nothing counts as imported before the whole list is published.
+    assert {row["imported"] for row in seen} == {0}
 
 
 def test_dnc_and_red_list_entries_are_unique_and_soft_deleted(org, campaign):
@@ -417,21 +426,16 @@ def test_the_database_refuses_a_red_list_period_over_a_year(starts_on, ends_on):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_import_outside_a_transaction(media, monkeypatch):
+def test_import_outside_a_transaction(media, settings):
     """As in a worker: on PostgreSQL the rows are stored by a thread on its own connection
     while the next ones are read."""
-    from outbound.contacts import importer
-
-    monkeypatch.setattr(importer, "BATCH_ROWS", 100)
-    monkeypatch.setattr(importer, "FLUSH_ROWS", 300)
+    settings.WAIHU_IMPORT_BATCH_ROWS = 100
     org = Org()
     campaign = ready_order(org)
     services.dnc_add(phone="13700000005", source="manual")
     rows = [[f"137{n:08d}", f"n{n}"] for n in range(2000)] + [["13700000001", "again"]]
-    job = services.import_create(
-        campaign=campaign,
-        user=org.requester,
-        upload=csv_upload(rows=rows, header=["phone", "name"], encoding="utf-8"),
+    job = uploaded(
+        campaign, org.requester, csv_upload(rows=rows, header=["phone", "name"], encoding="utf-8")
     )
     services.import_start(job=job, user=org.requester, mapping={"phone": 0}, deadline_days=7)
     job.refresh_from_db()
@@ -442,10 +446,10 @@ def test_import_outside_a_transaction(media, monkeypatch):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_storage_error_fails_the_job(media, monkeypatch):
+def test_a_storage_error_fails_the_job(media, monkeypatch, settings):
     from outbound.contacts import importer
 
-    monkeypatch.setattr(importer, "FLUSH_ROWS", 2)
+    settings.WAIHU_IMPORT_BATCH_ROWS = 2
 
     def broken(self, rows):
         raise RuntimeError("disk full")
@@ -454,7 +458,7 @@ def test_a_storage_error_fails_the_job(media, monkeypatch):
     monkeypatch.setattr(importer._SqliteWriter, "_store", broken)
     org = Org()
     campaign = ready_order(org)
-    job = services.import_create(campaign=campaign, user=org.requester, upload=csv_upload())
+    job = uploaded(campaign, org.requester, csv_upload())
     services.import_start(job=job, user=org.requester, mapping=MAPPING, deadline_days=7)
     job.refresh_from_db()
     assert job.status == ContactImport.Status.FAILED

@@ -56,12 +56,28 @@ def test_upload_map_preview_and_progress(client, org, campaign, django_capture_o
     login(client, org.outbound_admin)
     page = client.get(reverse("contacts:import_upload", args=[campaign.pk]))
     assert page.status_code == 200
-    response = client.post(
-        reverse("contacts:import_upload", args=[campaign.pk]), {"file": upload()}
-    )
+    with django_capture_on_commit_callbacks(execute=False) as reading:
+        response = client.post(
+            reverse("contacts:import_upload", args=[campaign.pk]), {"file": upload()}
+        )
     job = ContactImport.objects.get()
     assert response.status_code == 302
     assert response["Location"] == reverse("contacts:import_map", args=[job.pk])
+    # The request stored the file; a worker reads it. Meanwhile the mapping page waits
+    # on the progress page, which turns into the mapping form once the columns are read.
+    assert job.status == ContactImport.Status.READING
+    assert job.header == []
+    waiting = client.get(response["Location"])
+    assert waiting.status_code == 302
+    assert waiting["Location"] == job.get_absolute_url()
+    page = client.get(job.get_absolute_url())
+    assert b"import_progress.js" in page.content
+    assert client.get(reverse("contacts:import_status", args=[job.pk])).json()["status"] == (
+        "reading"
+    )
+    for callback in reading:
+        callback()
+    assert client.get(job.get_absolute_url())["Location"] == response["Location"]
 
     page = client.get(response["Location"])
     assert page.status_code == 200
@@ -124,9 +140,12 @@ def test_upload_map_preview_and_progress(client, org, campaign, django_capture_o
     assert again.status_code == 302
 
 
-def test_the_mapping_needs_a_phone_column(client, org, campaign):
+def test_the_mapping_needs_a_phone_column(
+    client, org, campaign, django_capture_on_commit_callbacks
+):
     login(client, org.requester)
-    client.post(reverse("contacts:import_upload", args=[campaign.pk]), {"file": upload()})
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("contacts:import_upload", args=[campaign.pk]), {"file": upload()})
     job = ContactImport.objects.get()
     response = client.post(
         reverse("contacts:import_map", args=[job.pk]), {"name": "1", "deadline_days": "7"}

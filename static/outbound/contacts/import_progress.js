@@ -35,7 +35,8 @@
       })
       .then(function (state) {
         show(state);
-        if (state.finished) {
+        // Once a worker has read the file's columns, the page becomes the mapping form.
+        if (state.finished || state.status === "uploaded") {
           window.location.reload();
         } else {
           window.setTimeout(poll, 1000);
