@@ -105,6 +105,7 @@ def import_start(
     *, job: ContactImport, user, mapping: dict[str, int], deadline_days: int
 ) -> ContactImport:
     """The columns mapped: the job is queued and its task sent once this commits."""
+    from ops.outbox import enqueue
     from outbound.contacts.tasks import contact_import_run
 
     check_can_import(user=user, campaign=job.campaign)
@@ -138,7 +139,7 @@ def import_start(
         ).update(mapping=mapping, deadline_days=deadline_days, status=ContactImport.Status.QUEUED)
         if changed != 1:
             raise ValidationError(_("This list is already being imported."))
-        transaction.on_commit(lambda: contact_import_run.delay(job.pk))
+        enqueue(contact_import_run, job.pk)
     job.refresh_from_db()
     return job
 
