@@ -259,6 +259,15 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_BROKER_CONNECTION_TIMEOUT = env_float(
     "WAIHU_BROKER_CONNECTION_TIMEOUT_SECONDS", 3.0, minimum=0.1
 )
+# A task sent while the broker restarts (a worker handing on the next step of a call, say)
+# waits for it a few seconds instead of being lost; what the web decides in a transaction
+# goes through the outbox instead, which gives up at once and sends it later.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 6,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 1,
+}
 # Redis: a message a worker took but never acknowledged (the worker, or Redis, restarted
 # under it) is handed out again this long after it was taken. Longer than any countdown a
 # task is sent with (an e-mail's retries wait up to 600 s), shorter than the dialer's
@@ -270,7 +279,7 @@ if CELERY_BROKER_URL.startswith(("redis", "rediss")):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": WAIHU_BROKER_VISIBILITY_TIMEOUT_SECONDS,
     }
-# Outbox rows handed over are kept this many days (the admin shows what waited and why);
+# Outbox rows handed over are kept this many days (what waited, and why, stays readable);
 # a delivery that claimed an e-mail and was not heard from in WAIHU_OUTBOX_CLAIM_SECONDS is
 # taken to have died, and the next delivery sends it.
 WAIHU_OUTBOX_KEEP_DAYS = env_int("WAIHU_OUTBOX_KEEP_DAYS", 7, minimum=1)

@@ -137,7 +137,9 @@ def test_the_web_server_config_and_the_proxy():
 def _options(words: list[str]) -> dict[str, str]:
     """`--name value` pairs of a command line."""
     assert len(words) % 2 == 0 and all(name.startswith("--") for name in words[::2]), words
-    return {name.removeprefix("--"): value for name, value in zip(words[::2], words[1::2])}
+    return {
+        name.removeprefix("--"): value for name, value in zip(words[::2], words[1::2], strict=True)
+    }
 
 
 def test_the_broker_keeps_its_tasks_across_a_restart():
@@ -151,8 +153,8 @@ def test_the_broker_keeps_its_tasks_across_a_restart():
         for line in (DEPLOY / "redis" / "waihu.conf").read_text().splitlines()
         if line.strip() and not line.startswith("#")
     )
-    for settings in (options, conf):
-        assert settings["appendonly"] == "yes"
-        assert settings["appendfsync"] == "everysec"
-        assert settings["maxmemory-policy"] == "noeviction"
+    for given in (options, conf):
+        assert given["appendonly"] == "yes"
+        assert given["appendfsync"] == "everysec"
+        assert given["maxmemory-policy"] == "noeviction"
     assert conf["save"] == '""' and options["save"] == ""
