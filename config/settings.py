@@ -275,9 +275,14 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 WAIHU_BROKER_VISIBILITY_TIMEOUT_SECONDS = env_int(
     "WAIHU_BROKER_VISIBILITY_TIMEOUT_SECONDS", 720, minimum=1
 )
+# Workers look for such messages every WAIHU_BROKER_RESTORE_SECONDS (kombu's own default
+# comes to once in 100 s).
+WAIHU_BROKER_RESTORE_SECONDS = env_float("WAIHU_BROKER_RESTORE_SECONDS", 60.0, minimum=0.5)
 if CELERY_BROKER_URL.startswith(("redis", "rediss")):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": WAIHU_BROKER_VISIBILITY_TIMEOUT_SECONDS,
+        "unacked_restore_interval": WAIHU_BROKER_RESTORE_SECONDS,
+        "unacked_restore_throttle": 1,
     }
 # Outbox rows handed over are kept this many days (what waited, and why, stays readable);
 # a delivery that claimed an e-mail and was not heard from in WAIHU_OUTBOX_CLAIM_SECONDS is
