@@ -26,9 +26,12 @@ class ConcurrentDecision(ValidationError):
 
 
 def _queue_email(kind: str, request_id: int, step_id: int | None = None) -> None:
+    """Recorded in the caller's transaction, sent to the broker once it commits: a broker
+    that is down then delays the e-mail, never the decision (ops.outbox)."""
     from approvals.tasks import send_request_email
+    from ops.outbox import enqueue
 
-    send_request_email.delay(kind=kind, request_id=request_id, step_id=step_id)
+    enqueue(send_request_email, kind=kind, request_id=request_id, step_id=step_id)
 
 
 def _after_commit(func: Callable[[], object]) -> None:
@@ -92,7 +95,7 @@ def request_submit(*, request: ApprovalRequest, user) -> ApprovalRequest:
         if changed != 1:
             raise ConcurrentDecision(_("This order changed meanwhile; reload the page."))
         Decision.objects.create(request=request, step=None, step_name="", actor=user, action=action)
-        _after_commit(partial(_queue_email, "step_started", request.pk, step.pk))
+        _queue_email("step_started", request.pk, step.pk)
     request.refresh_from_db()
     return request
 
@@ -171,16 +174,16 @@ def request_decide(
         )
         request.refresh_from_db()
         if update.get("status") == Status.RETURNED:
-            _after_commit(partial(_queue_email, "returned", request.pk))
+            _queue_email("returned", request.pk)
             _after_commit(partial(signals.request_returned.send, ApprovalRequest, request=request))
         elif update.get("status") == Status.REJECTED:
-            _after_commit(partial(_queue_email, "rejected", request.pk))
+            _queue_email("rejected", request.pk)
             _after_commit(partial(signals.request_rejected.send, ApprovalRequest, request=request))
         elif update.get("status") == Status.APPROVED:
-            _after_commit(partial(_queue_email, "approved", request.pk))
+            _queue_email("approved", request.pk)
             _after_commit(partial(signals.request_approved.send, ApprovalRequest, request=request))
         else:
-            _after_commit(partial(_queue_email, "step_started", request.pk, next_step.pk))
+            _queue_email("step_started", request.pk, next_step.pk)
     return request
 
 
@@ -201,7 +204,7 @@ def overdue_steps_remind(*, now=None) -> int:
             ).update(overdue_notified_at=now)
             if claimed:
                 reminded += 1
-                _after_commit(partial(_queue_email, "overdue", request_id, step_id))
+                _queue_email("overdue", request_id, step_id)
     return reminded
 
 

@@ -1,11 +1,24 @@
 from celery import shared_task
 
 from approvals import calendar_services, notifications, services
+from ops.outbox import StillRunning, once
 
 
-@shared_task(autoretry_for=(OSError,), retry_backoff=True, retry_backoff_max=600, max_retries=8)
-def send_request_email(*, kind: str, request_id: int, step_id: int | None = None) -> int:
-    return notifications.request_email_send(kind=kind, request_id=request_id, step_id=step_id)
+@shared_task(
+    bind=True,
+    autoretry_for=(OSError, StillRunning),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=8,
+)
+def send_request_email(self, *, kind: str, request_id: int, step_id: int | None = None) -> int:
+    """Sent through the outbox: a second delivery of the same message (handed over twice,
+    or redelivered after a worker or the broker was lost) sends nothing."""
+    sent = once(
+        self.request.id,
+        lambda: notifications.request_email_send(kind=kind, request_id=request_id, step_id=step_id),
+    )
+    return sent or 0
 
 
 @shared_task

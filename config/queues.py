@@ -6,7 +6,7 @@ long import or export never holds a slot the dialer needs:
 - calls: the dialer's tick and its campaigns, placing calls, settling quiet calls, the agent
   console's and the voice survey's periodic work, the sandbox's play-out;
 - bulk: contact imports and their rejected rows, Excel exports;
-- mail: e-mails and reminders (and any task not routed: the default queue);
+- mail: e-mails and reminders, the outbox's sweep (and any task not routed: the default queue);
 - events: the API's outgoing event deliveries, so a receiver that is down holds up nothing
   else.
 

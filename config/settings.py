@@ -254,6 +254,44 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
+# A task whose worker process died is handed back to the broker, not acknowledged: another
+# worker runs it again (every task is safe to run twice).
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# A publish to a broker that does not answer fails within this; the outbox (ops.outbox)
+# keeps what a request decided, and hands it over once the broker is back.
+CELERY_BROKER_CONNECTION_TIMEOUT = env_float(
+    "WAIHU_BROKER_CONNECTION_TIMEOUT_SECONDS", 3.0, minimum=0.1
+)
+# A task sent while the broker restarts (a worker handing on the next step of a call, say)
+# waits for it a few seconds instead of being lost; what the web decides in a transaction
+# goes through the outbox instead, which gives up at once and sends it later.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 6,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 1,
+}
+# Redis: a message a worker took but never acknowledged (the worker, or Redis, restarted
+# under it) is handed out again this long after it was taken. Longer than any countdown a
+# task is sent with (an e-mail's retries wait up to 600 s), shorter than the dialer's
+# settling time, so a lost call is placed again before its attempt would be settled.
+WAIHU_BROKER_VISIBILITY_TIMEOUT_SECONDS = env_int(
+    "WAIHU_BROKER_VISIBILITY_TIMEOUT_SECONDS", 720, minimum=1
+)
+# Workers look for such messages every WAIHU_BROKER_RESTORE_SECONDS (kombu's own default
+# comes to once in 100 s).
+WAIHU_BROKER_RESTORE_SECONDS = env_float("WAIHU_BROKER_RESTORE_SECONDS", 60.0, minimum=0.5)
+if CELERY_BROKER_URL.startswith(("redis", "rediss")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": WAIHU_BROKER_VISIBILITY_TIMEOUT_SECONDS,
+        "unacked_restore_interval": WAIHU_BROKER_RESTORE_SECONDS,
+        "unacked_restore_throttle": 1,
+    }
+# Outbox rows handed over are kept this many days (what waited, and why, stays readable);
+# a delivery that claimed an e-mail and was not heard from in WAIHU_OUTBOX_CLAIM_SECONDS is
+# taken to have died, and the next delivery sends it.
+WAIHU_OUTBOX_KEEP_DAYS = env_int("WAIHU_OUTBOX_KEEP_DAYS", 7, minimum=1)
+WAIHU_OUTBOX_CLAIM_SECONDS = env_int("WAIHU_OUTBOX_CLAIM_SECONDS", 600, minimum=1)
 # The environment's queue (one per environment sharing a broker; tests give their workers
 # one of their own). Tasks are routed by kind to queue groups under it (config/queues.py):
 # `<queue>.calls` (dialling and call handling), `<queue>.bulk` (imports and exports),
@@ -272,6 +310,7 @@ WAIHU_TASK_GROUPS = [
     ("approvals.tasks.*", "mail"),
     ("api.tasks.*", "events"),
     ("retention.tasks.*", "bulk"),
+    ("ops.tasks.*", "mail"),
 ]
 CELERY_TASK_ROUTES = ["config.queues.route"]
 CELERY_TASK_QUEUES = celery_queues(WAIHU_CELERY_QUEUE)
@@ -279,6 +318,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
+    # Tasks recorded while the broker was down reach it once it is back (ops.outbox).
+    "ops-outbox-sweep": {
+        "task": "ops.tasks.outbox_sweep",
+        "schedule": 30.0,
+        "options": {"expires": 60},
+    },
     "approvals-remind-overdue": {
         "task": "approvals.tasks.remind_overdue_steps",
         "schedule": crontab(minute="*/15"),

@@ -151,6 +151,7 @@ class StateCollector:
             ("calls", self._calls),
             ("queues", self._queues),
             ("heartbeats", self._heartbeats),
+            ("outbox", self._outbox),
         ):
             try:
                 yield from read()
@@ -189,6 +190,29 @@ class StateCollector:
         for name, length in queue_lengths().items():
             gauge.add_metric([name], length)
         yield gauge
+
+    def _outbox(self):
+        from django.db.models import Count, Min
+        from django.utils import timezone
+
+        from ops.models import OutboxMessage
+
+        waiting = OutboxMessage.objects.filter(sent_at=None).aggregate(
+            n=Count("pk"), oldest=Min("created_at")
+        )
+        count = GaugeMetricFamily(
+            "waihu_outbox_waiting",
+            "Tasks recorded by the web that the broker has not taken yet (it was down).",
+        )
+        count.add_metric([], waiting["n"])
+        age = GaugeMetricFamily(
+            "waihu_outbox_oldest_age_seconds",
+            "How long the oldest task not yet taken by the broker has waited (0: none).",
+        )
+        oldest = waiting["oldest"]
+        age.add_metric([], (timezone.now() - oldest).total_seconds() if oldest else 0)
+        yield count
+        yield age
 
     def _heartbeats(self):
         import time

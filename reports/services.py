@@ -230,6 +230,7 @@ def export_request(
 ) -> ExportJob:
     """Queue the workbook of a version's results, or of a campaign's (work_order) when one
     is given; the task starts once this commits."""
+    from ops.outbox import enqueue
     from reports.tasks import export_build_task
 
     with transaction.atomic():
@@ -243,5 +244,5 @@ def export_request(
                 "crosstabs": [[int(r), str(c)] for r, c in (crosstabs or [])],
             },
         )
-        transaction.on_commit(lambda: export_build_task.delay(job.pk))
+        enqueue(export_build_task, job.pk)
     return job

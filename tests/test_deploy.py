@@ -132,3 +132,29 @@ def test_the_web_server_config_and_the_proxy():
     example = (DEPLOY / "systemd" / "waihu.env.example").read_text()
     assert "PROMETHEUS_MULTIPROC_DIR=/run/waihu-metrics" in example
     assert "/run/waihu-metrics" in (DEPLOY / "systemd" / "waihu-metrics-dir.conf").read_text()
+
+
+def _options(words: list[str]) -> dict[str, str]:
+    """`--name value` pairs of a command line."""
+    assert len(words) % 2 == 0 and all(name.startswith("--") for name in words[::2]), words
+    return {
+        name.removeprefix("--"): value for name, value in zip(words[::2], words[1::2], strict=True)
+    }
+
+
+def test_the_broker_keeps_its_tasks_across_a_restart():
+    """Redis as the broker writes every task to its append-only file (flushed each second)
+    and never evicts one, in the containers and in the file a host's Redis includes."""
+    command = _compose()["services"]["redis"]["command"]
+    assert command[0] == "redis-server"
+    options = _options(command[1:])
+    conf = dict(
+        line.split(None, 1)
+        for line in (DEPLOY / "redis" / "waihu.conf").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    )
+    for given in (options, conf):
+        assert given["appendonly"] == "yes"
+        assert given["appendfsync"] == "everysec"
+        assert given["maxmemory-policy"] == "noeviction"
+    assert conf["save"] == '""' and options["save"] == ""

@@ -67,7 +67,9 @@ def check_can_import(*, user, campaign: WorkOrder) -> None:
 def import_create(*, campaign: WorkOrder, user, upload) -> ContactImport:
     """A contact list uploaded to `campaign`: stored with its job, whose columns and first
     rows a worker reads (`import_inspect`). The request never parses the file: a hostile
-    one costs a worker, held to the import's limits, not the web process."""
+    one costs a worker, held to the import's limits, not the web process. The reading is
+    handed over through the outbox, so a broker that is down delays it, never loses it."""
+    from ops.outbox import enqueue
     from outbound.contacts.tasks import contact_import_inspect
 
     check_can_import(user=user, campaign=campaign)
@@ -85,7 +87,7 @@ def import_create(*, campaign: WorkOrder, user, upload) -> ContactImport:
     with transaction.atomic():
         job.file.save(Path(upload.name).name, upload, save=False)
         job.save()
-        transaction.on_commit(lambda: contact_import_inspect.delay(job.pk))
+        enqueue(contact_import_inspect, job.pk)
     return job
 
 
@@ -160,6 +162,7 @@ def import_start(
     *, job: ContactImport, user, mapping: dict[str, int], deadline_days: int
 ) -> ContactImport:
     """The columns mapped: the job is queued and its task sent once this commits."""
+    from ops.outbox import enqueue
     from outbound.contacts.tasks import contact_import_run
 
     check_can_import(user=user, campaign=job.campaign)
@@ -193,7 +196,7 @@ def import_start(
         ).update(mapping=mapping, deadline_days=deadline_days, status=ContactImport.Status.QUEUED)
         if changed != 1:
             raise ValidationError(_("This list is already being imported."))
-        transaction.on_commit(lambda: contact_import_run.delay(job.pk))
+        enqueue(contact_import_run, job.pk)
     job.refresh_from_db()
     return job
 

@@ -11,10 +11,12 @@ import pytest
 from django.conf import settings as django_settings
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from prometheus_client import REGISTRY
 
 from config.celery import app
 from ops import broker, heartbeats
+from ops.models import OutboxMessage
 from outbound import telephony
 from outbound.dialer import tasks
 from outbound.models import CallAttempt
@@ -113,6 +115,11 @@ def test_state_gauges_read_at_scrape_time(metrics_token):
     assert f'waihu_workers_seen{{queue="{queue}.bulk"}} 0.0' in text
     assert "waihu_dialer_last_tick_delay_seconds 0.25" in text
     assert "waihu_dialer_last_tick_age_seconds" in text
+    assert "waihu_outbox_waiting 0.0" in text
+    assert "waihu_outbox_oldest_age_seconds 0.0" in text
+    OutboxMessage.objects.create(task="ops.tasks.outbox_sweep")
+    OutboxMessage.objects.create(task="ops.tasks.outbox_sweep", sent_at=timezone.now())
+    assert "waihu_outbox_waiting 1.0" in scrape()
     assert 'waihu_scrape_error{part="queues"} 0.0' in text
 
 

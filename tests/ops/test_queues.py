@@ -18,6 +18,7 @@ GROUPS = {
     "reports.tasks.export_build_task": "bulk",
     "approvals.tasks.send_request_email": "mail",
     "approvals.tasks.remind_overdue_steps": "mail",
+    "ops.tasks.outbox_sweep": "mail",
 }
 
 

@@ -4,6 +4,7 @@ as ever. On PostgreSQL web requests' connections get lock and statement timeouts
 answers 503 once its own busy timeout runs out."""
 
 import contextlib
+import json
 import sqlite3
 import threading
 import time
@@ -183,3 +184,46 @@ def test_a_middleware_that_finds_the_database_gone_gets_the_503_page_too():
     except RuntimeError:
         response = database.server_error(request)
     assert response.status_code == 500
+
+
+@contextlib.contextmanager
+def _database_away(monkeypatch, tmp_path):
+    """Every connection opened from here on (the live server's too: they share these
+    settings) finds the database gone: PostgreSQL's port refuses connections, SQLite's file
+    cannot be opened (its folder unmounted, say)."""
+    from tests.ops.private_redis import _free_port
+
+    connection.close()
+    with monkeypatch.context() as patch:
+        if connection.vendor == "postgresql":
+            patch.setitem(connection.settings_dict, "PORT", str(_free_port()))
+        else:
+            patch.setitem(connection.settings_dict, "NAME", str(tmp_path / "gone" / "db.sqlite3"))
+        yield
+        connection.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_the_database_away_pages_say_so_and_health_answers(live_server, monkeypatch, tmp_path):
+    org = Org()
+    client = Client()
+    client.force_login(org.outbound_admin)
+    cookie = f"sessionid={client.cookies['sessionid'].value}"
+    base = live_server.url
+    assert _get(f"{base}/orders/", cookie)[0] == 200
+
+    with _database_away(monkeypatch, tmp_path):
+        for path in ("/orders/", "/approvals/"):
+            status, body, headers, _elapsed = _get(f"{base}{path}", cookie)
+            assert status == 503, (path, body[:500])
+            assert "Waihu is busy" in body and "Traceback" not in body
+            assert headers["Retry-After"] == "30"
+        assert _get(f"{base}/healthz")[:2] == (200, '{"status": "ok"}')
+        status, body, _headers, _elapsed = _get(f"{base}/readyz")
+        assert status == 503
+        checks = json.loads(body)["checks"]
+        assert checks["database"].startswith("unavailable (")
+        assert checks["beat"] == checks["workers"] == "database unavailable"
+
+    # Back: the next request connects again by itself.
+    assert _get(f"{base}/orders/", cookie)[0] == 200
