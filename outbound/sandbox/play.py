@@ -68,13 +68,20 @@ def _between(bounds: tuple[float, float]) -> float:
     return random.uniform(*bounds)
 
 
-def begin(sid: str) -> None:
-    """Starts the play-out of a call just accepted (the tasks do the rest)."""
+def begin(sid: str, wait: float = 0.0) -> None:
+    """Starts the play-out of a call just accepted, once `wait` seconds have passed (the
+    tasks do the rest). The call was created with its first step, due then, so a worker
+    dying before it begins leaves it to the sweep, not lost."""
     if not settings.WAIHU_SANDBOX_PLAY:
         return
-    from outbound.sandbox import tasks
+    from outbound.sandbox import steps
 
-    tasks.sandbox_dial.delay(sid)
+    steps.first_step(sid, wait)
+
+
+def first_step_fields(due: datetime.datetime | None = None) -> dict:
+    """A new call's fields naming its first step, dialling, due at `due` (now)."""
+    return {"next_step": "dial", "next_step_at": due or timezone.now(), "step_serial": 1}
 
 
 def _refuse_outside_sandbox() -> None:
@@ -504,6 +511,7 @@ def dial_begin(
         timeout=_dial_timeout(verb),
         machine_detection=attrs.get("machineDetection") or "",
         plan=plan_for(to),
+        **first_step_fields(),
     )
     _set(call, pending_dial={**pending, "child": child.sid})
     begin(child.sid)

@@ -57,7 +57,7 @@ def test_settling_fetches_lost_final_statuses_from_the_carrier(org, sandbox):
 
     counts = tasks.settle_stale()
 
-    assert counts == {"settled": 2, "lost": 1, "waiting": 1}
+    assert counts == {"settled": 2, "lost": 0, "waiting": 1, "not_placed": 1}
     first.refresh_from_db()
     assert first.outcome == Outcome.ANSWERED and first.duration == 37
     assert first.events.filter(source="settle", status="completed").exists()
@@ -68,18 +68,20 @@ def test_settling_fetches_lost_final_statuses_from_the_carrier(org, sandbox):
     assert third.finished_at is None and third.settle_at > timezone.now()
     assert states[contacts[2].pk].status == DialState.Status.DIALING
     never_placed.refresh_from_db()
-    assert never_placed.outcome == Outcome.LOST
-    # Lost is treated as failed by the policy: the contact is called again.
+    assert never_placed.outcome == Outcome.NOT_PLACED and never_placed.finished_at
+    # A call that never reached the carrier costs the contact nothing: due again at once.
     assert states[contacts[3].pk].status == DialState.Status.PENDING
+    assert states[contacts[3].pk].attempts == 0
+    assert states[contacts[3].pk].next_attempt_at <= timezone.now()
     assert fresh_sid  # a call not yet due is left alone
-    assert services.attempts_settle() == {"settled": 0, "lost": 0, "waiting": 0}
+    assert services.attempts_settle() == {"settled": 0, "lost": 0, "waiting": 0, "not_placed": 0}
 
 
 def test_a_call_the_carrier_never_had_is_lost_not_stuck(org, sandbox):
     order = make_campaign(org, phones=phones(1))
     attempt = open_attempt(order, sid="CA" + "9" * 32)
     _stale(attempt)
-    assert services.attempts_settle() == {"settled": 0, "lost": 1, "waiting": 0}
+    assert services.attempts_settle() == {"settled": 0, "lost": 1, "waiting": 0, "not_placed": 0}
     attempt.refresh_from_db()
     assert attempt.outcome == Outcome.LOST and attempt.error_code == "20404"
 
@@ -89,6 +91,6 @@ def test_an_account_that_refuses_to_answer_is_asked_again_later(org, sandbox, se
     attempt = open_attempt(order, sid=_sandbox_call(order.contacts.get().phone))
     _stale(attempt)
     settings.WAIHU_SANDBOX_ACCOUNT_STATUS = "suspended"
-    assert services.attempts_settle() == {"settled": 0, "lost": 0, "waiting": 1}
+    assert services.attempts_settle() == {"settled": 0, "lost": 0, "waiting": 1, "not_placed": 0}
     attempt.refresh_from_db()
     assert attempt.finished_at is None and attempt.settle_at > timezone.now()
