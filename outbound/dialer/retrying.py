@@ -17,7 +17,7 @@ class DatabaseRetryTask(Task):
 
     def retry(self, *args, **kwargs):
         # The broken connection goes before the retry is sent: the next try (and whatever
-        # this worker runs meanwhile) opens a new one. Django closes only a connection
-        # that had errors, so a healthy one is kept.
+        # this worker runs meanwhile) opens a new one. (A healthy connection is kept as
+        # long as CONN_MAX_AGE says.)
         close_old_connections()
         return super().retry(*args, **kwargs)

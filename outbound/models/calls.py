@@ -510,6 +510,8 @@ class SandboxCall(models.Model):
     next_step = models.CharField(max_length=10, blank=True)
     next_step_at = models.DateTimeField(null=True, blank=True)
     step_serial = models.PositiveIntegerField(default=0)
+    # The end's callbacks have all been posted (a worker may die between the two).
+    end_reported = models.BooleanField(default=False)
 
     class Meta:
         verbose_name = _("sandbox call")

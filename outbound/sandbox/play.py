@@ -230,6 +230,14 @@ def finish(call: SandboxCall, status: str = "completed") -> None:
     if not ended:
         return
     call.status, call.end_time, call.duration = status, now, duration
+    report_end(call)
+
+
+def report_end(call: SandboxCall) -> None:
+    """Posts what follows a call's end: its final status callback, its recording's, and
+    the <Dial>'s parent going on. Sent again by the step that finds a call ended whose
+    worker died before this was done (a repeated callback changes nothing at Waihu)."""
+    status, duration = call.status, call.duration or 0
     extra = {
         "CallDuration": str(duration),
         "Duration": str(max(1, -(-duration // 60)) if duration else 0),
@@ -250,6 +258,7 @@ def finish(call: SandboxCall, status: str = "completed") -> None:
         recordings.recording_callback(call)
     if call.parent_call_sid:
         dial_ended(call)
+    _set(call, end_reported=True)
 
 
 # --- the respondent ------------------------------------------------------------------

@@ -20,7 +20,6 @@ from outbound import telephony
 from outbound.models import SandboxCall
 
 logger = logging.getLogger(__name__)
-FINAL = ("completed", "busy", "no-answer", "failed", "canceled")
 STEPS = ("dial", "connect", "hang_up")
 
 
@@ -86,10 +85,6 @@ def resume(*, now: datetime.datetime | None = None, limit: int = 500) -> int:
         return 0
     now = now or timezone.now()
     overdue = now - datetime.timedelta(seconds=settings.WAIHU_SANDBOX_RESUME_SECONDS)
-    # A call ended through the Calls API (or its <Dial>'s end) has nothing left to play.
-    SandboxCall.objects.exclude(next_step="").filter(status__in=FINAL).update(
-        next_step="", next_step_at=None
-    )
     stuck = list(
         SandboxCall.objects.exclude(next_step="")
         .filter(next_step_at__lte=overdue)

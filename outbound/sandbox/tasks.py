@@ -8,11 +8,23 @@ from outbound.dialer.retrying import DatabaseRetryTask
 from outbound.models import SandboxCall
 from outbound.sandbox import play, steps
 
-FINAL = ("completed", "busy", "no-answer", "failed", "canceled")
+FINAL = play.FINAL
 
 
 def _call(sid: str) -> SandboxCall | None:
     return SandboxCall.objects.filter(sid=sid).first()
+
+
+def _ended(call: SandboxCall | None) -> bool:
+    """Whether the call is over; one whose worker died between its end and the callbacks
+    that report it has them posted now."""
+    if call is None:
+        return True
+    if call.status not in FINAL:
+        return False
+    if not call.end_reported:
+        play.report_end(call)
+    return True
 
 
 @shared_task(base=DatabaseRetryTask, ignore_result=True)
@@ -23,7 +35,7 @@ def sandbox_dial(sid: str, serial: int | None = None) -> None:
     call = _call(sid)
     # A silent call is never heard of again (a <Dial>'s silent child plays out, its status
     # callbacks lost); a call canceled while it waited in the queue never rings.
-    if call is None or (call.plan == "silent" and not call.parent_call_sid) or call.status in FINAL:
+    if _ended(call) or (call.plan == "silent" and not call.parent_call_sid):
         steps.then(sid, taken, "", 0)
         return
     if call.status != "queued":
@@ -40,7 +52,7 @@ def sandbox_connect(sid: str, serial: int | None = None) -> None:
     if taken is None:
         return
     call = _call(sid)
-    if call is None or call.status in FINAL:
+    if _ended(call):
         steps.then(sid, taken, "", 0)
         return
     if call.status == "in-progress":
@@ -59,7 +71,7 @@ def sandbox_hang_up(sid: str, serial: int | None = None) -> None:
     if taken is None:
         return
     call = _call(sid)
-    if call is not None:
+    if not _ended(call):
         play.finish(call)
     steps.then(sid, taken, "", 0)
 
