@@ -100,5 +100,5 @@ def resume(*, now: datetime.datetime | None = None, limit: int = 500) -> int:
             send(sid, step, serial + 1, 0)
             sent += 1
     if sent:
-        logger.info("sandbox: %s calls taken on from workers that stopped playing them", sent)
+        logger.info("sandbox: %s calls taken on (their worker died, or is late)", sent)
     return sent
