@@ -761,7 +761,8 @@ def attempts_settle(*, now: datetime.datetime | None = None, limit: int = 200) -
                 counts["waiting"] += 1
                 continue
             if not sid:
-                counts["not_placed" if attempt_not_placed(attempt_id=pk) else "settled"] += 1
+                # Not closed: a task is placing it right now, or its first callback came.
+                counts["not_placed" if attempt_not_placed(attempt_id=pk) else "waiting"] += 1
                 continue
         overdue = now - (placed_at or created_at) > longest
         try:
