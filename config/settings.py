@@ -486,6 +486,11 @@ WAIHU_DIALER_PLACE_THREADS = env_int("WAIHU_DIALER_PLACE_THREADS", 8, minimum=1)
 # An attempt without a final status this long after it was placed is settled by asking
 # the carrier.
 WAIHU_SETTLE_AFTER_SECONDS = env_int("WAIHU_SETTLE_AFTER_SECONDS", 900, minimum=1)
+# The longest a call can last. Twilio ends a call at the TimeLimit given when it was placed
+# (the Calls resource's TimeLimit, in seconds; <Dial>'s timeLimit defaults to 14400 s, four
+# hours), and Waihu places its calls with this one: an attempt still without a final status
+# this long after it was placed is asked about once more and, still open, finished as lost.
+WAIHU_LONGEST_CALL_MINUTES = env_int("WAIHU_LONGEST_CALL_MINUTES", 240, minimum=1)
 WAIHU_DEADLINE_RISK_DAYS = env_int("WAIHU_DEADLINE_RISK_DAYS", 1, minimum=0)
 # The kinds of campaign that call on public holidays unless their settings say otherwise
 # (a complaint callback must be done within days of the feedback, holidays or not).
@@ -623,8 +628,17 @@ CELERY_BEAT_SCHEDULE.update(
             "schedule": 60.0,
             "options": {"expires": 120},
         },
+        # Sandbox calls whose worker died are played on by another (sandbox only).
+        "sandbox-resume": {
+            "task": "outbound.sandbox.tasks.sandbox_resume",
+            "schedule": 15.0,
+            "options": {"expires": 30},
+        },
     }
 )
+# A sandbox call's step not taken this long after it was due, or not done this long after
+# it was taken, is played again by another worker: its own died.
+WAIHU_SANDBOX_RESUME_SECONDS = env_float("WAIHU_SANDBOX_RESUME_SECONDS", 60.0, minimum=0.5)
 # The dialer and the sandbox run many short tasks: over the SQLite broker a worker looks for
 # new messages ten times a second instead of once.
 # (The SQLAlchemy transport hands every transport option to create_engine, so the interval

@@ -1,6 +1,7 @@
 """The one door to Twilio. With credentials set it talks to Twilio; without, the very same
 SDK calls go to the sandbox inside Waihu. Twilio's errors come back classified."""
 
+import datetime
 import functools
 import json
 import logging
@@ -243,6 +244,8 @@ def place_call(
             status_callback_event=list(STATUS_EVENTS),
             status_callback_method="POST",
             timeout=timeout or settings.WAIHU_RING_TIMEOUT_SECONDS,
+            # Twilio ends the call at this length, so settling knows when to stop waiting.
+            time_limit=settings.WAIHU_LONGEST_CALL_MINUTES * 60,
             **options,
         )
     except Exception as error:
@@ -259,6 +262,16 @@ def fetch_call(sid: str) -> CallSnapshot:
     return CallSnapshot(
         sid=call.sid, status=call.status, duration=duration, answered_by=call.answered_by or ""
     )
+
+
+def calls_to(*, to: str, from_: str, limit: int = 20) -> list[tuple[str, datetime.datetime]]:
+    """The account's latest calls from `from_` to `to` (Twilio's To and From filters on the
+    Calls list): their SIDs and when the carrier accepted them."""
+    try:
+        found = client().calls.list(to=to, from_=from_, limit=limit)
+    except Exception as error:
+        raise classify(error) from error
+    return [(call.sid, call.date_created) for call in found if call.date_created is not None]
 
 
 def cancel_call(sid: str) -> str:

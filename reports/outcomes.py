@@ -372,8 +372,11 @@ def campaign_outcomes(
         for key, label, code, aapor in FINALS
     ]
 
-    attempts = CallAttempt.objects.filter(campaign=campaign).filter(
-        _within("created_at", date_from, date_to)
+    # An attempt whose call never reached the carrier was no call at all.
+    attempts = (
+        CallAttempt.objects.filter(campaign=campaign)
+        .exclude(outcome=Outcome.NOT_PLACED)
+        .filter(_within("created_at", date_from, date_to))
     )
     interviews = Interview.objects.filter(campaign=campaign)
     if agent is not None:

@@ -3,8 +3,9 @@
 from celery import shared_task
 
 from outbound.agent import services
+from outbound.dialer.retrying import DatabaseRetryTask
 
 
-@shared_task(ignore_result=True)
+@shared_task(base=DatabaseRetryTask, ignore_result=True)
 def expire_holds() -> int:
     return services.reservations_expire()

@@ -11,7 +11,7 @@ from email.utils import parsedate_to_datetime
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import Case, F, Value, When
+from django.db.models import Case, F, Max, Value, When
 from django.db.models.functions import Coalesce, Greatest
 from django.urls import reverse
 from django.utils import timezone
@@ -365,12 +365,20 @@ def campaign_dial(*, campaign_id: int, now: datetime.datetime | None = None) -> 
             raise RuntimeError("contacts changed under the dialer's lock")
         caller_id = rules.caller_id or settings.WAIHU_CALLER_ID
         settle_at = now + datetime.timedelta(seconds=settings.WAIHU_SETTLE_AFTER_SECONDS)
+        # Attempts that never reached the carrier are not counted (the contact's attempts
+        # leave them out) but keep their numbers: the next one comes after them.
+        numbered = dict(
+            CallAttempt.objects.filter(contact_id__in=[pk for pk, _p, _n in claim])
+            .values("contact_id")
+            .annotate(last=Max("number"))
+            .values_list("contact_id", "last")
+        )
         attempts = CallAttempt.objects.bulk_create(
             [
                 CallAttempt(
                     campaign_id=campaign_id,
                     contact_id=pk,
-                    number=made + 1,
+                    number=max(made, numbered.get(pk) or 0) + 1,
                     to=phone,
                     caller_id=caller_id,
                     settle_at=settle_at,
@@ -404,9 +412,18 @@ def calls_place(*, attempt_ids: list[int], tries: int = 0) -> dict[str, list[int
     """Hands the attempts' calls to the carrier, side by side. Returns the ids by result:
     placed, invalid, failed, retry (to try again later), dropped (campaign not running, or
     the account refused the call: the campaign pauses and the contact keeps its place)."""
+    # Taken for placing first: settling leaves them alone until the carrier has answered,
+    # and an attempt settling closed as not placed first is not placed at all.
+    placing_until = timezone.now() + datetime.timedelta(seconds=settings.WAIHU_SETTLE_AFTER_SECONDS)
+    CallAttempt.objects.filter(
+        pk__in=attempt_ids, status=CallAttempt.Status.CREATED, finished_at=None, call_sid=None
+    ).update(settle_at=placing_until)
     attempts = list(
         CallAttempt.objects.filter(
-            pk__in=attempt_ids, status=CallAttempt.Status.CREATED, finished_at=None
+            pk__in=attempt_ids,
+            status=CallAttempt.Status.CREATED,
+            finished_at=None,
+            settle_at=placing_until,
         ).select_related("campaign__dialing")
     )
     result: dict[str, list[int]] = {
@@ -725,43 +742,47 @@ def attempt_finish(
 
 def attempts_settle(*, now: datetime.datetime | None = None, limit: int = 200) -> dict[str, int]:
     """Asks the carrier about attempts that went quiet past their settle time: a call that
-    ended gets its final status; one still going is asked about again later; one the
-    carrier never had (or a call never handed over) is finished as lost, so its contact is
-    scheduled again."""
+    ended gets its final status; one still going is asked about again later, until it has
+    been open longer than the longest call (WAIHU_LONGEST_CALL_MINUTES), when it is finished
+    as lost and its contact scheduled again; one the carrier never had is not placed, and
+    costs its contact nothing."""
     now = now or timezone.now()
-    counts = {"settled": 0, "lost": 0, "waiting": 0}
+    counts = {"settled": 0, "lost": 0, "waiting": 0, "not_placed": 0}
     stale = list(
         CallAttempt.objects.filter(finished_at=None, settle_at__lte=now)
         .order_by("settle_at")
-        .values_list("pk", "call_sid")[:limit]
+        .values_list("pk", "call_sid", "to", "caller_id", "created_at", "placed_at")[:limit]
     )
     later = now + datetime.timedelta(seconds=max(60, settings.WAIHU_SETTLE_AFTER_SECONDS // 3))
-    for pk, sid in stale:
+    longest = datetime.timedelta(minutes=settings.WAIHU_LONGEST_CALL_MINUTES)
+    for pk, sid, to, caller_id, created_at, placed_at in stale:
         if not sid:
-            attempt_finish(
-                attempt_id=pk,
-                status="failed",
-                outcome=Outcome.LOST,
-                error_message="The call was never handed to the carrier.",
-            )
-            counts["lost"] += 1
-            continue
+            try:
+                sid = _adopt_call(pk, to=to, caller_id=caller_id, since=created_at)
+            except telephony.TelephonyError:
+                # Nobody can say whether the carrier has it: ask again later.
+                CallAttempt.objects.filter(pk=pk).update(settle_at=later)
+                counts["waiting"] += 1
+                continue
+            if not sid:
+                # Not closed: a task is placing it right now, or its first callback came.
+                counts["not_placed" if attempt_not_placed(attempt_id=pk) else "waiting"] += 1
+                continue
+        overdue = now - (placed_at or created_at) > longest
         try:
             call = telephony.fetch_call(sid)
-        except (telephony.TransientError, telephony.AccountRefusal):
-            # Nobody can be asked now, the account included: ask again later.
-            CallAttempt.objects.filter(pk=pk).update(settle_at=later)
-            counts["waiting"] += 1
+        except (telephony.TransientError, telephony.AccountRefusal) as error:
+            # Nobody can be asked now, the account included: ask again later, unless the
+            # call would have ended long ago whatever became of it.
+            if overdue:
+                _finish_lost(pk, error)
+                counts["lost"] += 1
+            else:
+                CallAttempt.objects.filter(pk=pk).update(settle_at=later)
+                counts["waiting"] += 1
             continue
         except telephony.TelephonyError as error:
-            attempt_finish(
-                attempt_id=pk,
-                status="failed",
-                outcome=Outcome.LOST,
-                error_code=str(error.code or ""),
-                error_message=str(error)[:255],
-                source=CallEvent.Source.SETTLE,
-            )
+            _finish_lost(pk, error)
             counts["lost"] += 1
             continue
         if call.status in CallAttempt.FINAL_STATUSES:
@@ -772,10 +793,74 @@ def attempts_settle(*, now: datetime.datetime | None = None, limit: int = 200) -
                 params["AnsweredBy"] = call.answered_by
             attempt_record_status(attempt_id=pk, params=params, source=CallEvent.Source.SETTLE)
             counts["settled"] += 1
+        elif overdue:
+            _finish_lost(
+                pk,
+                None,
+                _("Still %(status)s at the carrier past the longest call.")
+                % {"status": call.status},
+            )
+            counts["lost"] += 1
         else:
             CallAttempt.objects.filter(pk=pk).update(settle_at=later)
             counts["waiting"] += 1
     return counts
+
+
+def _finish_lost(attempt_id: int, error: Exception | None, message: str = "") -> None:
+    code = getattr(error, "code", None)
+    attempt_finish(
+        attempt_id=attempt_id,
+        status="failed",
+        outcome=Outcome.LOST,
+        error_code=str(code or ""),
+        error_message=(message or str(error))[:255],
+        source=CallEvent.Source.SETTLE,
+    )
+
+
+def _adopt_call(attempt_id: int, *, to: str, caller_id: str, since: datetime.datetime) -> str:
+    """The SID of the carrier's call for an attempt that has none: a task that died after
+    the carrier accepted the call but before the SID was stored leaves such an attempt, and
+    the call's callbacks (addressed to the attempt) may all have been lost too. Found among
+    the carrier's calls from the attempt's caller ID to its number since it was created,
+    that no other attempt holds; "" when the carrier has none."""
+    for sid, created in telephony.calls_to(to=to, from_=caller_id):
+        if created < since - datetime.timedelta(seconds=5):
+            continue
+        if CallAttempt.objects.filter(call_sid=sid).exists():
+            continue
+        CallAttempt.objects.filter(pk=attempt_id, call_sid=None).update(call_sid=sid)
+        return CallAttempt.objects.filter(pk=attempt_id).values_list("call_sid", flat=True)[0]
+    return ""
+
+
+def attempt_not_placed(*, attempt_id: int) -> bool:
+    """An attempt whose call never reached the carrier (its task died or failed before the
+    carrier accepted it) is closed as not placed: it is not counted against the contact,
+    who is due again at once. Returns False if it had a call after all (a callback came
+    meanwhile), a task is placing it right now (calls_place moved its settle time on), or
+    it was closed already."""
+    now = timezone.now()
+    with transaction.atomic():
+        closed = CallAttempt.objects.filter(
+            pk=attempt_id, finished_at=None, call_sid=None, settle_at__lte=now
+        ).update(
+            finished_at=now,
+            outcome=Outcome.NOT_PLACED,
+            error_message=_("The call never reached the carrier.")[:255],
+            settle_at=None,
+        )
+        if not closed:
+            return False
+        contact_id = CallAttempt.objects.filter(pk=attempt_id).values_list("contact_id", flat=True)[
+            0
+        ]
+        DialState.objects.filter(
+            pk=contact_id, status=DialState.Status.DIALING, attempts__gt=0
+        ).update(status=DialState.Status.PENDING, attempts=F("attempts") - 1, next_attempt_at=now)
+    logger.warning("attempt %s never reached the carrier: its contact is due again", attempt_id)
+    return True
 
 
 def calls_cancel(*, campaign_id: int, statuses: tuple[str, ...] | list[str]) -> dict[str, int]:

@@ -5,11 +5,12 @@ from django.conf import settings
 
 from ops import metrics
 from outbound.dialer import services
+from outbound.dialer.retrying import DatabaseRetryTask
 
 RETRY_DELAYS = (2, 5, 15, 30, 60)
 
 
-@shared_task(ignore_result=True)
+@shared_task(base=DatabaseRetryTask, ignore_result=True)
 def dial_due() -> int:
     """Beat's tick: one claiming task per running campaign."""
     ids = services.running_campaign_ids()
@@ -18,12 +19,15 @@ def dial_due() -> int:
     return len(ids)
 
 
-@shared_task(ignore_result=True)
+@shared_task(base=DatabaseRetryTask, ignore_result=True)
 def dial_campaign(campaign_id: int) -> int:
     services.contacts_enrol(campaign_id=campaign_id)
     return len(services.campaign_dial(campaign_id=campaign_id))
 
 
+# Not tried again on a dropped database connection: the carrier may have accepted calls
+# whose SIDs were not stored, and settling finds those (or closes the attempts as not
+# placed), where a second try would place them twice.
 @shared_task(ignore_result=True)
 def place_calls(attempt_ids: list[int], tries: int = 0) -> None:
     result = services.calls_place(attempt_ids=attempt_ids, tries=tries)
@@ -33,17 +37,17 @@ def place_calls(attempt_ids: list[int], tries: int = 0) -> None:
         place_calls.apply_async((result["retry"], tries + 1), countdown=delay)
 
 
-@shared_task(ignore_result=True)
+@shared_task(base=DatabaseRetryTask, ignore_result=True)
 def settle_stale() -> dict:
     return services.attempts_settle()
 
 
-@shared_task(ignore_result=True)
+@shared_task(base=DatabaseRetryTask, ignore_result=True)
 def cancel_calls(campaign_id: int, statuses: list[str]) -> dict:
     return services.calls_cancel(campaign_id=campaign_id, statuses=statuses)
 
 
-@shared_task(ignore_result=True)
+@shared_task(base=DatabaseRetryTask, ignore_result=True)
 def account_refused(campaign_id: int) -> None:
     """The account refused a call and the campaign paused: the calls Twilio still holds in
     its queue would be refused too, or ring while nobody watches; they are canceled, and

@@ -28,6 +28,9 @@ class Outcome(models.TextChoices):
     INVALID = "invalid", _("Invalid number")
     CANCELED = "canceled", _("Canceled")
     LOST = "lost", _("Lost (no final status)")
+    # The call never reached the carrier (its task died or failed first): it costs the
+    # contact no attempt.
+    NOT_PLACED = "not_placed", _("Not placed")
 
 
 class CampaignSettings(models.Model):
@@ -502,11 +505,27 @@ class SandboxCall(models.Model):
     end_time = models.DateTimeField(null=True, blank=True)
     # Past the account's calls per second a call waits in the queue until this moment.
     queued_until = models.DateTimeField(null=True, blank=True)
+    # The play-out's next step ("dial", "connect", "hang_up"; empty once nothing is left to
+    # do) and when it is due: a call whose worker died is taken on from here by another,
+    # as a carrier ends its calls whatever happens to its customer's workers. The serial
+    # names the one task allowed to run the step, so a step is never played twice.
+    next_step = models.CharField(max_length=10, blank=True)
+    next_step_at = models.DateTimeField(null=True, blank=True)
+    step_serial = models.PositiveIntegerField(default=0)
+    # The end's callbacks have all been posted (a worker may die between the two).
+    end_reported = models.BooleanField(default=False)
 
     class Meta:
         verbose_name = _("sandbox call")
         verbose_name_plural = _("sandbox calls")
         ordering = ["-date_created"]
+        indexes = [
+            models.Index(
+                fields=["next_step_at"],
+                condition=~Q(next_step=""),
+                name="sandbox_call_next_step",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.sid

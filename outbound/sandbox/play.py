@@ -68,13 +68,20 @@ def _between(bounds: tuple[float, float]) -> float:
     return random.uniform(*bounds)
 
 
-def begin(sid: str) -> None:
-    """Starts the play-out of a call just accepted (the tasks do the rest)."""
+def begin(sid: str, wait: float = 0.0) -> None:
+    """Starts the play-out of a call just accepted, once `wait` seconds have passed (the
+    tasks do the rest). The call was created with its first step, due then, so a worker
+    dying before it begins leaves it to the sweep, not lost."""
     if not settings.WAIHU_SANDBOX_PLAY:
         return
-    from outbound.sandbox import tasks
+    from outbound.sandbox import steps
 
-    tasks.sandbox_dial.delay(sid)
+    steps.first_step(sid, wait)
+
+
+def first_step_fields(due: datetime.datetime | None = None) -> dict:
+    """A new call's fields naming its first step, dialling, due at `due` (now)."""
+    return {"next_step": "dial", "next_step_at": due or timezone.now(), "step_serial": 1}
 
 
 def _refuse_outside_sandbox() -> None:
@@ -223,6 +230,14 @@ def finish(call: SandboxCall, status: str = "completed") -> None:
     if not ended:
         return
     call.status, call.end_time, call.duration = status, now, duration
+    report_end(call)
+
+
+def report_end(call: SandboxCall) -> None:
+    """Posts what follows a call's end: its final status callback, its recording's, and
+    the <Dial>'s parent going on. Sent again by the step that finds a call ended whose
+    worker died before this was done (a repeated callback changes nothing at Waihu)."""
+    status, duration = call.status, call.duration or 0
     extra = {
         "CallDuration": str(duration),
         "Duration": str(max(1, -(-duration // 60)) if duration else 0),
@@ -243,6 +258,7 @@ def finish(call: SandboxCall, status: str = "completed") -> None:
         recordings.recording_callback(call)
     if call.parent_call_sid:
         dial_ended(call)
+    _set(call, end_reported=True)
 
 
 # --- the respondent ------------------------------------------------------------------
@@ -504,6 +520,7 @@ def dial_begin(
         timeout=_dial_timeout(verb),
         machine_detection=attrs.get("machineDetection") or "",
         plan=plan_for(to),
+        **first_step_fields(),
     )
     _set(call, pending_dial={**pending, "child": child.sid})
     begin(child.sid)

@@ -70,6 +70,11 @@ def _queue_ms(call: SandboxCall) -> int:
 def calls(request, account_sid: str):
     if request.method == "GET":
         found = SandboxCall.objects.filter(account_sid=account_sid).order_by("-date_created")
+        # Twilio's filters on the list: calls to and from a number.
+        if request.GET.get("To"):
+            found = found.filter(to=request.GET["To"])
+        if request.GET.get("From"):
+            found = found.filter(from_number=request.GET["From"])
         return JsonResponse({"calls": [call_json(call) for call in found[:50]]})
     data = request.POST
     to = data.get("To", "").strip()
@@ -131,12 +136,7 @@ def calls(request, account_sid: str):
 
 
 def _begin(sid: str, wait: float) -> None:
-    if wait <= 0:
-        play.begin(sid)
-    elif settings.WAIHU_SANDBOX_PLAY:
-        from outbound.sandbox import tasks
-
-        tasks.sandbox_dial.apply_async((sid,), countdown=wait)
+    play.begin(sid, max(0.0, wait))
 
 
 def _create(
@@ -158,6 +158,7 @@ def _create(
         plan=play.plan_for(to),
         recording_status_callback=data.get("RecordingStatusCallback", ""),
         recording_status_callback_events=data.getlist("RecordingStatusCallbackEvent"),
+        **play.first_step_fields(queued_until),
     )
 
 

@@ -2,9 +2,10 @@
 
 from celery import shared_task
 
+from outbound.dialer.retrying import DatabaseRetryTask
 from outbound.voice import services
 
 
-@shared_task(ignore_result=True)
+@shared_task(base=DatabaseRetryTask, ignore_result=True)
 def settle_interviews() -> int:
     return services.voice_interviews_settle()

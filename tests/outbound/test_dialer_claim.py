@@ -234,7 +234,9 @@ def test_queries_per_batch_do_not_grow_with_the_batch(org, carrier, on_postgres)
     # SQLite takes at most 999 parameters a statement, so its bulk insert of the attempts
     # comes in a few pieces; PostgreSQL sends one.
     assert large == small if on_postgres else small <= large <= small + 3, (small, large)
-    assert large <= 17
+    # (One of them numbers the attempts after those that never reached the carrier, one
+    # takes the attempts for placing so that settling leaves them alone meanwhile.)
+    assert large <= 19
 
 
 def test_invalid_numbers_are_marked_and_transient_errors_retried(org, carrier):

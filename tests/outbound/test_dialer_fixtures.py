@@ -194,9 +194,11 @@ class Workers:
         pool: str = "threads",
         concurrency: int = 4,
         queues: tuple[str, ...] = (),
+        hostname: str = "",
     ):
         """A worker serving the given queue groups of the test's queue ("calls", "bulk",
-        "mail", "" for the default queue), or all of them."""
+        "mail", "" for the default queue), or all of them; named `hostname` (name@host),
+        else `name` at this machine's name."""
         import os
         import subprocess
         import sys
@@ -218,7 +220,7 @@ class Workers:
                 "config",
                 "worker",
                 "--hostname",
-                f"{name}@%h",
+                hostname or f"{name}@%h",
                 "--pool",
                 pool,
                 "--concurrency",

@@ -4,9 +4,10 @@ tests/reports/campaign_data.py, and AAPOR's rates against a worked example."""
 import datetime
 
 import pytest
+from django.utils import timezone
 
 from accounts.roles import Role
-from outbound.models import WorkOrder
+from outbound.models import CallAttempt, Outcome, WorkOrder
 from reports import outcomes
 from reports.outcomes import Counts, final_disposition
 from tests.factories import Org, UserFactory, make_order
@@ -163,3 +164,22 @@ def test_dates_and_agent_narrow_the_activity_not_the_sample(campaign):
 
     before = outcomes.campaign_outcomes(campaign=order, date_to=D1 - datetime.timedelta(days=1))
     assert before.attempts == 0 and before.by_day == [] and before.by_agent == []
+
+
+def test_attempts_that_never_reached_the_carrier_are_no_calls(campaign):
+    order, _a, _b = campaign
+    before = outcomes.campaign_outcomes(campaign=order)
+    contact = order.contacts.order_by("pk").last()
+    CallAttempt.objects.create(
+        campaign=order,
+        contact=contact,
+        number=9,
+        to=contact.phone,
+        caller_id="+8673110086",
+        outcome=Outcome.NOT_PLACED,
+        finished_at=timezone.now(),
+    )
+    after = outcomes.campaign_outcomes(campaign=order)
+    assert after.attempts == before.attempts
+    assert after.contacts_attempted == before.contacts_attempted
+    assert sum(p.attempts for p in after.by_hour) == sum(p.attempts for p in before.by_hour)
