@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('outbound', '0017_agent_states'),
+        ('outbound', '0020_import_staging'),
     ]
 
     operations = [
