@@ -165,13 +165,15 @@ def contact_reserve(
 
 def _claim(*, campaign, rules, agent, now, event) -> Interview | None:
     """Takes the first callable contact of the campaign's queue for `agent`. On PostgreSQL
-    the candidates are locked as they are read, skipping those other agents are taking, so
-    agents asking together each get their own without waiting for each other; on SQLite
-    the transaction holds the database's write lock. Candidates outside their calling
-    window or on a list are moved on, and the queue is read again (a few rounds at most)."""
-    for _round in range(CLAIM_ROUNDS):
+    the first due row is locked as it is read, skipping rows other agents are taking, so
+    agents asking together each get their own without waiting for each other (one row, so
+    that a short queue is shared among them all); on SQLite the transaction holds the
+    database's write lock. A contact outside its calling window or on a list is moved on
+    and the queue read again, then by batches: a few rounds at most."""
+    for round_ in range(CLAIM_ROUNDS):
         with transaction.atomic():
-            rows = _candidates(campaign=campaign, rules=rules, agent=agent, now=now)
+            limit = 1 if round_ == 0 else CANDIDATES
+            rows = _candidates(campaign=campaign, rules=rules, agent=agent, now=now, limit=limit)
             if not rows:
                 return None
             for pk in _callable(campaign, rules, rows, now):
@@ -190,12 +192,12 @@ def _claim(*, campaign, rules, agent, now, event) -> Interview | None:
     return None
 
 
-def _candidates(*, campaign, rules, agent, now) -> list[tuple[int, str]]:
-    """(contact, phone) of the first due contacts `agent` may take, best first, locked
-    where the database can: callbacks first (those promised to this agent before the
-    others'), then the rest by the time they became due. Two queries, each reading only
-    the rows it returns: the callbacks are found from the campaign's open interviews, the
-    rest in the order of the queue's index."""
+def _candidates(*, campaign, rules, agent, now, limit: int) -> list[tuple[int, str]]:
+    """(contact, phone) of the first `limit` due contacts `agent` may take, best first,
+    locked where the database can: callbacks first (those promised to this agent before
+    the others'), then the rest by the time they became due. Two queries, each reading
+    only the rows it returns: the callbacks are found from the campaign's open interviews,
+    the rest in the order of the queue's index."""
     due = selectors.due_states(campaign=campaign, rules=rules, agent=agent, now=now, ranked=False)
     promised = Interview.objects.filter(
         campaign=campaign, closed_at=None, callback_at__isnull=False
@@ -207,15 +209,15 @@ def _candidates(*, campaign, rules, agent, now) -> list[tuple[int, str]]:
         .order_by(rank, *selectors.due_order(campaign))
         .values_list("pk", "contact__phone")
     )
-    rows = list(_lock_candidates(callbacks)[:CANDIDATES])
-    if len(rows) < CANDIDATES:
+    rows = list(_lock_candidates(callbacks)[:limit])
+    if len(rows) < limit:
         taken = [pk for pk, _phone in rows]
         rest = (
             due.exclude(pk__in=taken)
             .order_by(*selectors.due_order(campaign))
             .values_list("pk", "contact__phone")
         )
-        rows += list(_lock_candidates(rest)[: CANDIDATES - len(rows)])
+        rows += list(_lock_candidates(rest)[: limit - len(rows)])
     return rows
 
 
