@@ -159,6 +159,8 @@ def contact_reserve(
     # Contacts added since the campaign started join the queue when it has run dry (they
     # would come after every contact already due anyway); the periodic task enrols too.
     if interview is None and contacts_enrol(campaign_id=campaign.pk):
+        # They are due from the moment they were queued, a little after `now`.
+        now = max(now, timezone.now())
         interview = _claim(campaign=campaign, rules=rules, agent=agent, now=now, event=event)
     return interview
 
@@ -219,6 +221,17 @@ def _candidates(*, campaign, rules, agent, now, limit: int) -> list[tuple[int, s
         )
         rows += list(_lock_candidates(rest)[: limit - len(rows)])
     return rows
+
+
+def agent_campaigns_enrol() -> int:
+    """Queues the contacts added to running agent campaigns since they started (the next
+    contact enrols them itself only once its campaign's queue has run dry)."""
+    running = CampaignSettings.objects.filter(
+        state=CampaignSettings.State.RUNNING,
+        campaign__mode=WorkOrder.Mode.AGENTS,
+        campaign__run_status=WorkOrder.RunStatus.READY,
+    ).values_list("campaign_id", flat=True)
+    return sum(contacts_enrol(campaign_id=pk) for pk in running)
 
 
 def contact_take_and_dial(

@@ -1,4 +1,5 @@
-"""The agent console's periodic work: holds abandoned by their agents lapse."""
+"""The agent console's periodic work: holds abandoned by their agents lapse, and contacts
+added to running agent campaigns join their queues."""
 
 from celery import shared_task
 
@@ -7,4 +8,6 @@ from outbound.agent import services
 
 @shared_task(ignore_result=True)
 def expire_holds() -> int:
-    return services.reservations_expire()
+    lapsed = services.reservations_expire()
+    services.agent_campaigns_enrol()
+    return lapsed

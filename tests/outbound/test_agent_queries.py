@@ -84,3 +84,28 @@ def test_next_contact_and_answers_take_a_fixed_number_of_queries(
     client, org, carrier, campaigns, contacts
 ):
     assert _shift(client, org, campaigns=campaigns, contacts=contacts) == EXPECTED
+
+
+def test_contacts_added_to_a_running_campaign_join_its_queue(org):
+    """While the queue has contacts the next contact does not look for new ones; the
+    periodic task queues them, and a queue run dry looks for them itself."""
+    from outbound.agent.tasks import expire_holds
+    from outbound.models import Contact
+
+    order = agent_campaign(org, phones=phones(1))
+    later = agent_campaign(org, phones=phones(1, start=500))
+    Contact.objects.create(campaign=order, phone="+8613900000001", name="Added")
+    Contact.objects.create(campaign=later, phone="+8613900000002", name="Added later")
+    assert services.contact_reserve(campaign=order, agent=org.agent).contact.name == "Customer 0"
+    assert not DialState.objects.filter(contact__name="Added").exists()
+    expire_holds()
+    assert DialState.objects.filter(contact__name="Added", status="pending").count() == 1
+    assert DialState.objects.filter(contact__name="Added later").count() == 1
+    # A campaign whose queue has run dry: the next contact finds the one added.
+    Contact.objects.create(campaign=later, phone="+8613900000003", name="Added last")
+    names = set()
+    for n in range(3):
+        agent = second_agent(org, username=f"late{n}")
+        later.team.add(agent)
+        names.add(services.contact_reserve(campaign=later, agent=agent).contact.name)
+    assert names == {"Customer 0", "Added later", "Added last"}
