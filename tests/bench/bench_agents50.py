@@ -18,7 +18,11 @@ of the questionnaire are built first, so every answer updates them as in product
 
 Agents take THINK seconds (2.0) before each answer, as an agent reading the question out
 would take longer; they start spread over the first START seconds (5), not all in the same
-instant. Every figure can be changed through WAIHU_BENCH_AGENTS50_<NAME>: AGENTS, SECONDS
+instant, once all have logged in. While the phones ring an agent asks for the call's state
+every second, as the console does; the page a browser would load after each answer is not
+requested (the answers' POSTs are what is measured). The benchmark's own threads share the
+machine with the server, so its figures are an upper bound of what a separate server gives.
+Every figure can be changed through WAIHU_BENCH_AGENTS50_<NAME>: AGENTS, SECONDS
 (120: how long the agents work), CONTACTS, OTHER_CONTACTS, THINK, START, RING, WORKERS and
 THREADS (gunicorn's)."""
 
