@@ -1087,9 +1087,11 @@ def response_start(
 
 def _response_lock(response: Response, *, ended_ok: bool = False) -> Response:
     """The response, locked; refused once it has ended, unless `ended_ok` (going back from
-    the closing or a screen-out reopens it)."""
+    the closing or a screen-out reopens it). Only the response's own row: its version and
+    questionnaire are read with it but shared by every interview, and locking them would
+    make all interviews of a questionnaire wait for one another."""
     locked = (
-        Response.objects.select_for_update()
+        Response.objects.select_for_update(of=("self",))
         .select_related("version__questionnaire")
         .get(pk=response.pk)
     )

@@ -97,10 +97,17 @@ def open_interviews(*, user) -> QuerySet[Interview]:
 
 
 def due_states(
-    *, campaign: WorkOrder, rules: CampaignSettings, agent, now: datetime.datetime
+    *,
+    campaign: WorkOrder,
+    rules: CampaignSettings,
+    agent,
+    now: datetime.datetime,
+    ranked: bool = True,
 ) -> QuerySet[DialState]:
     """Contacts waiting to be called that `agent` may take now, best first: callbacks
-    promised to this agent, other callbacks, then by the time they became due."""
+    promised to this agent, other callbacks, then by the time they became due. Without
+    `ranked`, unordered: the claim reads callbacks and the rest apart, each in the order
+    an index gives (ranking every due contact would sort the whole queue)."""
     open_interviews_qs = Interview.objects.filter(contact_id=OuterRef("pk"), closed_at=None)
     promised_elsewhere = open_interviews_qs.filter(callback_agent__isnull=False).exclude(
         callback_agent=agent
@@ -114,17 +121,24 @@ def due_states(
         .exclude(Exists(promised_elsewhere.filter(callback_at__isnull=False)))
         .exclude(Exists(held_elsewhere))
     )
+    if not ranked:
+        return due
     rank = Case(
         When(Exists(promised_here), then=Value(0)),
         When(callback_at__isnull=False, then=Value(1)),
         default=Value(2),
         output_field=IntegerField(),
     )
-    order = [rank]
+    return due.order_by(rank, *due_order(campaign))
+
+
+def due_order(campaign: WorkOrder) -> list:
+    """The queue's order after the callbacks: a complaint's deadline first, then the time
+    the contact became due (due contacts all have one: the queue's index order)."""
+    order = []
     if campaign.kind == WorkOrder.Kind.COMPLAINT_CALLBACK:
         order.append(F("contact__deadline").asc(nulls_last=True))
-    order += [F("next_attempt_at").asc(nulls_first=True), "pk"]
-    return due.order_by(*order)
+    return [*order, F("next_attempt_at").asc(), "pk"]
 
 
 def contact_history(*, contact: Contact, exclude_interview: int | None = None) -> dict:

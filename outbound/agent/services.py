@@ -11,7 +11,7 @@ from collections import defaultdict
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Exists, F, Max, OuterRef
+from django.db.models import Case, Exists, F, IntegerField, Max, OuterRef, Q, Value, When
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -118,6 +118,9 @@ def _lock_candidates(queryset):
     return queryset
 
 
+CLAIM_ROUNDS = 5
+
+
 def contact_reserve(
     *,
     campaign: WorkOrder,
@@ -127,7 +130,8 @@ def contact_reserve(
 ) -> Interview | None:
     """Holds the best due contact for `agent` and opens (or resumes) its interview. Returns
     the agent's current hold if there is one, or None when nobody is due. A paused agent
-    is given nobody."""
+    is given nobody. A fixed number of queries however many contacts and campaigns: only
+    this campaign's queue is read, and only its first due rows."""
     now = now or timezone.now()
     rules = _check_campaign(campaign, agent)
     session = sessions.session_get(agent=agent)
@@ -142,25 +146,39 @@ def contact_reserve(
     )
     if held is not None:
         return held
-    reservations_expire(campaign_id=campaign.pk, now=now)
+    lapsed = reservations_expire(campaign_id=campaign.pk, now=now)
     if session.campaign_id not in (None, campaign.pk):
-        reservations_expire(campaign_id=session.campaign_id, now=now)
-    session.refresh_from_db()
+        lapsed += reservations_expire(campaign_id=session.campaign_id, now=now)
+    if lapsed:
+        session.refresh_from_db()
     if session.state == AgentState.OFFLINE or session.campaign_id != campaign.pk:
         sessions.session_move(agent=agent, event=Event.SIGN_IN, campaign=campaign, now=now)
     elif not states.allowed(session.state, event):
         raise ValidationError(states.message_for(session.state, event))
-    contacts_enrol(campaign_id=campaign.pk)
-    for _round in range(5):
-        due = selectors.due_states(campaign=campaign, rules=rules, agent=agent, now=now)
-        rows = list(due.values_list("pk", "contact__phone")[:CANDIDATES])
-        if not rows:
-            return None
-        for pk in _callable(campaign, rules, rows, now):
-            # Locks one row at a time, so agents asking together each get their own.
-            with transaction.atomic():
-                if _lock_candidates(due.filter(pk=pk)).values_list("pk", flat=True).first() is None:
-                    continue
+    interview = _claim(campaign=campaign, rules=rules, agent=agent, now=now, event=event)
+    # Contacts added since the campaign started join the queue when it has run dry (they
+    # would come after every contact already due anyway); the periodic task enrols too.
+    if interview is None and contacts_enrol(campaign_id=campaign.pk):
+        # They are due from the moment they were queued, a little after `now`.
+        now = max(now, timezone.now())
+        interview = _claim(campaign=campaign, rules=rules, agent=agent, now=now, event=event)
+    return interview
+
+
+def _claim(*, campaign, rules, agent, now, event) -> Interview | None:
+    """Takes the first callable contact of the campaign's queue for `agent`. On PostgreSQL
+    the first due row is locked as it is read, skipping rows other agents are taking, so
+    agents asking together each get their own without waiting for each other (one row, so
+    that a short queue is shared among them all); on SQLite the transaction holds the
+    database's write lock. A contact outside its calling window or on a list is moved on
+    and the queue read again, then by batches: a few rounds at most."""
+    for round_ in range(CLAIM_ROUNDS):
+        with transaction.atomic():
+            limit = 1 if round_ == 0 else CANDIDATES
+            rows = _candidates(campaign=campaign, rules=rules, agent=agent, now=now, limit=limit)
+            if not rows:
+                return None
+            for pk in _callable(campaign, rules, rows, now):
                 won = DialState.objects.filter(pk=pk, status=DialState.Status.PENDING).update(
                     status=DialState.Status.DIALING, next_attempt_at=None
                 )
@@ -174,6 +192,46 @@ def contact_reserve(
                     )
                     return interview
     return None
+
+
+def _candidates(*, campaign, rules, agent, now, limit: int) -> list[tuple[int, str]]:
+    """(contact, phone) of the first `limit` due contacts `agent` may take, best first,
+    locked where the database can: callbacks first (those promised to this agent before
+    the others'), then the rest by the time they became due. Two queries, each reading
+    only the rows it returns: the callbacks are found from the campaign's open interviews,
+    the rest in the order of the queue's index."""
+    due = selectors.due_states(campaign=campaign, rules=rules, agent=agent, now=now, ranked=False)
+    promised = Interview.objects.filter(
+        campaign=campaign, closed_at=None, callback_at__isnull=False
+    ).filter(Q(callback_agent__isnull=True) | Q(callback_agent=agent))
+    mine = promised.filter(callback_agent=agent, contact_id=OuterRef("pk"))
+    rank = Case(When(Exists(mine), then=Value(0)), default=Value(1), output_field=IntegerField())
+    callbacks = (
+        due.filter(callback_at__isnull=False, pk__in=promised.values("contact_id"))
+        .order_by(rank, *selectors.due_order(campaign))
+        .values_list("pk", "contact__phone")
+    )
+    rows = list(_lock_candidates(callbacks)[:limit])
+    if len(rows) < limit:
+        taken = [pk for pk, _phone in rows]
+        rest = (
+            due.exclude(pk__in=taken)
+            .order_by(*selectors.due_order(campaign))
+            .values_list("pk", "contact__phone")
+        )
+        rows += list(_lock_candidates(rest)[: limit - len(rows)])
+    return rows
+
+
+def agent_campaigns_enrol() -> int:
+    """Queues the contacts added to running agent campaigns since they started (the next
+    contact enrols them itself only once its campaign's queue has run dry)."""
+    running = CampaignSettings.objects.filter(
+        state=CampaignSettings.State.RUNNING,
+        campaign__mode=WorkOrder.Mode.AGENTS,
+        campaign__run_status=WorkOrder.RunStatus.READY,
+    ).values_list("campaign_id", flat=True)
+    return sum(contacts_enrol(campaign_id=pk) for pk in running)
 
 
 def contact_take_and_dial(

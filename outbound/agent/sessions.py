@@ -33,6 +33,10 @@ def session_get(*, agent) -> AgentSession:
 
 
 def _locked(agent_id: int, now: datetime.datetime) -> AgentSession:
+    """The agent's session row, locked (made first, the first time): one query once made."""
+    session = AgentSession.objects.select_for_update().filter(pk=agent_id).first()
+    if session is not None:
+        return session
     AgentSession.objects.get_or_create(agent_id=agent_id, defaults={"since": now})
     return AgentSession.objects.select_for_update().get(pk=agent_id)
 

@@ -1,4 +1,5 @@
-"""The agent console's periodic work: holds abandoned by their agents lapse."""
+"""The agent console's periodic work: holds abandoned by their agents lapse, and contacts
+added to running agent campaigns join their queues."""
 
 from celery import shared_task
 
@@ -8,4 +9,6 @@ from outbound.dialer.retrying import DatabaseRetryTask
 
 @shared_task(base=DatabaseRetryTask, ignore_result=True)
 def expire_holds() -> int:
-    return services.reservations_expire()
+    lapsed = services.reservations_expire()
+    services.agent_campaigns_enrol()
+    return lapsed

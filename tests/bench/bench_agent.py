@@ -190,6 +190,8 @@ def main() -> None:
         stack.env.update(
             {
                 "CELERY_TASK_ALWAYS_EAGER": "true",
+                # Without Twilio's credentials a campaign starts only on the sandbox.
+                "WAIHU_SANDBOX": "true",
                 "WAIHU_SANDBOX_PLAY": "true",
                 "WAIHU_SANDBOX_SHARES": "answered=100",
                 "WAIHU_SANDBOX_OPT_OUT_PERCENT": "0",
