@@ -625,3 +625,48 @@ def campaigns_of(
         r.questions = [q for q in questions if q.version_id == version_id]
     rows.sort(key=lambda r: (-r.figure.n, r.campaign_id))
     return rows
+
+
+@dataclass
+class QuestionRow:
+    question: object
+    top_two: int
+    valid: int
+
+    @property
+    def percent(self) -> float | None:
+        return self.top_two / self.valid * 100 if self.valid else None
+
+
+def question_table(node: Node, period: Period, campaign_id: int) -> list[QuestionRow]:
+    """The top-two share of each question counting toward the node in one campaign's
+    interviews of the period (read from the interviews: one campaign, a few questions)."""
+    from surveys.models import Question
+
+    items = item_map()
+    ids = [q for q, (indicator_id, _top) in items.items() if indicator_id in node.leaves]
+    start, _end = _month_bounds(period.start)
+    _start, end = _month_bounds(period.months[-1])
+    via = "answer__response__"
+    rows = (
+        AnswerChoice.objects.filter(
+            question_id__in=ids,
+            **{
+                f"{via}interview__campaign_id": campaign_id,
+                f"{via}status": ResponseStatus.COMPLETED,
+                f"{via}finished_at__gte": start,
+                f"{via}finished_at__lt": end,
+            },
+        )
+        .order_by()
+        .values("question_id", "choice_id")
+        .annotate(n=Count("id"))
+    )
+    counts: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for row in rows:
+        cell = counts[row["question_id"]]
+        cell[1] += row["n"]
+        if row["choice_id"] in items[row["question_id"]][1]:
+            cell[0] += row["n"]
+    questions = Question.objects.filter(pk__in=list(counts)).order_by("version_id", "position")
+    return [QuestionRow(q, *counts[q.pk]) for q in questions]

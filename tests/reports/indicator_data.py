@@ -41,7 +41,9 @@ def leaf(code: str, parent_code: str, *questions, best_first: bool = True, targe
 
 def campaign(requester, version, kind=WorkOrder.Kind.SATISFACTION) -> WorkOrder:
     order = make_order(requester, kind=kind)
-    WorkOrder.objects.filter(pk=order.pk).update(questionnaire=version)
+    WorkOrder.objects.filter(pk=order.pk).update(
+        questionnaire=version, run_status=WorkOrder.RunStatus.READY
+    )
     order.refresh_from_db()
     return order
 
