@@ -277,3 +277,59 @@ def test_campaign_drill_down(world):
     share, _h, _v = _expected([MARCH], ["coverage"], kind=CC)
     assert by_id[orders[CC].pk].figure.percent == pytest.approx(share)
     assert by_id[orders[CC].pk].questions == [q["S1"]]
+
+
+def test_without_weighted_brands_the_index_is_the_unweighted_pool(world):
+    from reports.models import SegmentWeight
+
+    SegmentWeight.objects.all().delete()
+    board = indicators.dashboard(Period(MARCH))
+    shares, variances = [], []
+    for code in LEAVES:
+        t = v = 0
+        for _brand, _region, month, answers, count, _kind in ROWS:
+            picked = answers[LEAVES[code]]
+            if month == MARCH and picked is not None:
+                t += count * (picked in TOP[LEAVES[code]])
+                v += count
+        shares.append(t / v)
+        variances.append(t / v * (1 - t / v) / v)
+    share = sum(shares) / 3
+    half = stats.norm.ppf(0.975) * math.sqrt(sum(variances) / 9) * 100
+    assert board.index.figure.percent == pytest.approx(share * 100)
+    assert board.index.figure.margin == pytest.approx(half)
+    assert board.index.figure.n == 65
+
+
+def test_the_beat_task_recounts_this_month_and_the_last(world):
+    import time_machine
+
+    from reports.tasks import monthly_counts_task
+
+    MonthlyCount.objects.all().delete()
+    MonthlyBuild.objects.all().delete()
+    with time_machine.travel(datetime.datetime(2025, 4, 3, 4, tzinfo=datetime.UTC), tick=False):
+        monthly_counts_task.apply().get()
+    assert set(MonthlyBuild.objects.values_list("month", flat=True)) == {
+        MARCH,
+        datetime.date(2025, 4, 1),
+    }
+    assert MonthlyCount.objects.filter(month=MARCH, indicator_id=0).exists()
+
+
+def test_the_tree_refuses_a_wrong_level_or_question(world):
+    from django.core.exceptions import ValidationError
+
+    from reports.models import IndicatorQuestion
+    from surveys import services
+    from surveys.models import QuestionType
+
+    network = Indicator.objects.get(code="network")
+    with pytest.raises(ValidationError, match="one level up"):
+        Indicator(code="x", name="X", level=3, parent=Indicator.objects.get(code="loyalty")).clean()
+    version = data.questionnaire(name="Other", scales=0)
+    single = services.question_add(version=version, type=QuestionType.SINGLE, text="Brand?")
+    with pytest.raises(ValidationError, match="rating scale"):
+        IndicatorQuestion(indicator=Indicator.objects.get(code="coverage"), question=single).clean()
+    with pytest.raises(ValidationError, match="level-three"):
+        IndicatorQuestion(indicator=network, question=single).clean()

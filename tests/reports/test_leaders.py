@@ -16,6 +16,7 @@ from django.urls import reverse
 from approvals.models import Holiday
 from reports import monthly
 from reports.models import Indicator, MonthlyReport, ReportSubscription
+from tests.factories import UserFactory
 from tests.reports.test_indicators import CC, MARCH, world  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -136,3 +137,21 @@ def test_monthly_report_is_built_sent_kept_and_downloaded(client, world):  # noq
     page = client.get(URL, {"period": "2025-03"}).content.decode()
     assert reverse("reports:leaders_report_download", args=[report.pk]) in page
     assert MonthlyReport.objects.count() == 1
+
+
+def test_the_administrator_keeps_the_tree_and_competitors(client, world):  # noqa: F811
+    admin = UserFactory(username="root", is_staff=True, is_superuser=True)
+    client.force_login(admin)
+    for name in ("indicator", "competitorscore", "monthlyreport", "reportsubscription"):
+        assert client.get(reverse(f"admin:reports_{name}_changelist")).status_code == 200
+    coverage = Indicator.objects.get(code="coverage")
+    page = client.get(reverse("admin:reports_indicator_change", args=[coverage.pk]))
+    assert page.status_code == 200 and "best_first" in page.content.decode()
+    page = client.post(
+        reverse("admin:reports_competitorscore_add"),
+        {"indicator": coverage.pk, "competitor": "Unicom", "month": "2025-03-17", "percent": "71"},
+    )
+    assert page.status_code == 302
+    from reports.models import CompetitorScore
+
+    assert CompetitorScore.objects.get().month == MARCH
