@@ -43,15 +43,18 @@ def _guard(request) -> None:
         raise PermissionDenied
 
 
+_SELECT = forms.Select(attrs={"class": "form-select form-select-sm"})
+
+
 class LeaderFilterForm(forms.Form):
     period = forms.CharField(
         label=gettext_lazy("Month or quarter"),
         required=False,
         help_text=gettext_lazy("Such as 2025-03 or 2025-Q1."),
     )
-    segment = forms.ChoiceField(label=gettext_lazy("Brand"), required=False)
-    region = forms.ChoiceField(label=gettext_lazy("Region"), required=False)
-    kind = forms.ChoiceField(label=gettext_lazy("Kind of campaign"), required=False)
+    segment = forms.ChoiceField(label=gettext_lazy("Brand"), required=False, widget=_SELECT)
+    region = forms.ChoiceField(label=gettext_lazy("Region"), required=False, widget=_SELECT)
+    kind = forms.ChoiceField(label=gettext_lazy("Kind of campaign"), required=False, widget=_SELECT)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -307,11 +307,14 @@ def first_working_day(month: datetime.date) -> datetime.date:
 
 
 def monthly_report_due(today: datetime.date | None = None) -> MonthlyReport | None:
-    """On the first working day of a month, build last month's report and send it (once)."""
+    """From the first working day of a month on, build last month's report and send it,
+    once: a day the beat missed (a worker down) is caught up the next day."""
     today = today or timezone.localdate()
-    if today != first_working_day(today.replace(day=1)):
+    if today < first_working_day(today.replace(day=1)):
         return None
     month = add_months(today.replace(day=1), -1)
+    if MonthlyReport.objects.filter(month=month, sent_at__isnull=False).exists():
+        return None
     with transaction.atomic():
         existing = MonthlyReport.objects.select_for_update().filter(month=month).first()
         if existing is not None and existing.sent_at is not None:

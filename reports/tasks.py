@@ -35,7 +35,8 @@ def monthly_counts_task() -> None:
 
 @shared_task
 def monthly_report_task() -> None:
-    """On the first working day of a month, build and send the report of the month before."""
+    """From the first working day of a month, build and send the report of the month before
+    (once)."""
     from reports.monthly import monthly_report_due
 
     monthly_report_due()

@@ -107,9 +107,7 @@ def test_monthly_report_is_built_sent_kept_and_downloaded(client, world):  # noq
     for user in (org.centre_leader, org.cs_leader):
         ReportSubscription.objects.create(user=user)
     Indicator.objects.filter(code="hall").update(target=Decimal("99"))
-    # 1 April 2025 is a Tuesday: the first working day; the day before is not.
-    with time_machine.travel(datetime.datetime(2025, 3, 31, 8, tzinfo=datetime.UTC), tick=False):
-        assert monthly.monthly_report_due() is None
+    # 1 April 2025 is a Tuesday: the first working day.
     with time_machine.travel(datetime.datetime(2025, 4, 1, 8, tzinfo=datetime.UTC), tick=False):
         report = monthly.monthly_report_due()
         assert monthly.monthly_report_due() is None  # sent once
@@ -137,6 +135,18 @@ def test_monthly_report_is_built_sent_kept_and_downloaded(client, world):  # noq
     page = client.get(URL, {"period": "2025-03"}).content.decode()
     assert reverse("reports:leaders_report_download", args=[report.pk]) in page
     assert MonthlyReport.objects.count() == 1
+    # In May, until the first working day (after the holidays), April's report waits.
+    for day in (1, 2):
+        Holiday.objects.create(
+            date=datetime.date(2025, 5, day), name="May Day", is_working_day=False, source="local"
+        )
+    with time_machine.travel(datetime.datetime(2025, 5, 2, 8, tzinfo=datetime.UTC), tick=False):
+        assert monthly.monthly_report_due() is None
+    assert MonthlyReport.objects.count() == 1
+    # A missed day is caught up: the beat asks again later in the month.
+    with time_machine.travel(datetime.datetime(2025, 5, 20, 8, tzinfo=datetime.UTC), tick=False):
+        april = monthly.monthly_report_due()
+    assert april.month == datetime.date(2025, 4, 1) and len(mail.outbox) == 4
 
 
 def test_the_administrator_keeps_the_tree_and_competitors(client, world):  # noqa: F811
