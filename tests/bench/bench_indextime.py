@@ -7,7 +7,9 @@ campaign (72 campaigns), five rating scales each counting as a level-three indic
 - index_months_seconds: the leaders' page (24-month trend, every indicator with its
   interval, the changes and their tests, the complaint callbacks), the whole request
   through Django's test client, median of three;
-- index_drill_seconds: an indicator's page with its campaigns, median of three.
+- index_drill_seconds: an indicator's page with its campaigns, median of three;
+- index_question_table_seconds: the same page with one campaign's question table (read
+  from that campaign's interviews), median of three.
 
 The rows are written by INSERT … SELECT over generate_series, cloning one interview made
 through the models, into a throwaway schema dropped at the end. Needs PostgreSQL
@@ -209,7 +211,8 @@ def _data() -> dict:
         )
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
-    return {"leader": leader.pk, "indicator": parents[0].pk}
+    # The campaign of the satisfaction kind in December 2025 (month 23).
+    return {"leader": leader.pk, "indicator": parents[0].pk, "campaign": first + 23 * 3}
 
 
 def _median_request(client, url: str, data: dict) -> float:
@@ -268,6 +271,15 @@ def main() -> None:
                 client,
                 reverse("reports:leaders_indicator", args=[made["indicator"]]),
                 {"period": "2025-12"},
+            ),
+            "s",
+        )
+        _say(
+            "index_question_table_seconds",
+            _median_request(
+                client,
+                reverse("reports:leaders_indicator", args=[made["indicator"]]),
+                {"period": "2025-12", "campaign": made["campaign"]},
             ),
             "s",
         )
