@@ -333,3 +333,23 @@ def test_the_tree_refuses_a_wrong_level_or_question(world):
         IndicatorQuestion(indicator=Indicator.objects.get(code="coverage"), question=single).clean()
     with pytest.raises(ValidationError, match="level-three"):
         IndicatorQuestion(indicator=network, question=single).clean()
+
+
+def test_the_recount_command_fills_older_months(world):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    MonthlyCount.objects.all().delete()
+    MonthlyBuild.objects.all().delete()
+    out = StringIO()
+    call_command("index_recount", "--from", "2024-03", "--to", "2025-03", stdout=out)
+    assert "Recounted 2024-03 to 2025-03" in out.getvalue()
+    assert MonthlyBuild.objects.count() == 13
+    share, _h, _v = _expected([MARCH_BEFORE], list(LEAVES))
+    board = indicators.dashboard(Period(MARCH))
+    assert board.index.year_before.then.percent == pytest.approx(share)
+    with pytest.raises(CommandError, match="2025-03"):
+        call_command("index_recount", "--from", "March")
+    with pytest.raises(CommandError, match="after"):
+        call_command("index_recount", "--from", "2025-03", "--to", "2025-01")
