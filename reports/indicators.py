@@ -16,8 +16,11 @@ variance p(1-p)/n; a mean of K items in a brand has the sum of their variances o
 items are treated as independent, which understates the variance somewhat when the same
 people answer them all); a weighted figure has Σ (w/W)² × variance. The interval is the
 figure ± 1.96 standard errors, and a change between two periods is tested with the
-(unpooled) two-proportion z-test z = (p1 − p2) / √(var1 + var2). A base under
-SMALL_BASE is flagged, never hidden.
+(unpooled) two-proportion z-test z = (p1 − p2) / √(var1 + var2). The base of an item is
+its valid answers (don't know and refused left out), of the index the completed interviews,
+of a level-one or level-two indicator the largest base of its items (the kept counts do not
+say how many people answered at least one of them). A base under SMALL_BASE is flagged,
+never hidden. A competitor's score over a quarter is the mean of its monthly scores.
 
 The pages never read the interviews: they read MonthlyCount, the month's counts per item,
 brand, region, kind and campaign (a few thousand rows a month), which `monthly_rebuild`
