@@ -15,6 +15,9 @@ def navigation(request: HttpRequest) -> dict:
             "is_agent": user.has_role(Role.CALL_AGENT),
             "is_outbound_admin": user.has_role(Role.OUTBOUND_ADMIN),
             "can_read_results": user.has_role(Role.ANALYST, Role.OUTBOUND_ADMIN),
+            "can_read_leaders_page": user.has_role(
+                Role.CS_CENTRE_LEADER, Role.CS_DEPARTMENT_LEADER, Role.ANALYST, Role.OUTBOUND_ADMIN
+            ),
             "is_admin": user.is_staff,
         }
     }

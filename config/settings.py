@@ -717,6 +717,21 @@ CELERY_BEAT_SCHEDULE.update(
 # Completed interviews are given out through the results cursor once closed this long, so
 # one committed a moment late by a slower transaction is never skipped.
 WAIHU_API_RESULTS_SETTLE_SECONDS = env_int("WAIHU_API_RESULTS_SETTLE_SECONDS", 5, minimum=0)
+# The leaders' page reads monthly kept counts: the current and previous months are recounted
+# every hour; the monthly report is built and sent on the first working day of a month.
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "reports-monthly-counts": {
+            "task": "reports.tasks.monthly_counts_task",
+            "schedule": crontab(minute=20),
+            "options": {"expires": 3000},
+        },
+        "reports-monthly-report": {
+            "task": "reports.tasks.monthly_report_task",
+            "schedule": crontab(minute=30, hour=7),
+        },
+    }
+)
 CELERY_BEAT_SCHEDULE.update(
     {
         "api-deliveries-retry": {

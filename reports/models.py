@@ -286,3 +286,218 @@ class Tally(models.Model):
 
     def __str__(self) -> str:
         return f"{self.version_id} {self.status} {self.kind} {self.question_id}: {self.n}"
+
+
+class Indicator(models.Model):
+    """A node of the indicator tree the branch's satisfaction is measured on: level one
+    (satisfaction, loyalty), level two (network, business…) and level three, the items the
+    questions of any questionnaire version count as (IndicatorQuestion)."""
+
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent indicator"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+    )
+    level = models.PositiveSmallIntegerField(
+        _("level"), choices=[(1, _("Level one")), (2, _("Level two")), (3, _("Level three"))]
+    )
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    position = models.PositiveIntegerField(_("position"), default=0)
+    target = models.DecimalField(
+        _("target (%)"),
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))],
+    )
+
+    class Meta:
+        verbose_name = _("indicator")
+        verbose_name_plural = _("indicators")
+        ordering = ["level", "position", "code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(level=1, parent__isnull=True)
+                | Q(level__in=[2, 3], parent__isnull=False),
+                name="reports_indicator_level_parent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        """The name in the reader's language for the installed tree; as typed otherwise."""
+        from reports.indicators import indicator_label
+
+        return indicator_label(self.name)
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if self.level == 1 and self.parent_id:
+            raise ValidationError({"parent": _("A level-one indicator has no parent.")})
+        if self.level in (2, 3):
+            if self.parent is None:
+                raise ValidationError({"parent": _("Choose the indicator one level up.")})
+            if self.parent.level != self.level - 1:
+                raise ValidationError(
+                    {"parent": _("The parent must be an indicator one level up.")}
+                )
+
+
+class IndicatorQuestion(models.Model):
+    """A question that counts as a level-three indicator. Its top two boxes are its first
+    two choices (a scale written best first, as the presets are), or its last two when the
+    scale runs from worst to best."""
+
+    indicator = models.ForeignKey(
+        Indicator,
+        verbose_name=_("indicator"),
+        on_delete=models.CASCADE,
+        related_name="questions",
+        limit_choices_to={"level": 3},
+    )
+    question = models.OneToOneField(
+        "surveys.Question",
+        verbose_name=_("question"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    best_first = models.BooleanField(
+        _("best answer first"),
+        default=True,
+        help_text=_("Untick when the scale runs from the worst answer to the best."),
+    )
+
+    class Meta:
+        verbose_name = _("question counted as an indicator")
+        verbose_name_plural = _("questions counted as indicators")
+
+    def __str__(self) -> str:
+        return f"{self.question_id} → {self.indicator}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if self.indicator_id and self.indicator.level != 3:
+            raise ValidationError({"indicator": _("Only a level-three indicator has questions.")})
+        if self.question_id and self.question.type != "scale":
+            raise ValidationError({"question": _("Only a rating scale can count as an indicator.")})
+
+
+class CompetitorScore(models.Model):
+    """A competitor's score (%) on an indicator in a month, as the survey firm reported it."""
+
+    indicator = models.ForeignKey(
+        Indicator, verbose_name=_("indicator"), on_delete=models.CASCADE, related_name="+"
+    )
+    competitor = models.CharField(_("competitor"), max_length=100)
+    month = models.DateField(_("month"), help_text=_("Any day of the month."))
+    percent = models.DecimalField(
+        _("score (%)"),
+        max_digits=5,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))],
+    )
+
+    class Meta:
+        verbose_name = _("competitor's score")
+        verbose_name_plural = _("competitors' scores")
+        ordering = ["-month", "indicator", "competitor"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["indicator", "competitor", "month"], name="reports_competitor_key"
+            ),
+            models.CheckConstraint(
+                condition=Q(percent__gte=0) & Q(percent__lte=100), name="reports_competitor_0_100"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.competitor} {self.month:%Y-%m} {self.percent}%"
+
+    def save(self, *args, **kwargs):
+        self.month = self.month.replace(day=1)
+        super().save(*args, **kwargs)
+
+
+class MonthlyCount(models.Model):
+    """A kept count of one month's completed interviews of the campaigns: per level-three
+    indicator (its id; 0 for the interviews themselves), brand, region, kind of campaign and
+    campaign, the top-two answers and the valid answers (for indicator 0: interviews in
+    both). Built per month by reports.indicators.monthly_rebuild."""
+
+    month = models.DateField(_("month"))
+    indicator_id = models.IntegerField(_("indicator"))
+    brand = models.CharField(_("brand"), max_length=100, blank=True)
+    region = models.CharField(_("region"), max_length=100, blank=True)
+    kind = models.CharField(_("kind of campaign"), max_length=30)
+    campaign_id = models.IntegerField(_("campaign"))
+    top_two = models.BigIntegerField(_("top two"), default=0)
+    valid = models.BigIntegerField(_("valid"), default=0)
+
+    class Meta:
+        verbose_name = _("monthly kept count")
+        verbose_name_plural = _("monthly kept counts")
+        indexes = [models.Index(fields=["month", "indicator_id"], name="reports_monthly_month")]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.indicator_id} {self.brand}: {self.top_two}/{self.valid}"
+
+
+class MonthlyBuild(models.Model):
+    """When a month's kept counts were last built (their freshness)."""
+
+    month = models.DateField(_("month"), primary_key=True)
+    built_at = models.DateTimeField(_("built at"))
+
+    class Meta:
+        verbose_name = _("built month")
+        verbose_name_plural = _("built months")
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m}"
+
+
+class MonthlyReport(models.Model):
+    """The monthly report on the satisfaction index: its figures as they stood when built,
+    so earlier months stay as they were sent; the text is drafted from them in the reader's
+    language."""
+
+    month = models.DateField(_("month"), unique=True)
+    figures = models.JSONField(_("figures"), default=dict)
+    built_at = models.DateTimeField(_("built at"))
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("monthly report")
+        verbose_name_plural = _("monthly reports")
+        ordering = ["-month"]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m}"
+
+
+class ReportSubscription(models.Model):
+    """A leader who receives the monthly report by e-mail."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("monthly report subscriber")
+        verbose_name_plural = _("monthly report subscribers")
+
+    def __str__(self) -> str:
+        return str(self.user)

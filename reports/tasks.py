@@ -19,3 +19,24 @@ def tallies_rebuild_task(version_id: int) -> None:
     version = QuestionnaireVersion.objects.filter(pk=version_id).first()
     if version is not None:
         tallies_rebuild(version=version)
+
+
+@shared_task
+def monthly_counts_task() -> None:
+    """Recount the current and the previous month's kept counts for the leaders' page."""
+    from django.utils import timezone
+
+    from reports.indicators import add_months, monthly_rebuild
+
+    this_month = timezone.localdate().replace(day=1)
+    for month in (add_months(this_month, -1), this_month):
+        monthly_rebuild(month)
+
+
+@shared_task
+def monthly_report_task() -> None:
+    """From the first working day of a month, build and send the report of the month before
+    (once)."""
+    from reports.monthly import monthly_report_due
+
+    monthly_report_due()

@@ -18,3 +18,17 @@ urlpatterns = [
     path("exports/<int:pk>/status/", views.export_status, name="export_status"),
     path("exports/<int:pk>/download/", views.export_download, name="export_download"),
 ]
+
+# The leaders' page: the branch's satisfaction index over time (reports/leaders.py).
+from reports import leaders  # noqa: E402
+
+urlpatterns += [
+    path("leaders/", leaders.leaders_dashboard, name="leaders"),
+    path("leaders/indicators/<int:pk>/", leaders.leaders_indicator, name="leaders_indicator"),
+    path("leaders/reports/<int:pk>/", leaders.leaders_report, name="leaders_report"),
+    path(
+        "leaders/reports/<int:pk>/download/",
+        leaders.leaders_report_download,
+        name="leaders_report_download",
+    ),
+]

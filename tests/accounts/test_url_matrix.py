@@ -102,6 +102,8 @@ HEARERS = frozenset({"agent_a", "analyst", "outbound_admin", "sysadmin"})
 # (the agent who called the contact too: tests/accounts/test_number_reveal.py; the
 # interview's contact here was never dialled by agent_a).
 REVEALERS = frozenset({"requester_a", "outbound_admin"})
+# The satisfaction index over time: the leaders, the analysts, the outbound administrators.
+INDEX_READERS = frozenset({"centre_leader", "cs_leader", "analyst", "outbound_admin"})
 
 # --- the rules -----------------------------------------------------------------------------
 
@@ -207,6 +209,14 @@ def EXPORT(w):
 
 def INTERVIEW(w):
     return {"pk": w.interview.pk}
+
+
+def INDICATOR(w):
+    return {"pk": w.indicator.pk}
+
+
+def MONTHLY_REPORT(w):
+    return {"pk": w.monthly_report.pk}
 
 
 def ATTEMPT(w):
@@ -322,6 +332,11 @@ RULES: dict[str, Rule] = {
     "campaign_reports:open_answers": page(CAMPAIGN_TEXT, get=CAMPAIGN_READERS, post=NOT_SERVED),
     "campaign_reports:analysis": page(CAMPAIGN, get=CAMPAIGN_READERS, post={"analyst"}),
     "campaign_reports:export_start": page(CAMPAIGN, get=NOT_SERVED, post=CAMPAIGN_READERS),
+    # The branch's satisfaction index over time: its leaders and those who run the surveys.
+    "reports:leaders": page(get=INDEX_READERS, post=NOT_SERVED),
+    "reports:leaders_indicator": page(INDICATOR, get=INDEX_READERS, post=NOT_SERVED),
+    "reports:leaders_report": page(MONTHLY_REPORT, get=INDEX_READERS, post=NOT_SERVED),
+    "reports:leaders_report_download": page(MONTHLY_REPORT, get=INDEX_READERS, post=NOT_SERVED),
     "campaigns:telephony_check": page(get={"sysadmin"}, post=NOT_SERVED),
     "campaigns:detail": page(ORDER, get=CAMPAIGN_VIEWERS, post=NOT_SERVED),
     "campaigns:live": page(ORDER, get=CAMPAIGN_VIEWERS, post=NOT_SERVED),
@@ -583,8 +598,29 @@ def _build_world() -> SimpleNamespace:
         ends_on=today + datetime.timedelta(days=90),
         added_by=org.outbound_admin,
     )
+    from reports.models import Indicator, MonthlyReport
+
+    indicator, _created = Indicator.objects.get_or_create(
+        code="satisfaction", defaults={"name": "Satisfaction", "level": 1}
+    )
+    monthly_report = MonthlyReport.objects.create(
+        month=datetime.date(2025, 3, 1),
+        figures={
+            "month": "2025-03",
+            "index": {"percent": None, "low": None, "high": None, "n": 0, "small": True},
+            "previous": {"points": None, "p": None, "significant": False},
+            "year_before": {"points": None, "p": None, "significant": False},
+            "rows": [],
+            "weak": [],
+            "complaint": {"percent": None, "n": 0, "target": 78.0, "met": None},
+            "campaigns": 0,
+        },
+        built_at=timezone.now(),
+    )
     return SimpleNamespace(
         users=users,
+        indicator=indicator,
+        monthly_report=monthly_report,
         assignment=org.assignment(),
         order=order,
         pending=pending,
