@@ -40,7 +40,7 @@ from reports.models import Analysis, ExportJob, ExportStatus
 from reports.privacy import mask_phone, mask_phones_in_text, mask_reference
 from reports.results import Results, results_build
 from reports.selectors import ResultFilters
-from reports.tables import CLOSED_TYPES, SINGLE_CODED
+from reports.tables import BASE_ASKED, CLOSED_TYPES, SINGLE_CODED
 from surveys.models import Answer, AnswerChoice, QuestionType, Special
 from surveys.workbook_safety import FORMULA_START
 
@@ -443,6 +443,12 @@ def _question_sheets(out: _Sheets, results: Results) -> None:
             ):
                 out.row(ws, [label, None, n, share(ws, table.share(n))])
             out.row(ws, ["NPS", None, None, _round(table.nps)])
+        if multiple:
+            if table.base_kind == BASE_ASKED:
+                said = _("Percentages of everyone asked: %(n)s") % {"n": table.base}
+            else:
+                said = _("Percentages of those who answered: %(n)s") % {"n": table.base}
+            out.row(ws, [said], measure=False)
         if table.rows:
             _bar_chart(ws, q.code, first, last, anchor="H2", axis="%")
 
@@ -527,7 +533,7 @@ def _codebook(out: _Sheets, results: Results, columns: list) -> None:
     specials = "; ".join(f"{code}={Special(s).label}" for s, code in SPECIAL_CODES.items())
     for variable, q, choice in columns:
         if choice is not None:
-            codes = f"1={_('chosen')}; 0={_('not chosen')}; {specials}"
+            codes = _("1=chosen; 0=not chosen") + f"; {specials}"
             text = f"{q.text} — {choice.label}"
         elif q.type in CLOSED_TYPES:
             codes = "; ".join(f"{c.code}={c.label}" for c in q.choices.all()) + f"; {specials}"

@@ -305,6 +305,25 @@ class _Checker:
                     % {"q": q.code, "code": c.code},
                     _("Write the words of choice %(code)s.") % {"code": c.code},
                 )
+        if (
+            q.type == QuestionType.MULTIPLE
+            and q.required
+            and not any(c.exclusive for c in q.choices)
+        ):
+            self.warning(
+                "multiple_required_without_none",
+                q.code,
+                _(
+                    "Question %(q)s must be answered, but a customer who has none of its "
+                    "choices has nothing to pick."
+                )
+                % {"q": q.code},
+                _(
+                    "Make %(q)s optional, or add an exclusive choice such as “都没有” "
+                    "(none of these)."
+                )
+                % {"q": q.code},
+            )
         for digit, n in Counter(c.keypad for c in q.choices if c.keypad).items():
             if n > 1:
                 self.error(

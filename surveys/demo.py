@@ -115,6 +115,7 @@ def _body(version: QuestionnaireVersion) -> None:
         type=QuestionType.MULTIPLE,
         text="您目前在使用哪些增值业务？可以多选。",
         instruction="逐项读出选项；选“无”时不能再选其他选项。",
+        required=True,  # “无” lets everyone answer
     )
     _choices(q6, ["手机上网", "彩铃", "飞信", "手机报"])
     q6_other = services.choice_add(question=q6, label="其他（请注明）", specify=True)

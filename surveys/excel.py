@@ -15,6 +15,7 @@ from typing import IO, Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
+from django.utils import translation
 from django.utils.translation import gettext as _
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font
@@ -143,12 +144,53 @@ def _number(value: Decimal | None) -> Any:
     return float(value)
 
 
-def version_export_xlsx(*, version: QuestionnaireVersion) -> bytes:
-    """The version as an .xlsx file."""
-    from surveys.selectors import version_questions
+# Question types as people write them in a workbook: the code (single), the name the
+# designer and the codebook show in either language (单选题, Single choice), or a usual
+# Chinese name for it.
+_TYPE_SYNONYMS = {
+    "单选": QuestionType.SINGLE,
+    "多选": QuestionType.MULTIPLE,
+    "量表题": QuestionType.SCALE,
+    "评分题": QuestionType.SCALE,
+    "打分题": QuestionType.SCALE,
+    "满意度题": QuestionType.SCALE,
+    "推荐度": QuestionType.NPS,
+    "推荐题": QuestionType.NPS,
+    "是非题": QuestionType.YES_NO,
+    "判断题": QuestionType.YES_NO,
+    "数值题": QuestionType.NUMBER,
+    "开放题": QuestionType.TEXT,
+    "问答题": QuestionType.TEXT,
+    "填空题": QuestionType.TEXT,
+    "说明": QuestionType.STATEMENT,
+}
 
-    questionnaire = version.questionnaire
-    questions = list(version_questions(version=version))
+
+def _type_names() -> dict[str, str]:
+    names = {value.casefold(): value for value in QuestionType.values}
+    for language in ("zh-hans", "en"):
+        with translation.override(language):
+            names.update({str(label).casefold(): value for value, label in QuestionType.choices})
+    names.update({name.casefold(): value for name, value in _TYPE_SYNONYMS.items()})
+    return names
+
+
+def question_type_of(text: str) -> str:
+    """The type code a workbook's type cell names, or the text as it was when it names none
+    (the import then says so)."""
+    return _type_names().get((text or "").strip().casefold(), text)
+
+
+def type_names() -> list[str]:
+    """The types as a workbook may name them, for an error message: codes and names."""
+    shown = []
+    for value, label in QuestionType.choices:
+        shown.append(f"{value} ({label})")
+    return shown
+
+
+def _new_workbook() -> tuple[Workbook, list]:
+    """A workbook with the four sheets an import reads, headed and laid out."""
     workbook = Workbook()
     titles = _sheet_titles()
     headers = _headers()
@@ -162,7 +204,72 @@ def version_export_xlsx(*, version: QuestionnaireVersion) -> bytes:
         for cell in sheet[1]:
             cell.font = Font(bold=True)
         print_setup(sheet, header_rows=1, freeze=True, wide=key in ("questions", "rules"))
+    return workbook, sheets
 
+
+def blank_template_xlsx() -> bytes:
+    """An empty questionnaire workbook to fill in and import: the four sheets the import
+    reads, the settings' fields with their descriptions, and after them an instructions
+    sheet (the one shown on opening) with every question type and an example of each
+    sheet's rows. The import reads the first four sheets and ignores the instructions."""
+    workbook, sheets = _new_workbook()
+    settings_sheet = sheets[0]
+    defaults = {"language": "zh-hans", "mode": "agent", "kind": "survey"}
+    descriptions = _key_descriptions()
+    for key in (*SETTING_KEYS, *PART_KEYS):
+        settings_sheet.append([key, defaults.get(key), descriptions[key]])
+    guide = workbook.create_sheet(_("Instructions"))
+    lines = [
+        [_("How to fill in this workbook")],
+        [_("1. On “%(sheet)s”, write a value beside each field.") % {"sheet": sheets[0].title}],
+        [
+            _(
+                "2. On “%(sheet)s”, one row per question, in the order they are asked. "
+                "Yes/no columns take 是/否, yes/no or 1/0; an empty Required means required, "
+                "except for a multiple choice, which is optional unless marked."
+            )
+            % {"sheet": sheets[1].title}
+        ],
+        [
+            _("3. On “%(sheet)s”, one row per answer choice, under its question's code.")
+            % {"sheet": sheets[2].title}
+        ],
+        [
+            _("4. On “%(sheet)s”, the skip rules (optional): a rule only jumps forward.")
+            % {"sheet": sheets[3].title}
+        ],
+        [_("5. Import the workbook on the questionnaires page; every problem is listed by row.")],
+        [],
+        [_("Question types (write the code or the name)"), _("Code")],
+        *[[str(label), value] for value, label in QuestionType.choices],
+        [],
+        [_("Example"), _("Code"), _("Type"), _("Text read aloud")],
+        [_("Questions"), "Q1", str(QuestionType.SINGLE.label), _("Which brand do you use?")],
+        [_("Questions"), "Q2", str(QuestionType.MULTIPLE.label), _("Which services do you use?")],
+        [_("Choices"), "Q2", 9, _("None of these"), "", _("Exclusive") + ": 1"],
+    ]
+    for line in lines:
+        guide.append(line)
+    guide["A1"].font = Font(bold=True, size=13)
+    guide.column_dimensions["A"].width = 70
+    guide.column_dimensions["B"].width = 14
+    guide.column_dimensions["C"].width = 18
+    guide.column_dimensions["D"].width = 40
+    print_setup(guide, header_rows=0)
+    workbook.active = len(workbook.worksheets) - 1
+    cells_as_text(workbook)
+    buffer = BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def version_export_xlsx(*, version: QuestionnaireVersion) -> bytes:
+    """The version as an .xlsx file."""
+    from surveys.selectors import version_questions
+
+    questionnaire = version.questionnaire
+    questions = list(version_questions(version=version))
+    workbook, sheets = _new_workbook()
     descriptions = _key_descriptions()
     settings_sheet, question_sheet, choice_sheet, rule_sheet = sheets
     values: dict[str, Any] = {
@@ -392,7 +499,7 @@ def _parse(workbook) -> tuple[_Parsed, list[RowProblem]]:
     codes: dict[str, dict[str, Any]] = {}
     for row, values in _rows(question_sheet):
         code = reader.text(_cell(values, 0))
-        qtype = reader.text(_cell(values, 1))
+        qtype = question_type_of(reader.text(_cell(values, 1)))
         item: dict[str, Any] = {"row": row, "code": code, "type": qtype}
         if not code:
             reader.problem(q_title, row, _("The question has no code."))
@@ -410,14 +517,15 @@ def _parse(workbook) -> tuple[_Parsed, list[RowProblem]]:
                 q_title,
                 row,
                 _("“%(value)s” is not a question type; use one of %(allowed)s.")
-                % {"value": qtype, "allowed": ", ".join(QuestionType.values)},
+                % {"value": qtype, "allowed": ", ".join(type_names())},
             )
         item["text"] = reader.text(_cell(values, 2))
         item["instruction"] = reader.text(_cell(values, 3))
         for offset, name in enumerate(QUESTION_COLUMNS[4:9], start=4):
             raw = _cell(values, offset)
             if name == "required" and (raw is None or reader.text(raw) == ""):
-                item[name] = True
+                # As in the designer: a multiple choice is optional unless marked required.
+                item[name] = qtype != QuestionType.MULTIPLE
                 continue
             item[name] = reader.boolean(raw, q_title, row, q_headers[offset])
         item["min_value"] = reader.decimal(_cell(values, 9), q_title, row, q_headers[9])

@@ -270,6 +270,7 @@ class QuestionAddForm(_BootstrapMixin, forms.Form):
         required=False,
         choices=[
             (Preset.SATISFACTION_5, Preset.SATISFACTION_5.label),
+            (Preset.SATISFACTION_5_BRANCH, Preset.SATISFACTION_5_BRANCH.label),
             (Preset.AGREEMENT_4, Preset.AGREEMENT_4.label),
         ],
         initial=Preset.SATISFACTION_5,

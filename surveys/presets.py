@@ -11,6 +11,7 @@ from surveys.models import Language
 
 class Preset(models.TextChoices):
     SATISFACTION_5 = "satisfaction5", _("Five-point satisfaction")
+    SATISFACTION_5_BRANCH = "satisfaction5_branch", _("Five-point satisfaction (branch wording)")
     AGREEMENT_4 = "agreement4", _("Four-point agreement")
     YES_NO = "yes_no", _("Yes / no")
 
@@ -35,6 +36,14 @@ PRESETS: dict[str, tuple[PresetChoice, ...]] = {
         PresetChoice(4, "不太满意", "Not very satisfied", "4"),
         PresetChoice(5, "非常差", "Very poor", "5"),
     ),
+    # The wording of the branch's own published surveys.
+    Preset.SATISFACTION_5_BRANCH: (
+        PresetChoice(1, "非常满意", "Very satisfied", "1"),
+        PresetChoice(2, "很满意", "Satisfied", "2"),
+        PresetChoice(3, "一般", "Average", "3"),
+        PresetChoice(4, "不太满意", "Not very satisfied", "4"),
+        PresetChoice(5, "很差", "Poor", "5"),
+    ),
     Preset.AGREEMENT_4: (
         PresetChoice(1, "完全同意", "Fully agree", "1"),
         PresetChoice(2, "部分同意", "Partly agree", "2"),
@@ -51,6 +60,9 @@ PRESETS: dict[str, tuple[PresetChoice, ...]] = {
 PRESET_HELP = {
     Preset.SATISFACTION_5: pgettext_lazy(
         "preset", "Very satisfied, quite satisfied, average, not very satisfied, very poor"
+    ),
+    Preset.SATISFACTION_5_BRANCH: pgettext_lazy(
+        "preset", "Very satisfied, satisfied, average, not very satisfied, poor"
     ),
     Preset.AGREEMENT_4: pgettext_lazy(
         "preset", "Fully agree, partly agree, neutral, fully disagree"

@@ -514,7 +514,7 @@ def question_add(
     code: str | None = None,
     text: str = "",
     instruction: str = "",
-    required: bool = True,
+    required: bool | None = None,
     allow_dont_know: bool = False,
     allow_refused: bool = False,
     confirms_identity: bool = False,
@@ -525,8 +525,12 @@ def question_add(
     position: int | None = None,
 ) -> Question:
     """Add a question (at the end, or at `position`). Yes/no questions get their two
-    choices; a rating scale gets the preset's choices (five-point satisfaction by default)."""
+    choices; a rating scale gets the preset's choices (five-point satisfaction by default).
+    A question is required unless told otherwise, but a multiple choice is optional: a
+    customer may have none of the things listed."""
     _check_choice_value("type", type, QuestionType.values)
+    if required is None:
+        required = type != QuestionType.MULTIPLE
     low = _decimal_or_none(min_value, "min_value")
     high = _decimal_or_none(max_value, "max_value")
     _check_bounds(low, high)

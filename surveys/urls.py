@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.questionnaire_list, name="questionnaire_list"),
     path("new/", views.questionnaire_create, name="questionnaire_create"),
     path("import/", views.questionnaire_import, name="questionnaire_import"),
+    path("template.xlsx", views.questionnaire_template, name="questionnaire_template"),
     path("<int:pk>/", views.questionnaire_detail, name="questionnaire_detail"),
     path("<int:pk>/new-draft/", views.questionnaire_new_draft, name="questionnaire_new_draft"),
     path(

@@ -1132,6 +1132,16 @@ def version_export(request, pk: int):
     return response
 
 
+@require_GET
+def questionnaire_template(request):
+    """An empty workbook to fill in and import, with its instructions."""
+    _require_design(request)
+    response = HttpResponse(excel.blank_template_xlsx(), content_type=excel.XLSX_CONTENT_TYPE)
+    filename = download_name(_("Questionnaire template"), ".xlsx")
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    return response
+
+
 def _import(request, form: ImportForm, questionnaire: Questionnaire | None):
     """Import the uploaded workbook; on bad rows show them all, with nothing imported."""
     problems: list = []

@@ -293,6 +293,7 @@ RULES: dict[str, Rule] = {
     "surveys:questionnaire_list": page(get=SIGNED_IN, post=NOT_SERVED),
     "surveys:questionnaire_create": page(get=DESIGNERS, post=DESIGNERS),
     "surveys:questionnaire_import": page(get=DESIGNERS, post=DESIGNERS),
+    "surveys:questionnaire_template": page(get=DESIGNERS, post=NOT_SERVED),
     "surveys:questionnaire_detail": page(QUESTIONNAIRE, get=DRAFT_EDITORS, post=NOT_SERVED),
     "surveys:questionnaire_new_draft": page(QUESTIONNAIRE, get=NOT_SERVED, post=DRAFT_EDITORS),
     "surveys:questionnaire_import_version": page(QUESTIONNAIRE, get=NOT_SERVED, post=DRAFT_EDITORS),

@@ -150,7 +150,9 @@ def test_tables_take_a_constant_number_of_queries(demo_version):
     demo_dataset(demo_version, count=30, seed=9)
     with CaptureQueriesContext(connection) as many:
         question_tables(version=demo_version, responses=responses)
-    assert len(few) == len(many) <= 10
+    # (Optional multiple choices, the demo's reasons and improvements, count the people
+    # who ticked something in a query of their own.)
+    assert len(few) == len(many) <= 12
 
 
 def test_filters_narrow_the_interviews(demo_version, analyst):

@@ -55,7 +55,10 @@ def english_questionnaire(
         required=False,
     )
     q5 = services.question_add(
-        version=version, type=QuestionType.MULTIPLE, text="Which of these services do you use?"
+        version=version,
+        type=QuestionType.MULTIPLE,
+        text="Which of these services do you use?",
+        required=True,  # "None of these" lets everyone answer
     )
     for label in ("Mobile internet", "Ring-back tones"):
         services.choice_add(question=q5, label=label)
