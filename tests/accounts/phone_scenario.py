@@ -133,12 +133,14 @@ def build(capture) -> Scenario:
     )
 
     # A list whose one row is already in the campaign: the rejected rows' workbook has it.
-    with capture(execute=True):
+    with capture(execute=True):  # the worker reads the list's columns
         rejects_job = contact_services.import_create(
             campaign=order,
             user=org.outbound_admin,
             upload=_upload(f"phone,name\r\n{digits(OTHER)},again\r\n"),
         )
+    rejects_job.refresh_from_db()
+    with capture(execute=True):
         contact_services.import_start(
             job=rejects_job,
             user=org.outbound_admin,
@@ -148,11 +150,13 @@ def build(capture) -> Scenario:
     rejects_job.refresh_from_db()
     assert rejects_job.rejects_file
     # A list uploaded and not mapped yet: its preview shows the first rows.
-    mapping_job = contact_services.import_create(
-        campaign=order,
-        user=org.requester,
-        upload=_upload(f"phone,name\r\n{digits(CALLED)},again\r\n"),
-    )
+    with capture(execute=True):
+        mapping_job = contact_services.import_create(
+            campaign=order,
+            user=org.requester,
+            upload=_upload(f"phone,name\r\n{digits(CALLED)},again\r\n"),
+        )
+    mapping_job.refresh_from_db()
 
     users = {
         "requester": org.requester,

@@ -23,7 +23,7 @@ MARCH = datetime.date(2025, 3, 1)
 def test_leader_drills_down_and_downloads_the_monthly_report(page, live_server, tmp_path):
     org = Org()
     install_index_defaults()
-    import_module("reports.migrations.0004_indicators").install(apps, None)
+    import_module("reports.migrations.0005_indicators").install(apps, None)
     version = data.questionnaire(scales=2)
     q = {question.code: question for question in version.questions.all()}
     data.leaf("coverage", "network", q["S1"])

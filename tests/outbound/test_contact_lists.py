@@ -221,8 +221,9 @@ def test_contact_list_query_count_does_not_grow(
     client.get(_url(campaign))
     # session, user, groups, the badge's count, the campaign, the pager's count, the page
     # of contacts with their dialing state, the deadline counts, the imports; and for the
-    # at-risk margin in calling days, the campaign's settings and its calendar days
-    with django_assert_num_queries(11):
+    # at-risk margin in calling days, the campaign's settings and its calendar days; the
+    # lists held for acceptance, waiting and decided
+    with django_assert_num_queries(13):
         response = client.get(_url(campaign), {"sort": "status"})
     assert len(_phones(response)) == min(count, 50)
     assert response.context["deadline_counts"]["overdue"] > 0
