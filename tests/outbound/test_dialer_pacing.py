@@ -159,6 +159,8 @@ def test_pausing_cancels_the_calls_twilio_holds_and_stopping_those_ringing(clien
     assert {a.status for a in attempts} == {"queued"}
     # One call leaves Twilio's queue and rings; its callbacks reach Waihu.
     ringing = attempts[0]
+    # (A call the sandbox drew to fail would stop at "initiated": this one is to be answered.)
+    SandboxCall.objects.filter(sid=ringing.call_sid).update(plan="completed")
     play.dial(SandboxCall.objects.get(sid=ringing.call_sid))
     ringing.refresh_from_db()
     assert ringing.status == "ringing"
