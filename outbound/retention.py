@@ -36,6 +36,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from outbound import telephony
+from outbound.contacts.importer import rejects_spool_path
 from outbound.models import (
     CallAttempt,
     Contact,
@@ -189,12 +190,9 @@ def import_file_sizes(job: ContactImport) -> tuple[int, int]:
 
 
 def _spool(job: ContactImport) -> Path | None:
-    if not job.file:
-        return None
-    try:
-        return Path(f"{job.file.path}.rejected.csv")
-    except NotImplementedError:  # a storage without local paths keeps no spool
-        return None
+    """The rejected rows' spool the import writes beside its list (imports read lists from
+    the local media folder, so a list always has a path)."""
+    return rejects_spool_path(job) if job.file else None
 
 
 def imports_remove_files(*, campaign_id: int) -> tuple[int, int]:
