@@ -7,6 +7,7 @@ with any bad row imports nothing and reports every bad row."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from io import BytesIO
@@ -166,7 +167,10 @@ _TYPE_SYNONYMS = {
 }
 
 
+@functools.cache
 def _type_names() -> dict[str, str]:
+    """Built once: the names come from the catalogue, which does not change while Waihu
+    runs, in both languages whatever the reader's."""
     names = {value.casefold(): value for value in QuestionType.values}
     for language in ("zh-hans", "en"):
         with translation.override(language):
