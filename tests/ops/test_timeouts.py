@@ -7,9 +7,6 @@ import contextlib
 import json
 import sqlite3
 import threading
-import time
-import urllib.error
-import urllib.request
 
 import psycopg
 import pytest
@@ -20,21 +17,9 @@ from django.test import Client, RequestFactory
 from ops import database
 from outbound.models import WorkOrder
 from tests.factories import Org
+from tests.ops.web import get
 
 LOCK_MS = 500
-
-
-def _get(url: str, cookie: str = "") -> tuple[int, str, dict, float]:
-    request = urllib.request.Request(  # noqa: S310 (the live server's http address)
-        url, headers={"Cookie": cookie, "Accept-Language": "en"}
-    )
-    started = time.monotonic()
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-            return response.status, response.read().decode(), dict(response.headers), 0
-    except urllib.error.HTTPError as error:
-        body = error.read().decode()
-        return error.code, body, dict(error.headers), time.monotonic() - started
 
 
 @contextlib.contextmanager
@@ -88,17 +73,17 @@ def test_a_locked_table_gives_a_quick_503_and_health_still_answers(
     client.force_login(org.outbound_admin)
     cookie = f"sessionid={client.cookies['sessionid'].value}"
     base = live_server.url
-    assert _get(f"{base}/orders/", cookie)[0] == 200
+    assert get(f"{base}/orders/", cookie)[0] == 200
 
     with _table_locked():
-        status, body, headers, elapsed = _get(f"{base}/orders/", cookie)
+        status, body, headers, elapsed = get(f"{base}/orders/", cookie)
         assert status == 503
         assert elapsed < 5  # the lock timeout (0.5 s) and a little: never the lock's length
         assert headers["Retry-After"] == "30"
         assert "Waihu is busy" in body and "Traceback" not in body
-        assert _get(f"{base}/healthz")[:2] == (200, '{"status": "ok"}')
-        assert _get(f"{base}/static/bootstrap/css/bootstrap.min.css")[0] == 200
-    assert _get(f"{base}/orders/", cookie)[0] == 200
+        assert get(f"{base}/healthz")[:2] == (200, '{"status": "ok"}')
+        assert get(f"{base}/static/bootstrap/css/bootstrap.min.css")[0] == 200
+    assert get(f"{base}/orders/", cookie)[0] == 200
 
 
 @pytest.mark.django_db(transaction=True)
@@ -210,20 +195,20 @@ def test_with_the_database_away_pages_say_so_and_health_answers(live_server, mon
     client.force_login(org.outbound_admin)
     cookie = f"sessionid={client.cookies['sessionid'].value}"
     base = live_server.url
-    assert _get(f"{base}/orders/", cookie)[0] == 200
+    assert get(f"{base}/orders/", cookie)[0] == 200
 
     with _database_away(monkeypatch, tmp_path):
         for path in ("/orders/", "/approvals/"):
-            status, body, headers, _elapsed = _get(f"{base}{path}", cookie)
+            status, body, headers, _elapsed = get(f"{base}{path}", cookie)
             assert status == 503, (path, body[:500])
             assert "Waihu is busy" in body and "Traceback" not in body
             assert headers["Retry-After"] == "30"
-        assert _get(f"{base}/healthz")[:2] == (200, '{"status": "ok"}')
-        status, body, _headers, _elapsed = _get(f"{base}/readyz")
+        assert get(f"{base}/healthz")[:2] == (200, '{"status": "ok"}')
+        status, body, _headers, _elapsed = get(f"{base}/readyz")
         assert status == 503
         checks = json.loads(body)["checks"]
         assert checks["database"].startswith("unavailable (")
         assert checks["beat"] == checks["workers"] == "database unavailable"
 
     # Back: the next request connects again by itself.
-    assert _get(f"{base}/orders/", cookie)[0] == 200
+    assert get(f"{base}/orders/", cookie)[0] == 200

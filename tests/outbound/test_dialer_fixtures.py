@@ -2,13 +2,19 @@
 with contacts, the sandbox served by the live server, and signed callbacks."""
 
 import datetime
+import itertools
+import time
+from collections import defaultdict
 
 import pytest
+from django.db.models import Count
 from django.utils import timezone
 
 from outbound import telephony
 from outbound.dialer import services
+from outbound.dialer import tasks as dialer_tasks
 from outbound.models import CampaignSettings, Contact, WorkOrder
+from outbound.sandbox import tasks as sandbox_tasks
 from tests.factories import Org, make_order
 
 ALL_DAY = {str(day): ["00:00", "23:59"] for day in range(1, 8)}
@@ -309,3 +315,79 @@ def workers(transactional_db, tmp_path):
         app.conf.task_default_queue = default_queue
         for name, output in started.stop().items():
             print(f"--- worker {name} ---\n{output[-4000:]}")
+
+
+# --- a campaign run by real workers: beat's periodic tasks, and what must hold at its end --
+
+
+class Beat:
+    """The periodic tasks, sent to the workers' queue as beat sends them (more often)."""
+
+    SCHEDULE = (
+        (dialer_tasks.dial_due, 0.5),
+        (sandbox_tasks.sandbox_resume, 1.0),
+        (dialer_tasks.settle_stale, 2.0),
+    )
+
+    def __init__(self, schedule=SCHEDULE):
+        self.schedule = schedule
+        self.last = defaultdict(float)
+
+    def tick(self) -> None:
+        now = time.monotonic()
+        for task, every in self.schedule:
+            if now - self.last[task.name] >= every:
+                task.apply_async(expires=5)
+                self.last[task.name] = now
+
+
+def campaign_done(order) -> bool:
+    """Every contact came to an end and no attempt is open."""
+    from outbound.models import CallAttempt, DialState
+
+    open_contacts = DialState.objects.filter(campaign=order).exclude(status__in=DialState.FINAL)
+    return (
+        not open_contacts.exists()
+        and not CallAttempt.objects.filter(campaign=order, finished_at=None).exists()
+    )
+
+
+def check_invariants(order, count: int, *, max_attempts: int) -> dict[str, int]:
+    """No contact dialled twice at once, none over the attempt limit, none lost, no
+    attempt left open; returns the run's figures."""
+    from outbound.models import CallAttempt, DialState, Outcome, SandboxCall
+
+    attempts = CallAttempt.objects.filter(campaign=order)
+    assert not attempts.filter(finished_at=None).exists()
+    # The carrier's own record: calls to one number never overlap, and never number more
+    # than the attempts a contact has.
+    calls = defaultdict(list)
+    for to, created, ended in SandboxCall.objects.filter(parent_call_sid="").values_list(
+        "to", "date_created", "end_time"
+    ):
+        calls[to].append((created, ended))
+    assert set(calls) <= set(order.contacts.values_list("phone", flat=True))
+    for to, spans in calls.items():
+        assert len(spans) <= max_attempts, (to, spans)
+        spans.sort()
+        for (_start, end), (next_start, _end) in itertools.pairwise(spans):
+            assert end is not None and end <= next_start, (to, spans)
+    assert not SandboxCall.objects.exclude(status__in=CallAttempt.FINAL_STATUSES).exists()
+    placed = attempts.exclude(outcome=Outcome.NOT_PLACED)
+    assert not placed.values("contact").annotate(n=Count("pk")).filter(n__gt=max_attempts)
+    # Each attempt the carrier had is one of its calls, and the other way round.
+    assert placed.exclude(call_sid=None).count() == sum(len(s) for s in calls.values())
+    # None lost: every contact came to an end.
+    states = DialState.objects.filter(campaign=order)
+    assert states.count() == count
+    assert not states.exclude(status__in=DialState.FINAL).exists()
+    assert not states.filter(attempts__gt=max_attempts).exists()
+    for contact_id, made in states.values_list("contact_id", "attempts"):
+        assert made == placed.filter(contact_id=contact_id).count(), contact_id
+    return {
+        "attempts": attempts.count(),
+        "calls": sum(len(s) for s in calls.values()),
+        "not_placed": attempts.filter(outcome=Outcome.NOT_PLACED).count(),
+        "lost": attempts.filter(outcome=Outcome.LOST).count(),
+        "reached": states.filter(status=DialState.Status.REACHED).count(),
+    }

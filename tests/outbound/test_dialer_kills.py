@@ -8,22 +8,25 @@ three hosts run one campaign against one database and broker, with the same inva
 The test plays beat itself: it sends the dialer's tick, the settling task and the
 sandbox's sweep, as beat would, to the workers' queue."""
 
-import itertools
 import os
 import re
 import signal
 import time
-from collections import defaultdict
 
 import pytest
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from outbound.dialer import tasks as dialer_tasks
-from outbound.models import CallAttempt, DialState, Outcome, SandboxCall
-from outbound.sandbox import tasks as sandbox_tasks
+from outbound.models import CallAttempt, DialState, Outcome
 from tests.outbound import test_dialer_fixtures as fx
-from tests.outbound.test_dialer_fixtures import make_campaign, phones, start
+from tests.outbound.test_dialer_fixtures import (
+    Beat,
+    campaign_done,
+    check_invariants,
+    make_campaign,
+    phones,
+    start,
+)
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -75,34 +78,6 @@ def _campaign(org, count: int):
     )
 
 
-class Beat:
-    """The periodic tasks, sent to the workers' queue as beat sends them (more often)."""
-
-    SCHEDULE = (
-        (dialer_tasks.dial_due, 0.5),
-        (sandbox_tasks.sandbox_resume, 1.0),
-        (dialer_tasks.settle_stale, 2.0),
-    )
-
-    def __init__(self):
-        self.last = defaultdict(float)
-
-    def tick(self) -> None:
-        now = time.monotonic()
-        for task, every in self.SCHEDULE:
-            if now - self.last[task.name] >= every:
-                task.apply_async(expires=5)
-                self.last[task.name] = now
-
-
-def _done(order) -> bool:
-    open_contacts = DialState.objects.filter(campaign=order).exclude(status__in=DialState.FINAL)
-    return (
-        not open_contacts.exists()
-        and not CallAttempt.objects.filter(campaign=order, finished_at=None).exists()
-    )
-
-
 def _finished_share(order, count: int) -> float:
     return DialState.objects.filter(campaign=order, status__in=DialState.FINAL).count() / count
 
@@ -116,7 +91,7 @@ def _run(order, count: int, *, on_progress=None) -> float:
         beat.tick()
         if on_progress is not None:
             on_progress(_finished_share(order, count))
-        if _done(order):
+        if campaign_done(order):
             return time.monotonic() - began
         time.sleep(0.25)
     states = dict(
@@ -134,45 +109,6 @@ def _run(order, count: int, *, on_progress=None) -> float:
         f"campaign not done after {RUN_SECONDS} s: contacts {states}, open attempts "
         f"{still_open}, at {timezone.now()}"
     )
-
-
-def _check_invariants(order, count: int) -> dict[str, int]:
-    """No contact dialled twice at once, none over the attempt limit, none lost, no
-    attempt left open; returns the run's figures."""
-    attempts = CallAttempt.objects.filter(campaign=order)
-    assert not attempts.filter(finished_at=None).exists()
-    # The carrier's own record: calls to one number never overlap, and never number more
-    # than the attempts a contact has.
-    calls = defaultdict(list)
-    for to, created, ended in SandboxCall.objects.filter(parent_call_sid="").values_list(
-        "to", "date_created", "end_time"
-    ):
-        calls[to].append((created, ended))
-    assert set(calls) <= set(order.contacts.values_list("phone", flat=True))
-    for to, spans in calls.items():
-        assert len(spans) <= MAX_ATTEMPTS, (to, spans)
-        spans.sort()
-        for (_start, end), (next_start, _end) in itertools.pairwise(spans):
-            assert end is not None and end <= next_start, (to, spans)
-    assert not SandboxCall.objects.exclude(status__in=CallAttempt.FINAL_STATUSES).exists()
-    placed = attempts.exclude(outcome=Outcome.NOT_PLACED)
-    assert not placed.values("contact").annotate(n=Count("pk")).filter(n__gt=MAX_ATTEMPTS)
-    # Each attempt the carrier had is one of its calls, and the other way round.
-    assert placed.exclude(call_sid=None).count() == sum(len(s) for s in calls.values())
-    # None lost: every contact came to an end.
-    states = DialState.objects.filter(campaign=order)
-    assert states.count() == count
-    assert not states.exclude(status__in=DialState.FINAL).exists()
-    assert not states.filter(attempts__gt=MAX_ATTEMPTS).exists()
-    for contact_id, made in states.values_list("contact_id", "attempts"):
-        assert made == placed.filter(contact_id=contact_id).count(), contact_id
-    return {
-        "attempts": attempts.count(),
-        "calls": sum(len(s) for s in calls.values()),
-        "not_placed": attempts.filter(outcome=Outcome.NOT_PLACED).count(),
-        "lost": attempts.filter(outcome=Outcome.LOST).count(),
-        "reached": states.filter(status=DialState.Status.REACHED).count(),
-    }
 
 
 KILL_CONTACTS = 120
@@ -215,7 +151,10 @@ def test_workers_killed_mid_campaign_lose_no_contact_and_leave_no_call_open(
     logs = " ".join(log.read_text(errors="replace") for log in workers.folder.glob("worker-*.log"))
     resumed = sum(map(int, TAKEN_ON.findall(logs)))
     assert resumed > 0
-    figures = {**_check_invariants(order, KILL_CONTACTS), "steps_sent_again": resumed}
+    figures = {
+        **check_invariants(order, KILL_CONTACTS, max_attempts=MAX_ATTEMPTS),
+        "steps_sent_again": resumed,
+    }
     with capsys.disabled():
         print(
             f"\nworker kills: {KILL_CONTACTS} contacts, {len(kills)} kills {kills}, "
@@ -239,7 +178,7 @@ def test_three_worker_hosts_run_one_campaign(org, sandbox, telephony_settings, w
 
     seconds = _run(order, SCALE_CONTACTS)
 
-    figures = _check_invariants(order, SCALE_CONTACTS)
+    figures = check_invariants(order, SCALE_CONTACTS, max_attempts=MAX_ATTEMPTS)
     logs = workers.stop()
     for host, (name, log) in zip(HOSTS, sorted(logs.items()), strict=True):
         assert f"{host} ready." in log, name
