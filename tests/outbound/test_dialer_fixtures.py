@@ -1,5 +1,7 @@
 """Shared pieces for the dialer, telephony, sandbox and webhook tests: a running campaign
-with contacts, the sandbox served by the live server, and signed callbacks."""
+with contacts, the sandbox served by the live server, signed callbacks, real Celery workers,
+and what must hold at the end of a campaign whatever befell its workers, broker or
+database."""
 
 import datetime
 import itertools
