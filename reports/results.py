@@ -125,7 +125,7 @@ def results_build(
         questions=questions,
         tables=tables,
         index=satisfaction_index(
-            questions=questions, tables=tables, responses=responses, kind=kind
+            questions=questions, tables=tables, responses=responses, kind=kind, kept=kept
         ),
         outcomes=outcomes,
         attributes_available=hooks.attributes_available(),

@@ -106,7 +106,9 @@ def crosstab_from_request(request, results):
         kind, _sep, key = form.cleaned_data["column"].partition(":")
         column = results.question(int(key)) if kind == "q" else key
         if row is not None and column is not None:
-            table = crosstabs.crosstab(row=row, column=column, responses=results.responses)
+            table = crosstabs.crosstab(
+                row=row, column=column, responses=results.responses, kept=results.kept
+            )
     return form, table
 
 
