@@ -135,22 +135,27 @@ def _contribution(response_id: int) -> Counter:
     return found
 
 
+# Rows upserted by one statement: a finished interview of a long questionnaire changes
+# thousands of pair keys, and SQLite takes at most 32,766 parameters a statement.
+UPSERT_ROWS = 500
+
+
 def _apply(version_id: int, delta: dict[Key, int]) -> None:
     rows = sorted((key, n) for key, n in delta.items() if n)
-    if not rows:
-        return
     table = Tally._meta.db_table
     columns = ", ".join(Tally.KEY)
-    marks = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(rows))
-    params: list = []
-    for key, n in rows:
-        params += [version_id, *key, n]
+    marks = "(" + ", ".join(["%s"] * (len(Tally.KEY) + 1)) + ")"
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} ({columns}, n) VALUES {marks} "  # noqa: S608
-            f"ON CONFLICT ({columns}) DO UPDATE SET n = {table}.n + excluded.n",
-            params,
-        )
+        for start in range(0, len(rows), UPSERT_ROWS):
+            chunk = rows[start : start + UPSERT_ROWS]
+            params: list = []
+            for key, n in chunk:
+                params += [version_id, *key, n]
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}, n) VALUES {', '.join([marks] * len(chunk))} "  # noqa: S608
+                f"ON CONFLICT ({columns}) DO UPDATE SET n = {table}.n + excluded.n",
+                params,
+            )
 
 
 def _scope_share(version_id: int) -> bool:
