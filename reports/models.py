@@ -529,3 +529,69 @@ class ReportSubscription(models.Model):
 
     def __str__(self) -> str:
         return str(self.user)
+
+
+class ComputedStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Computing")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class ComputedResults(models.Model):
+    """The figures of a results page that the kept counts cannot give (filters that narrow
+    the interviews, a campaign's own interviews) over many interviews: computed by a task,
+    shown with the time they were computed, and computed again once they are older than
+    WAIHU_RESULTS_FRESH_SECONDS. `key` names the filters and the cross-tab asked for."""
+
+    version = models.ForeignKey(
+        "surveys.QuestionnaireVersion",
+        verbose_name=_("questionnaire version"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    work_order = models.ForeignKey(
+        "outbound.WorkOrder",
+        verbose_name=_("work order"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    key = models.CharField(_("key"), max_length=64)
+    options = models.JSONField(_("options"), default=dict, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=ComputedStatus.choices, default=ComputedStatus.QUEUED
+    )
+    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    error = models.TextField(_("error"), blank=True)
+    requested_at = models.DateTimeField(_("requested at"), null=True, blank=True)
+    # The last figures computed (kept while they are computed again) and when.
+    figures = models.BinaryField(_("figures"), null=True, blank=True, editable=False)
+    computed_at = models.DateTimeField(_("computed at"), null=True, blank=True)
+    seconds = models.FloatField(_("seconds taken"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("computed results")
+        verbose_name_plural = _("computed results")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "key"],
+                condition=Q(work_order__isnull=True),
+                name="reports_computed_version_key",
+            ),
+            models.UniqueConstraint(
+                fields=["work_order", "key"],
+                condition=Q(work_order__isnull=False),
+                name="reports_computed_order_key",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=ComputedStatus.values), name="reports_computed_status"
+            ),
+            models.CheckConstraint(
+                condition=Q(progress__lte=100), name="reports_computed_progress"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.version_id} {self.key[:8]} {self.status}"
