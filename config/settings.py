@@ -491,6 +491,12 @@ WAIHU_SETTLE_AFTER_SECONDS = env_int("WAIHU_SETTLE_AFTER_SECONDS", 900, minimum=
 # hours), and Waihu places its calls with this one: an attempt still without a final status
 # this long after it was placed is asked about once more and, still open, finished as lost.
 WAIHU_LONGEST_CALL_MINUTES = env_int("WAIHU_LONGEST_CALL_MINUTES", 240, minimum=1)
+# Results the kept counts cannot give (narrowing filters, a campaign's own interviews) are
+# computed in the request up to this many interviews, and by a task past it, the page
+# showing its progress; computed figures are shown for this long before they are computed
+# again.
+WAIHU_RESULTS_INLINE_LIMIT = env_int("WAIHU_RESULTS_INLINE_LIMIT", 20000, minimum=0)
+WAIHU_RESULTS_FRESH_SECONDS = env_int("WAIHU_RESULTS_FRESH_SECONDS", 600, minimum=0)
 WAIHU_DEADLINE_RISK_DAYS = env_int("WAIHU_DEADLINE_RISK_DAYS", 1, minimum=0)
 # The kinds of campaign that call on public holidays unless their settings say otherwise
 # (a complaint callback must be done within days of the feedback, holidays or not).

@@ -11,7 +11,7 @@ class ReportsConfig(AppConfig):
         from reports.contact_attributes import attribute_source
         from reports.hooks import register_attribute_source
 
-        register_attribute_source(attribute_source)
+        register_attribute_source(attribute_source, fixed=True)
 
         # Interviews keep the results' counts up to date as they are saved.
         from reports.tallies import response_observer

@@ -30,9 +30,10 @@ from reports.results import results_build
 from reports.selectors import ResultFilters, scope_responses
 from reports.views import (
     can_read_results,
-    crosstab_from_request,
     render_analysis,
+    render_computing,
     render_open_answers,
+    results_for_page,
 )
 from surveys.models import Question, QuestionType
 
@@ -120,7 +121,18 @@ def _export_fields(filters: ResultFilters, crosstab_form) -> list[tuple[str, str
 def campaign_results(request, order_pk: int):
     campaign = _campaign(request, order_pk)
     form, filters = _filters(request, campaign)
-    built = results_build(campaign=campaign, filters=filters) if campaign.questionnaire_id else None
+    built = crosstab_form = crosstab = computed_row = None
+    if campaign.questionnaire_id:
+        built, crosstab_form, crosstab, computed_row = results_for_page(
+            request, version=campaign.questionnaire, filters=filters, campaign=campaign
+        )
+        if built is None:
+            return render_computing(
+                request,
+                row=computed_row,
+                back=campaign.get_absolute_url(),
+                title=campaign.title,
+            )
     if built is not None:
         figures = built.calls
     else:
@@ -155,7 +167,6 @@ def campaign_results(request, order_pk: int):
         "query": request.GET.urlencode(),
     }
     if built is not None:
-        crosstab_form, crosstab = crosstab_from_request(request, built)
         index = built.index
         context.update(
             results=built,
@@ -171,6 +182,8 @@ def campaign_results(request, order_pk: int):
             crosstab=crosstab,
             can_read_version=can_read_results(request.user),
             export_fields=_export_fields(filters, crosstab_form),
+            computed=computed_row,
+            here=request.get_full_path(),
         )
     return render(request, "reports/campaign_results.html", context)
 

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from reports import hooks, stats
 from reports.tables import CLOSED_TYPES, SINGLE_CODED
+from reports.tallies import KeptCounts
 from surveys.models import AnswerChoice, Question, Response
 
 HIGHER = "higher"
@@ -95,20 +96,28 @@ def crosstab(
     row: Question,
     column: Question | str,
     responses: QuerySet[Response],
+    kept: KeptCounts | None = None,
 ) -> Crosstab:
     """Cross-tabulate the row question against a column question or an attribute name
-    (brand, region, segment). Both questions must be closed."""
+    (brand, region, segment). Both questions must be closed. With kept counts that cover
+    the responses' statuses, the cells are read from them instead of counted."""
     if row.type not in CLOSED_TYPES:
         raise ValueError("the row variable must be a closed question")
     if isinstance(column, Question):
         if column.type not in CLOSED_TYPES:
             raise ValueError("the column variable must be a closed question")
-        table = _by_question(row, column, responses)
+        if kept is not None and kept.crossed and column.pk != row.pk:
+            table = _by_question_kept(row, column, kept)
+        else:
+            table = _by_question(row, column, responses)
         single = row.type in SINGLE_CODED and column.type in SINGLE_CODED
     else:
         if column not in hooks.ATTRIBUTES:
             raise ValueError(f"unknown attribute {column!r}")
-        table = _by_attribute(row, column, responses)
+        if kept is not None and kept.by_attribute:
+            table = _by_attribute_kept(row, column, kept)
+        else:
+            table = _by_attribute(row, column, responses)
         single = row.type in SINGLE_CODED
     if single:
         _test(table)
@@ -159,6 +168,39 @@ def _by_question(row: Question, column: Question, responses: QuerySet[Response])
         column_bases=[bases.get(c.pk, 0) for c in col_choices],
         total_counts=[totals.get(r.pk, 0) for r in row_choices],
         total_base=total_base,
+    )
+
+
+def _by_question_kept(row: Question, column: Question, kept: KeptCounts) -> Crosstab:
+    pairs = kept.pairs(row.pk, column.pk)
+    row_choices = _choices(row)
+    col_choices = _choices(column)
+    return Crosstab(
+        row_title=f"{row.code} {row.text}",
+        column_title=f"{column.code} {column.text}",
+        row_labels=[c.label or str(c.code) for c in row_choices],
+        column_labels=[c.label or str(c.code) for c in col_choices],
+        counts=[[pairs.cells.get((r.pk, c.pk), 0) for c in col_choices] for r in row_choices],
+        column_bases=[pairs.column_with.get(c.pk, 0) for c in col_choices],
+        total_counts=[pairs.row_with.get(r.pk, 0) for r in row_choices],
+        total_base=pairs.both,
+    )
+
+
+def _by_attribute_kept(row: Question, attribute: str, kept: KeptCounts) -> Crosstab:
+    counted = kept.attribute(attribute, row.pk)
+    values = sorted(v for v, n in counted.answered.items() if v and n)
+    row_choices = _choices(row)
+    return Crosstab(
+        row_title=f"{row.code} {row.text}",
+        column_title=str(hooks.ATTRIBUTES[attribute]),
+        row_labels=[c.label or str(c.code) for c in row_choices],
+        column_labels=values,
+        counts=[[counted.cells.get((r.pk, v), 0) for v in values] for r in row_choices],
+        column_bases=[counted.answered[v] for v in values],
+        total_counts=[sum(counted.cells.get((r.pk, v), 0) for v in values) for r in row_choices],
+        total_base=sum(counted.answered[v] for v in values),
+        unknown=counted.answered.get("", 0),
     )
 
 

@@ -482,7 +482,9 @@ def _crosstab_sheet(out: _Sheets, results: Results, wanted: list[tuple[int, str]
         if row_q is None or row_q.type not in CLOSED_TYPES or column is None:
             continue
         try:
-            table = crosstab_module.crosstab(row=row_q, column=column, responses=results.responses)
+            table = crosstab_module.crosstab(
+                row=row_q, column=column, responses=results.responses, kept=results.kept
+            )
         except ValueError:
             continue
         out.row(ws, [table.row_title, "×", table.column_title], bold=True, measure=False)

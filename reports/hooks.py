@@ -28,14 +28,20 @@ ATTRIBUTES = {
 AttributeSource = Callable[[QuerySet], Mapping[int, Mapping[str, str]]]
 
 _sources: list[AttributeSource] = []
+# Sources whose answer for an interview never changes once its contact is linked, so that
+# counts by attribute can be kept as interviews change.
+_fixed: list[AttributeSource] = []
 
 
-def register_attribute_source(source: AttributeSource) -> AttributeSource:
-    """Register the provider of contact attributes; the latest registration wins. Returns
+def register_attribute_source(source: AttributeSource, *, fixed: bool = False) -> AttributeSource:
+    """Register the provider of contact attributes; the latest registration wins. `fixed`
+    says an interview's attributes never change once it is linked to its contact. Returns
     the callable so it can be used as a decorator."""
     if source in _sources:
         _sources.remove(source)
     _sources.append(source)
+    if fixed and source not in _fixed:
+        _fixed.append(source)
     return source
 
 
@@ -46,6 +52,11 @@ def unregister_attribute_source(source: AttributeSource) -> None:
 
 def attributes_available() -> bool:
     return bool(_sources)
+
+
+def attributes_fixed() -> bool:
+    """Whether the registered source is fixed, so its attributes can be counted ahead."""
+    return bool(_sources) and _sources[-1] in _fixed
 
 
 def contact_attributes(responses: QuerySet) -> dict[int, dict[str, str]] | None:

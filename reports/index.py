@@ -19,6 +19,7 @@ from django.utils.translation import pgettext, pgettext_lazy
 from reports import hooks, stats
 from reports.models import SatisfactionTarget, SegmentWeight
 from reports.tables import QuestionTable
+from reports.tallies import KeptCounts
 from surveys.models import AnswerChoice, Question, QuestionType, Response
 
 SOURCE_ATTRIBUTES = "attributes"
@@ -133,9 +134,11 @@ def satisfaction_index(
     tables: list[QuestionTable],
     responses: QuerySet[Response],
     kind: str | None = None,
+    kept: KeptCounts | None = None,
 ) -> SatisfactionIndex:
     """The index over the rating scales of the tables. `kind` is the campaign kind whose
-    target applies; without one every configured target is shown."""
+    target applies; without one every configured target is shown. With kept counts that
+    cover the responses' statuses, the brands' counts are read from them."""
     weights = list(SegmentWeight.objects.all())
     by_name = _segment_of(weights)
     scales = [t for t in tables if t.question.type == QuestionType.SCALE]
@@ -163,19 +166,38 @@ def satisfaction_index(
     scale_ids = list(top_two_ids)
     # The contacts' brand when the interviews have contacts that carry one; else the
     # questionnaire's own brand question.
-    mapping = hooks.contact_attributes(responses) or {}
-    if any(attrs.get("brand") for attrs in mapping.values()):
+    by_brand = None
+    if kept is not None and kept.by_attribute:
+        by_brand = kept.attribute_choices("brand", scale_ids)
+        mapping = {}
+        branded = any(value and n for value, n in by_brand.people.items())
+    else:
+        mapping = hooks.contact_attributes(responses) or {}
+        branded = any(attrs.get("brand") for attrs in mapping.values())
+    if branded:
         source = SOURCE_ATTRIBUTES
         people: dict[str, int] = Counter()
-        for attrs in mapping.values():
-            brand = attrs.get("brand", "")
+        brands = (
+            by_brand.people.items()
+            if by_brand is not None
+            else Counter(attrs.get("brand", "") for attrs in mapping.values()).items()
+        )
+        for brand, n in brands:
             if brand.strip().casefold() in by_name:
-                people[by_name[brand.strip().casefold()].pk] += 1
-            else:
-                unmatched[brand or "?"] += 1
+                people[by_name[brand.strip().casefold()].pk] += n
+            elif n:
+                unmatched[brand or "?"] += n
         for pk, n in people.items():
             segments[pk].respondents = n
-        if scale_ids:
+        if by_brand is not None:
+            choice_question = {
+                c.pk: t.question.pk for t in scales for c in t.question.choices.all()
+            }
+            for (choice_id, brand), n in by_brand.cells.items():
+                question_id = choice_question.get(choice_id)
+                if question_id is not None:
+                    add(brand, question_id, choice_id, n)
+        elif scale_ids:
             rows = (
                 AnswerChoice.objects.filter(question_id__in=scale_ids, answer__response__in=ids)
                 .values_list("answer__response_id", "question_id", "choice_id")
@@ -202,7 +224,11 @@ def satisfaction_index(
                         unmatched[choice.label] += count
                 else:
                     segments[weight.pk].respondents += count
-            if scale_ids:
+            if scale_ids and kept is not None and kept.crossed:
+                pairs = kept.pairs_with(source_question.pk, scale_ids)
+                for (question_id, choice_id, brand_choice), n in pairs.items():
+                    add(labels.get(brand_choice, ""), question_id, choice_id, n)
+            elif scale_ids:
                 other = "answer__response__answers__selected"
                 rows = (
                     AnswerChoice.objects.filter(

@@ -238,13 +238,26 @@ class TallyKind(models.TextChoices):
     ANSWER = "answer", _("Answers")
     CHOICE = "choice", _("Selected choices")
     PICKED = "picked", _("Answers with a selection")
+    # Kept for finished interviews only (cross-tabs and the index read them).
+    PAIR = "pair", _("Pairs of selected choices")
+    WITH = "with", _("Selected choices with an answered question")
+    BOTH = "both", _("Pairs of answered questions")
+    PEOPLE = "people", _("Interviews by contact attribute")
+    ATTR_CHOICE = "attrchoice", _("Selected choices by contact attribute")
+    ATTR_PICKED = "attrpicked", _("Answers with a selection by contact attribute")
 
 
 class Tally(models.Model):
     """One kept count of a version's interviews in one status: of interviews, of answers
     to a question (by special answer, number and whether a text was given), of selections
     of a choice, or of answers with at least one selection. The question and choice are
-    plain ids (0 where none), so the whole key is NOT NULL and can be upserted."""
+    plain ids (0 where none), so the whole key is NOT NULL and can be upserted.
+
+    Finished interviews also count in pairs, for cross-tabs and the index: two selections
+    in one interview (the second one's question and choice in the `other_` fields, the
+    question with the lower id first), a selection beside another question answered, two
+    questions answered; and by contact attribute (its name in `special`, its value in
+    `value`): interviews, selections, and answers with a selection."""
 
     version = models.ForeignKey(
         "surveys.QuestionnaireVersion",
@@ -259,11 +272,24 @@ class Tally(models.Model):
     choice_id = models.IntegerField(_("choice"), default=0)
     special = models.CharField(_("special answer"), max_length=10, blank=True)
     # The number answered, written without trailing zeros ("" for none).
-    value = models.CharField(_("number"), max_length=40, blank=True)
+    value = models.CharField(_("number"), max_length=100, blank=True)
     texted = models.BooleanField(_("text given"), default=False)
+    other_question_id = models.IntegerField(_("other question"), default=0)
+    other_choice_id = models.IntegerField(_("other choice"), default=0)
     n = models.BigIntegerField(_("count"), default=0)
 
-    KEY = ("version_id", "status", "kind", "question_id", "choice_id", "special", "value", "texted")
+    KEY = (
+        "version_id",
+        "status",
+        "kind",
+        "question_id",
+        "choice_id",
+        "special",
+        "value",
+        "texted",
+        "other_question_id",
+        "other_choice_id",
+    )
 
     class Meta:
         verbose_name = _("kept count")
@@ -279,6 +305,8 @@ class Tally(models.Model):
                     "special",
                     "value",
                     "texted",
+                    "other_question_id",
+                    "other_choice_id",
                 ],
                 name="reports_tally_key",
             ),
@@ -501,3 +529,69 @@ class ReportSubscription(models.Model):
 
     def __str__(self) -> str:
         return str(self.user)
+
+
+class ComputedStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Computing")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class ComputedResults(models.Model):
+    """The figures of a results page that the kept counts cannot give (filters that narrow
+    the interviews, a campaign's own interviews) over many interviews: computed by a task,
+    shown with the time they were computed, and computed again once they are older than
+    WAIHU_RESULTS_FRESH_SECONDS. `key` names the filters and the cross-tab asked for."""
+
+    version = models.ForeignKey(
+        "surveys.QuestionnaireVersion",
+        verbose_name=_("questionnaire version"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    work_order = models.ForeignKey(
+        "outbound.WorkOrder",
+        verbose_name=_("work order"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    key = models.CharField(_("key"), max_length=64)
+    options = models.JSONField(_("options"), default=dict, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=ComputedStatus.choices, default=ComputedStatus.QUEUED
+    )
+    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    error = models.TextField(_("error"), blank=True)
+    requested_at = models.DateTimeField(_("requested at"), null=True, blank=True)
+    # The last figures computed (kept while they are computed again) and when.
+    figures = models.BinaryField(_("figures"), null=True, blank=True, editable=False)
+    computed_at = models.DateTimeField(_("computed at"), null=True, blank=True)
+    seconds = models.FloatField(_("seconds taken"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("computed results")
+        verbose_name_plural = _("computed results")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "key"],
+                condition=Q(work_order__isnull=True),
+                name="reports_computed_version_key",
+            ),
+            models.UniqueConstraint(
+                fields=["work_order", "key"],
+                condition=Q(work_order__isnull=False),
+                name="reports_computed_order_key",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=ComputedStatus.values), name="reports_computed_status"
+            ),
+            models.CheckConstraint(
+                condition=Q(progress__lte=100), name="reports_computed_progress"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.version_id} {self.key[:8]} {self.status}"

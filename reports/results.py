@@ -4,6 +4,8 @@ interviews taken in one work order, with that campaign's call outcomes beside th
 
 from __future__ import annotations
 
+import datetime
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -37,6 +39,8 @@ class Results:
     kept: KeptCounts | None = None
     # The kept counts are being built; until then the tables are computed.
     building: bool = False
+    # Computed by a task (ComputedResults) at this time, not at this view.
+    computed_at: datetime.datetime | None = None
 
     @property
     def completed(self) -> int:
@@ -77,10 +81,13 @@ def results_build(
     filters: ResultFilters | None = None,
     kind: str | None = None,
     campaign: WorkOrder | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> Results:
     """The results of a version's interviews, or of a campaign's (its questionnaire's
-    interviews taken in it, its kind's satisfaction target, and its call outcomes)."""
+    interviews taken in it, its kind's satisfaction target, and its call outcomes).
+    `progress` is told the percentage done after each step."""
     filters = filters or ResultFilters()
+    step = progress or (lambda _percent: None)
     calls = None
     if campaign is not None:
         from django.contrib.auth import get_user_model
@@ -97,6 +104,7 @@ def results_build(
         )
     if version is None:
         raise ValueError("results need a questionnaire version or a campaign that has one")
+    step(20)
     responses = scope_responses(version=version, filters=filters, campaign=campaign)
     everyone = scope_responses(
         version=version,
@@ -115,18 +123,22 @@ def results_build(
         kept = kept.over(_statuses(filters))
     else:
         outcomes = status_counts(responses=everyone)
+    step(30)
     tables = question_tables(
         version=version, responses=responses, questions=questions, kept=kept, base=filters.base
     )
+    step(60)
+    index = satisfaction_index(
+        questions=questions, tables=tables, responses=responses, kind=kind, kept=kept
+    )
+    step(85)
     return Results(
         version=version,
         filters=filters,
         responses=responses,
         questions=questions,
         tables=tables,
-        index=satisfaction_index(
-            questions=questions, tables=tables, responses=responses, kind=kind
-        ),
+        index=index,
         outcomes=outcomes,
         attributes_available=hooks.attributes_available(),
         campaign=campaign,

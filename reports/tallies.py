@@ -32,11 +32,24 @@ from django.db import connection, transaction
 from django.db.models import Case, Count, Q, Value, When
 from django.utils import timezone
 
+from reports import hooks
 from reports.models import Tally, TallyKind, TallyScope
-from surveys.models import Answer, AnswerChoice, QuestionnaireVersion, Response
+from surveys.models import (
+    Answer,
+    AnswerChoice,
+    QuestionnaireVersion,
+    Response,
+    ResponseStatus,
+)
 
-# (status, kind, question id, choice id, special, value, texted)
-Key = tuple[str, str, int, int, str, str, bool]
+# (status, kind, question id, choice id, special, value, texted, other question, other choice)
+Key = tuple[str, str, int, int, str, str, bool, int, int]
+
+# Cross counts are kept for finished interviews: an interview in progress changes with
+# every answer, and a pair count would be rewritten each time for nothing a page shows.
+CROSSED = tuple(s for s in ResponseStatus.values if s != ResponseStatus.IN_PROGRESS)
+# Contact attribute values are kept to this length (the contacts' own limit).
+ATTRIBUTE_LENGTH = 100
 
 
 def number_key(number: Decimal | None) -> str:
@@ -45,47 +58,104 @@ def number_key(number: Decimal | None) -> str:
     return format(Decimal(number).normalize(), "f")
 
 
+def _key(status, kind, question_id=0, choice_id=0, special="", value="", texted=False, oq=0, oc=0):
+    return (status, kind, question_id, choice_id, special, value, texted, oq, oc)
+
+
+def _crossed(found: Counter, status: str, selections: list[tuple[int, int]]) -> None:
+    """The pair keys of one finished interview: its selections (question, choice) two by
+    two, each selection beside every other question answered, and the answered questions
+    two by two."""
+    chosen = sorted(set(selections))
+    answered = sorted({q for q, _c in chosen})
+    for i, (q1, c1) in enumerate(chosen):
+        for q2, c2 in chosen[i + 1 :]:
+            if q2 != q1:
+                found[_key(status, TallyKind.PAIR, q1, c1, oq=q2, oc=c2)] += 1
+        for q2 in answered:
+            if q2 != q1:
+                found[_key(status, TallyKind.WITH, q1, c1, oq=q2)] += 1
+    for i, q1 in enumerate(answered):
+        for q2 in answered[i + 1 :]:
+            found[_key(status, TallyKind.BOTH, q1, oq=q2)] += 1
+
+
+def _by_attributes(
+    found: Counter,
+    status: str,
+    attributes: dict[str, str] | None,
+    selections: list[tuple[int, int]],
+) -> None:
+    """The attribute keys of one finished interview; `attributes` is None when it has no
+    contact, which counts its selections as unknown but the interview among no one."""
+    answered = {q for q, _c in selections}
+    for name in hooks.ATTRIBUTES:
+        value = (attributes or {}).get(name, "")[:ATTRIBUTE_LENGTH]
+        if attributes is not None:
+            found[_key(status, TallyKind.PEOPLE, special=name, value=value)] += 1
+        for q, c in selections:
+            found[_key(status, TallyKind.ATTR_CHOICE, q, c, special=name, value=value)] += 1
+        for q in answered:
+            found[_key(status, TallyKind.ATTR_PICKED, q, special=name, value=value)] += 1
+
+
+def _attributes_of(response_id: int) -> dict[str, str] | None:
+    mapping = hooks.contact_attributes(Response.objects.filter(pk=response_id)) or {}
+    return mapping.get(response_id)
+
+
 def _contribution(response_id: int) -> Counter:
     """The keys one interview adds to its version's counts, as it stands in the database."""
     status = Response.objects.filter(pk=response_id).values_list("status", flat=True).first()
     found: Counter = Counter()
     if status is None:
         return found
-    found[(status, TallyKind.RESPONSE, 0, 0, "", "", False)] += 1
+    found[_key(status, TallyKind.RESPONSE)] += 1
     answers = Answer.objects.filter(response_id=response_id).values_list(
         "question_id", "special", "number", "text"
     )
     for question_id, special, number, text in answers:
-        key = (status, TallyKind.ANSWER, question_id, 0, special, number_key(number), text != "")
-        found[key] += 1
+        value = number_key(number)
+        found[_key(status, TallyKind.ANSWER, question_id, 0, special, value, text != "")] += 1
     picked = set()
     selections = AnswerChoice.objects.filter(answer__response_id=response_id).values_list(
         "answer_id", "question_id", "choice_id"
     )
+    pairs = []
     for answer_id, question_id, choice_id in selections:
-        found[(status, TallyKind.CHOICE, question_id, choice_id, "", "", False)] += 1
+        found[_key(status, TallyKind.CHOICE, question_id, choice_id)] += 1
+        pairs.append((question_id, choice_id))
         if answer_id not in picked:
             picked.add(answer_id)
-            found[(status, TallyKind.PICKED, question_id, 0, "", "", False)] += 1
+            found[_key(status, TallyKind.PICKED, question_id)] += 1
+    if status in CROSSED:
+        _crossed(found, status, pairs)
+        if hooks.attributes_fixed():
+            _by_attributes(found, status, _attributes_of(response_id), pairs)
     return found
+
+
+# Rows upserted by one statement: a finished interview of a long questionnaire changes
+# thousands of pair keys, and SQLite takes at most 32,766 parameters a statement.
+UPSERT_ROWS = 500
 
 
 def _apply(version_id: int, delta: dict[Key, int]) -> None:
     rows = sorted((key, n) for key, n in delta.items() if n)
-    if not rows:
-        return
     table = Tally._meta.db_table
     columns = ", ".join(Tally.KEY)
-    marks = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(rows))
-    params: list = []
-    for key, n in rows:
-        params += [version_id, *key, n]
+    marks = "(" + ", ".join(["%s"] * (len(Tally.KEY) + 1)) + ")"
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} ({columns}, n) VALUES {marks} "  # noqa: S608
-            f"ON CONFLICT ({columns}) DO UPDATE SET n = {table}.n + excluded.n",
-            params,
-        )
+        for start in range(0, len(rows), UPSERT_ROWS):
+            chunk = rows[start : start + UPSERT_ROWS]
+            params: list = []
+            for key, n in chunk:
+                params += [version_id, *key, n]
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}, n) VALUES {', '.join([marks] * len(chunk))} "  # noqa: S608
+                f"ON CONFLICT ({columns}) DO UPDATE SET n = {table}.n + excluded.n",
+                params,
+            )
 
 
 def _scope_share(version_id: int) -> bool:
@@ -125,7 +195,7 @@ def _recount(version_id: int) -> Counter:
     found: Counter = Counter()
     responses = Response.objects.filter(version_id=version_id).order_by()
     for row in responses.values("status").annotate(n=Count("id")):
-        found[(row["status"], TallyKind.RESPONSE, 0, 0, "", "", False)] += row["n"]
+        found[_key(row["status"], TallyKind.RESPONSE)] += row["n"]
     answers = (
         Answer.objects.filter(response__version_id=version_id)
         .order_by()
@@ -139,7 +209,7 @@ def _recount(version_id: int) -> Counter:
         .annotate(n=Count("id"))
     )
     for row in answers:
-        key = (
+        key = _key(
             row["response__status"],
             TallyKind.ANSWER,
             row["question_id"],
@@ -154,14 +224,105 @@ def _recount(version_id: int) -> Counter:
         n=Count("id")
     ):
         status = row["answer__response__status"]
-        key = (status, TallyKind.CHOICE, row["question_id"], row["choice_id"], "", "", False)
-        found[key] += row["n"]
+        found[_key(status, TallyKind.CHOICE, row["question_id"], row["choice_id"])] += row["n"]
     for row in selections.values("answer__response__status", "question_id").annotate(
         n=Count("answer_id", distinct=True)
     ):
         status = row["answer__response__status"]
-        found[(status, TallyKind.PICKED, row["question_id"], 0, "", "", False)] += row["n"]
+        found[_key(status, TallyKind.PICKED, row["question_id"])] += row["n"]
+    _recount_crossed(version_id, found)
+    _recount_attributes(version_id, found)
     return found
+
+
+def _selected_sql() -> str:
+    """The finished interviews' selections (response, status, question, choice) of a
+    version, as a CTE named `sel` taking the version id and the statuses as parameters."""
+    marks = ", ".join(["%s"] * len(CROSSED))
+    return (
+        "WITH sel AS (SELECT DISTINCT a.response_id, r.status, c.question_id, c.choice_id "  # noqa: S608
+        f"FROM {AnswerChoice._meta.db_table} c "
+        f"JOIN {Answer._meta.db_table} a ON a.id = c.answer_id "
+        f"JOIN {Response._meta.db_table} r ON r.id = a.response_id "
+        f"WHERE r.version_id = %s AND r.status IN ({marks}))"
+    )
+
+
+def _recount_crossed(version_id: int, found: Counter) -> None:
+    params = [version_id, *CROSSED]
+    picked = "qs AS (SELECT DISTINCT response_id, status, question_id FROM sel)"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"{_selected_sql()} SELECT s1.status, s1.question_id, s1.choice_id, "  # noqa: S608
+            "s2.question_id, s2.choice_id, COUNT(*) FROM sel s1 JOIN sel s2 "
+            "ON s2.response_id = s1.response_id AND s2.question_id > s1.question_id "
+            "GROUP BY s1.status, s1.question_id, s1.choice_id, s2.question_id, s2.choice_id",
+            params,
+        )
+        for status, q1, c1, q2, c2, n in cursor.fetchall():
+            found[_key(status, TallyKind.PAIR, q1, c1, oq=q2, oc=c2)] += n
+        cursor.execute(
+            f"{_selected_sql()}, {picked} SELECT s.status, s.question_id, s.choice_id, "  # noqa: S608
+            "p.question_id, COUNT(*) FROM sel s JOIN qs p "
+            "ON p.response_id = s.response_id AND p.question_id <> s.question_id "
+            "GROUP BY s.status, s.question_id, s.choice_id, p.question_id",
+            params,
+        )
+        for status, q1, c1, q2, n in cursor.fetchall():
+            found[_key(status, TallyKind.WITH, q1, c1, oq=q2)] += n
+        cursor.execute(
+            f"{_selected_sql()}, {picked} SELECT p1.status, p1.question_id, p2.question_id, "  # noqa: S608
+            "COUNT(*) FROM qs p1 JOIN qs p2 "
+            "ON p2.response_id = p1.response_id AND p2.question_id > p1.question_id "
+            "GROUP BY p1.status, p1.question_id, p2.question_id",
+            params,
+        )
+        for status, q1, q2, n in cursor.fetchall():
+            found[_key(status, TallyKind.BOTH, q1, oq=q2)] += n
+
+
+def _recount_attributes(version_id: int, found: Counter) -> None:
+    """The counts by contact attribute: the attributes come from the registered source (in
+    one pass over the finished interviews), the selections stream past once."""
+    if not hooks.attributes_fixed():
+        return
+    finished = Response.objects.filter(version_id=version_id, status__in=CROSSED).order_by()
+    mapping = hooks.contact_attributes(finished) or {}
+    names = list(hooks.ATTRIBUTES)
+
+    def values_of(response_id: int) -> list[str]:
+        attributes = mapping.get(response_id, {})
+        return [attributes.get(name, "")[:ATTRIBUTE_LENGTH] for name in names]
+
+    for response_id, status in finished.values_list("pk", "status").iterator(chunk_size=5000):
+        if response_id not in mapping:
+            continue
+        for name, value in zip(names, values_of(response_id), strict=True):
+            found[_key(status, TallyKind.PEOPLE, special=name, value=value)] += 1
+    chosen: Counter = Counter()
+    answered: Counter = Counter()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"{_selected_sql()} SELECT response_id, status, question_id, choice_id FROM sel "  # noqa: S608
+            "ORDER BY response_id",
+            [version_id, *CROSSED],
+        )
+        current, seen = None, set()
+        while rows := cursor.fetchmany(5000):
+            for response_id, status, q, c in rows:
+                if response_id != current:
+                    current, seen = response_id, set()
+                values = tuple(values_of(response_id))
+                chosen[status, q, c, values] += 1
+                if q not in seen:
+                    seen.add(q)
+                    answered[status, q, values] += 1
+    for (status, q, c, values), n in chosen.items():
+        for name, value in zip(names, values, strict=True):
+            found[_key(status, TallyKind.ATTR_CHOICE, q, c, special=name, value=value)] += n
+    for (status, q, values), n in answered.items():
+        for name, value in zip(names, values, strict=True):
+            found[_key(status, TallyKind.ATTR_PICKED, q, special=name, value=value)] += n
 
 
 def tallies_rebuild(*, version: QuestionnaireVersion) -> int:
@@ -174,20 +335,9 @@ def tallies_rebuild(*, version: QuestionnaireVersion) -> int:
         counts = _recount(version.pk)
         Tally.objects.bulk_create(
             [
-                Tally(
-                    version_id=version.pk,
-                    status=status,
-                    kind=kind,
-                    question_id=question_id,
-                    choice_id=choice_id,
-                    special=special,
-                    value=value,
-                    texted=texted,
-                    n=n,
-                )
-                for (status, kind, question_id, choice_id, special, value, texted), n in sorted(
-                    counts.items()
-                )
+                Tally(version_id=version.pk, n=n, **dict(zip(Tally.KEY[1:], key, strict=True)))
+                for key, n in sorted(counts.items())
+                if n
             ],
             batch_size=1000,
         )
@@ -220,8 +370,10 @@ def kept_rows(*, version: QuestionnaireVersion) -> Counter:
     """All the kept counts of a version by key (for comparing with a recount)."""
     return Counter(
         {
-            (t.status, t.kind, t.question_id, t.choice_id, t.special, t.value, t.texted): t.n
-            for t in Tally.objects.filter(version=version).exclude(n=0)
+            row[:-1]: row[-1]
+            for row in Tally.objects.filter(version=version)
+            .exclude(n=0)
+            .values_list(*Tally.KEY[1:], "n")
         }
     )
 
@@ -231,7 +383,28 @@ def recounted_rows(*, version: QuestionnaireVersion) -> Counter:
 
 
 ROW_FIELDS = ("status", "kind", "question_id", "choice_id", "special", "value", "texted", "n")
+BASE_KINDS = (TallyKind.RESPONSE, TallyKind.ANSWER, TallyKind.CHOICE, TallyKind.PICKED)
 BASE_FIGURES = ("asked", "dk", "refused", "numbers", "texts")
+
+
+@dataclass
+class Pairs:
+    """The kept cross counts of two questions: the selections of both in one interview,
+    each one's selections beside the other answered, and the interviews that answered both."""
+
+    cells: dict[tuple[int, int], int]  # (row choice, column choice) -> pairs
+    row_with: dict[int, int]  # row choice -> interviews that also answered the column
+    column_with: dict[int, int]  # column choice -> interviews that also answered the row
+    both: int
+
+
+@dataclass
+class ByAttribute:
+    """The kept counts of a question by the values of a contact attribute ("" unknown)."""
+
+    people: dict[str, int]  # value -> finished interviews
+    cells: dict[tuple[int, str], int]  # (choice, value) -> selections
+    answered: dict[str, int]  # value -> interviews with a selection
 
 
 @dataclass
@@ -245,11 +418,101 @@ class KeptCounts:
     picked: dict[int, int] = field(default_factory=dict)
     built_at: object = None
     rows: list[tuple] = field(default_factory=list, repr=False)
+    version_id: int = 0
+    statuses: tuple = ()
 
     def over(self, statuses: Iterable[str]) -> KeptCounts:
         """The same counts, of the interviews in these statuses only."""
-        wanted = set(statuses)
-        return _summed([row for row in self.rows if row[0] in wanted], self.built_at)
+        wanted = tuple(statuses)
+        kept = _summed([row for row in self.rows if row[0] in wanted], self.built_at)
+        kept.version_id, kept.statuses = self.version_id, wanted
+        return kept
+
+    @property
+    def crossed(self) -> bool:
+        """Whether cross counts are kept for every status these counts cover."""
+        return bool(self.statuses) and all(s in CROSSED for s in self.statuses)
+
+    @property
+    def by_attribute(self) -> bool:
+        return self.crossed and hooks.attributes_fixed()
+
+    def _cross_rows(self, **lookups):
+        return Tally.objects.filter(
+            version_id=self.version_id, status__in=self.statuses, **lookups
+        ).exclude(n=0)
+
+    def pairs(self, row: int, column: int) -> Pairs:
+        """The cross counts of two different questions, in one query."""
+        low, high = sorted((row, column))
+        rows = self._cross_rows(
+            kind__in=(TallyKind.PAIR, TallyKind.WITH, TallyKind.BOTH),
+            question_id__in=(low, high),
+            other_question_id__in=(low, high),
+        ).values_list("kind", "question_id", "choice_id", "other_choice_id", "n")
+        found = Pairs(cells={}, row_with={}, column_with={}, both=0)
+        for kind, question_id, choice_id, other_choice_id, n in rows:
+            if kind == TallyKind.PAIR:
+                key = (
+                    (choice_id, other_choice_id)
+                    if question_id == row
+                    else (
+                        other_choice_id,
+                        choice_id,
+                    )
+                )
+                found.cells[key] = found.cells.get(key, 0) + n
+            elif kind == TallyKind.WITH:
+                into = found.row_with if question_id == row else found.column_with
+                into[choice_id] = into.get(choice_id, 0) + n
+            else:
+                found.both += n
+        return found
+
+    def attribute(self, name: str, question_id: int) -> ByAttribute:
+        """A question's kept counts by one contact attribute, in one query."""
+        rows = self._cross_rows(special=name).filter(
+            Q(kind=TallyKind.PEOPLE)
+            | Q(kind__in=(TallyKind.ATTR_CHOICE, TallyKind.ATTR_PICKED), question_id=question_id)
+        )
+        found = ByAttribute(people={}, cells={}, answered={})
+        for kind, choice_id, value, n in rows.values_list("kind", "choice_id", "value", "n"):
+            if kind == TallyKind.PEOPLE:
+                found.people[value] = found.people.get(value, 0) + n
+            elif kind == TallyKind.ATTR_CHOICE:
+                found.cells[choice_id, value] = found.cells.get((choice_id, value), 0) + n
+            else:
+                found.answered[value] = found.answered.get(value, 0) + n
+        return found
+
+    def attribute_choices(self, name: str, question_ids: list[int]) -> ByAttribute:
+        """Several questions' selections by one attribute, and the interviews by its values
+        (the index's brand weights), in one query; cells are keyed (choice, value)."""
+        rows = self._cross_rows(special=name).filter(
+            Q(kind=TallyKind.PEOPLE) | Q(kind=TallyKind.ATTR_CHOICE, question_id__in=question_ids)
+        )
+        found = ByAttribute(people={}, cells={}, answered={})
+        for kind, choice_id, value, n in rows.values_list("kind", "choice_id", "value", "n"):
+            if kind == TallyKind.PEOPLE:
+                found.people[value] = found.people.get(value, 0) + n
+            else:
+                found.cells[choice_id, value] = found.cells.get((choice_id, value), 0) + n
+        return found
+
+    def pairs_with(self, question_id: int, others: list[int]) -> dict[tuple[int, int, int], int]:
+        """{(other question, its choice, this question's choice): pairs} for one question
+        against several, in one query (the index's brand question against the scales)."""
+        rows = self._cross_rows(kind=TallyKind.PAIR).filter(
+            Q(question_id=question_id, other_question_id__in=others)
+            | Q(other_question_id=question_id, question_id__in=others)
+        )
+        found: dict[tuple[int, int, int], int] = {}
+        for q, c, oq, oc, n in rows.values_list(
+            "question_id", "choice_id", "other_question_id", "other_choice_id", "n"
+        ):
+            key = (oq, oc, c) if q == question_id else (q, c, oc)
+            found[key] = found.get(key, 0) + n
+        return found
 
 
 def _summed(rows: list[tuple], built_at) -> KeptCounts:
@@ -283,8 +546,15 @@ def kept_counts(*, version: QuestionnaireVersion) -> KeptCounts | None:
     scope = TallyScope.objects.filter(version_id=version.pk, ready=True).first()
     if scope is None:
         return None
-    rows = Tally.objects.filter(version_id=version.pk).exclude(n=0).values_list(*ROW_FIELDS)
-    return _summed(list(rows), scope.built_at)
+    rows = (
+        Tally.objects.filter(version_id=version.pk, kind__in=BASE_KINDS)
+        .exclude(n=0)
+        .values_list(*ROW_FIELDS)
+    )
+    kept = _summed(list(rows), scope.built_at)
+    kept.version_id = version.pk
+    kept.statuses = tuple(ResponseStatus.values)
+    return kept
 
 
 def response_totals(*, version_ids: list[int]) -> tuple[dict[int, dict[str, int]], set[int]]:

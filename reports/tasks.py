@@ -11,6 +11,14 @@ def export_build_task(job_id: int) -> None:
 
 
 @shared_task(acks_late=True)
+def computed_build_task(computed_id: int) -> None:
+    """Compute the figures a results page asked for."""
+    from reports.computed import computed_build
+
+    computed_build(pk=computed_id)
+
+
+@shared_task(acks_late=True)
 def tallies_rebuild_task(version_id: int) -> None:
     """Count a version's interviews and keep the counts from then on."""
     from reports.tallies import tallies_rebuild

@@ -17,6 +17,8 @@ urlpatterns = [
     path("exports/<int:pk>/", views.export_detail, name="export_detail"),
     path("exports/<int:pk>/status/", views.export_status, name="export_status"),
     path("exports/<int:pk>/download/", views.export_download, name="export_download"),
+    path("computed/<int:pk>/status/", views.computed_status, name="computed_status"),
+    path("computed/<int:pk>/again/", views.computed_again, name="computed_again"),
 ]
 
 # The leaders' page: the branch's satisfaction index over time (reports/leaders.py).

@@ -13,6 +13,7 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -20,15 +21,15 @@ from accounts.audit import AuditAction, audit_record
 from accounts.roles import Role
 from config.downloads import download_name
 from outbound.recordings.selectors import audible_by_response, spoken_by_response
-from reports import charts, crosstabs, hooks, selectors, services
+from reports import charts, computed, crosstabs, hooks, selectors, services
 from reports.db import analytics_view
 from reports.forms import AnalysisForm, CrosstabForm, ResultFilterForm
 from reports.index import SOURCE_ATTRIBUTES, SOURCE_QUESTION
-from reports.models import ExportJob, ExportStatus
+from reports.models import ComputedResults, ComputedStatus, ExportJob, ExportStatus
 from reports.privacy import may_see_phones, text_for
 from reports.results import results_build
 from reports.selectors import ResultFilters
-from reports.tables import CLOSED_TYPES, open_answers
+from reports.tables import CLOSED_TYPES, open_answers, version_questions
 from surveys.models import Question, QuestionnaireVersion, QuestionType, VersionStatus
 
 
@@ -60,30 +61,33 @@ def version_list(request):
     """The results index: the campaigns with a questionnaire, newest first, then every
     published version with its interviews."""
     _require_reader(request)
-    from django.db.models import Count, IntegerField, OuterRef, Subquery
-    from django.db.models.functions import Coalesce
+    from django.db.models import Count
 
-    from outbound.models import Contact, Interview
+    from outbound.models import Interview
+    from outbound.selectors import imported_counts
     from reports.campaign_views import campaigns_readable_by
-
-    def count_of(queryset):
-        # One correlated count each: joining both to the order would multiply the rows.
-        counted = queryset.order_by().values("campaign").annotate(n=Count("pk")).values("n")
-        return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
     campaigns = (
         campaigns_readable_by(request.user)
         .filter(questionnaire__isnull=False)
         .select_related("questionnaire__questionnaire")
-        .annotate(
-            contact_count=count_of(Contact.objects.filter(campaign=OuterRef("pk"))),
-            completed_count=count_of(
-                Interview.objects.filter(campaign=OuterRef("pk"), disposition="completed")
-            ),
-        )
         .order_by("-created_at", "-pk")
     )
     page = Paginator(campaigns, 50).get_page(request.GET.get("page"))
+    # Counted for the page's campaigns only, one GROUP BY each.
+    contacts = imported_counts(orders=page.object_list)
+    completed = dict(
+        Interview.objects.filter(
+            campaign_id__in=[c.pk for c in page.object_list], disposition="completed"
+        )
+        .order_by()
+        .values_list("campaign_id")
+        .annotate(n=Count("pk"))
+        .values_list("campaign_id", "n")
+    )
+    for campaign in page.object_list:
+        campaign.contact_count = contacts.get(campaign.pk, 0)
+        campaign.completed_count = completed.get(campaign.pk, 0)
     return render(
         request,
         "reports/version_list.html",
@@ -91,23 +95,60 @@ def version_list(request):
     )
 
 
+def crosstab_choice(request, questions) -> tuple[CrosstabForm, int | None, str]:
+    """The cross-tab form of a results page, and the row and column chosen in it."""
+    rows = [(str(q.pk), f"{q.code} {q.text[:40]}") for q in questions if q.type in CLOSED_TYPES]
+    columns = crosstabs.variable_choices(questions=questions)
+    data = request.GET if "row" in request.GET else None
+    form = CrosstabForm(data, rows=rows, columns=columns)
+    if form.is_bound and form.is_valid():
+        return form, int(form.cleaned_data["row"]), form.cleaned_data["column"]
+    return form, None, ""
+
+
 def crosstab_from_request(request, results):
     """The cross-tab form of a results page and, once a row and a column are chosen, the
     table."""
-    rows = [
-        (str(q.pk), f"{q.code} {q.text[:40]}") for q in results.questions if q.type in CLOSED_TYPES
-    ]
-    columns = crosstabs.variable_choices(questions=results.questions)
-    data = request.GET if "row" in request.GET else None
-    form = CrosstabForm(data, rows=rows, columns=columns)
+    form, row_pk, column_key = crosstab_choice(request, results.questions)
     table = None
-    if form.is_bound and form.is_valid():
-        row = results.question(int(form.cleaned_data["row"]))
-        kind, _sep, key = form.cleaned_data["column"].partition(":")
+    if row_pk is not None:
+        row = results.question(row_pk)
+        kind, _sep, key = column_key.partition(":")
         column = results.question(int(key)) if kind == "q" else key
         if row is not None and column is not None:
-            table = crosstabs.crosstab(row=row, column=column, responses=results.responses)
+            table = crosstabs.crosstab(
+                row=row, column=column, responses=results.responses, kept=results.kept
+            )
     return form, table
+
+
+def results_for_page(request, *, version, filters, campaign=None):
+    """(results, cross-tab form, cross-tab, computed row) of a results page; results is None
+    while a task computes them (the row says how far it is)."""
+    if not computed.in_background(version=version, filters=filters, campaign=campaign):
+        built = results_build(
+            version=None if campaign else version, filters=filters, campaign=campaign
+        )
+        form, table = crosstab_from_request(request, built)
+        return built, form, table, None
+    form, row_pk, column_key = crosstab_choice(request, version_questions(version=version))
+    row = computed.computed_request(
+        version=version,
+        campaign=campaign,
+        wanted=computed.Wanted(filters=filters, row=row_pk, column=column_key),
+    )
+    if row.figures is None:
+        return None, form, None, row
+    built, table = computed.computed_results(row)
+    return built, form, table, row
+
+
+def render_computing(request, *, row, back: str, title: str):
+    return render(
+        request,
+        "reports/computing.html",
+        {"computed": row, "back": back, "title": title, "here": request.get_full_path()},
+    )
 
 
 @require_GET
@@ -116,8 +157,16 @@ def results(request, pk: int):
     _require_reader(request)
     version = _version(pk)
     form, filters = _filters(request, version)
-    built = results_build(version=version, filters=filters)
-    crosstab_form, crosstab = crosstab_from_request(request, built)
+    built, crosstab_form, crosstab, computed_row = results_for_page(
+        request, version=version, filters=filters
+    )
+    if built is None:
+        return render_computing(
+            request,
+            row=computed_row,
+            back=reverse("reports:version_list"),
+            title=f"{version.questionnaire.name} v{version.number}",
+        )
     index = built.index
     return render(
         request,
@@ -140,6 +189,8 @@ def results(request, pk: int):
             "filters_json": filters.to_json(),
             "can_write": services.can_write_analysis(request.user),
             "analysis": services.analysis_for(version=version),
+            "computed": computed_row,
+            "here": request.get_full_path(),
         },
     )
 
@@ -296,3 +347,52 @@ def export_download(request, pk: int):
         request=request,
     )
     return FileResponse(job.file.open("rb"), as_attachment=True, filename=name)
+
+
+def _computed(request, pk: int) -> ComputedResults:
+    """A computation of results the user may read: a campaign's for those who read the
+    campaign, a version's for results readers."""
+    row = get_object_or_404(ComputedResults.objects.select_related("work_order"), pk=pk)
+    if row.work_order_id:
+        from reports.campaign_views import campaigns_readable_by
+
+        if not campaigns_readable_by(request.user).filter(pk=row.work_order_id).exists():
+            raise Http404
+    else:
+        _require_reader(request)
+    return row
+
+
+@require_GET
+def computed_status(request, pk: int):
+    row = _computed(request, pk)
+    return JsonResponse(
+        {
+            "status": row.status,
+            "status_label": row.get_status_display(),
+            "progress": row.progress,
+            "ready": row.status == ComputedStatus.DONE,
+            "error": row.error if row.status == ComputedStatus.FAILED else "",
+        }
+    )
+
+
+@require_POST
+def computed_again(request, pk: int):
+    """Compute a page's figures again (after a failure, or to see the latest interviews),
+    then go back to the page."""
+    row = _computed(request, pk)
+    computed.computed_request(
+        version=row.version,
+        campaign=row.work_order,
+        wanted=computed.Wanted(
+            filters=ResultFilters.from_json(row.options.get("filters")),
+            row=row.options.get("row"),
+            column=row.options.get("column") or "",
+        ),
+        again=True,
+    )
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = reverse("reports:version_list")
+    return redirect(target)

@@ -129,6 +129,8 @@ class Interview(models.Model):
                 name="interview_open_by_agent",
             ),
             models.Index(fields=["campaign", "closed_at"], name="interview_campaign_closed"),
+            # The results index counts each campaign's completed interviews from it alone.
+            models.Index(fields=["campaign", "disposition"], name="interview_campaign_outcome"),
         ]
 
     def __str__(self) -> str:

@@ -207,6 +207,10 @@ def EXPORT(w):
     return {"pk": w.export.pk}
 
 
+def COMPUTED(w):
+    return {"pk": w.computed.pk}
+
+
 def INTERVIEW(w):
     return {"pk": w.interview.pk}
 
@@ -328,6 +332,8 @@ RULES: dict[str, Rule] = {
     "reports:export_detail": page(EXPORT, get={"requester_a"}, post=NOT_SERVED),
     "reports:export_status": page(EXPORT, get={"requester_a"}, post=NOT_SERVED),
     "reports:export_download": page(EXPORT, get={"requester_a"}, post=NOT_SERVED),
+    "reports:computed_status": page(COMPUTED, get=CAMPAIGN_READERS, post=NOT_SERVED),
+    "reports:computed_again": page(COMPUTED, get=NOT_SERVED, post=CAMPAIGN_READERS),
     # Department A's campaign: its results, its page, its controls.
     "campaign_reports:results": page(CAMPAIGN, get=CAMPAIGN_READERS, post=NOT_SERVED),
     "campaign_reports:open_answers": page(CAMPAIGN_TEXT, get=CAMPAIGN_READERS, post=NOT_SERVED),
@@ -478,7 +484,7 @@ def _build_world() -> SimpleNamespace:
         WorkOrder,
     )
     from outbound.services import order_decide, order_submit
-    from reports.models import ExportJob, ExportStatus
+    from reports.models import ComputedResults, ExportJob, ExportStatus
     from surveys.models import QuestionType
     from tests.factories import Org, make_order
     from tests.outbound.test_dialer_fixtures import ALL_DAY, open_attempt
@@ -586,6 +592,9 @@ def _build_world() -> SimpleNamespace:
         created_by=org.requester,
         finished_at=timezone.now(),
     )
+    computed = ComputedResults.objects.create(
+        version=published, work_order=order, key="f" * 64, options={"filters": {}}
+    )
 
     # Department A's order still waiting for its department leader.
     pending = make_order(org.requester, title=SECRETS[2])
@@ -649,6 +658,7 @@ def _build_world() -> SimpleNamespace:
         published=published,
         text_question=text_question,
         export=export,
+        computed=computed,
         draft=draft,
         draft_question=draft_question,
         draft_choice=draft_question.choices.order_by("position").first(),

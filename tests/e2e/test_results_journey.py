@@ -145,3 +145,31 @@ def test_campaign_results_analysis_and_export_for_analyst_and_requester(
     page.click("[data-testid=analysis-link]")
     page.wait_for_selector("text=回访前先核对投诉工单。")
     assert page.locator("[data-testid=analysis-form]").count() == 0
+
+
+def test_narrowed_results_over_many_interviews_show_progress_then_the_tables(
+    page, live_server, settings
+):
+    settings.WAIHU_RESULTS_INLINE_LIMIT = 5
+    ensure_reference_data()
+    install_index_defaults()
+    UserFactory(username="ana", roles=[Role.ANALYST])
+    version = demo_questionnaire_create()
+    demo_dataset(version, count=12)
+
+    login(page, live_server, "ana")
+    seen = []
+    page.on(
+        "response",
+        lambda response: seen.append(response.url) if "/computed/" in response.url else None,
+    )
+    first = page.goto(f"{live_server.url}/reports/versions/{version.pk}/?date_from=2026-03-03")
+    # The page served first says it is computing (its script reloads it once ready).
+    assert 'data-testid="computing"' in first.text()
+    page.wait_for_selector("[data-testid=table-Q1]")
+    assert page.locator("[data-testid=computed-note]").count() == 1
+    assert any(url.endswith("/status/") for url in seen)
+
+    page.click("[data-testid=computed-again]")
+    page.wait_for_selector("[data-testid=table-Q1]")
+    assert "date_from=2026-03-03" in page.url
