@@ -205,15 +205,18 @@ def rebuild_in_migration(apps, schema_editor) -> None:
 
 
 def counts_compact() -> int:
-    """Folds every key's rows into one; returns the rows folded away."""
+    """Folds every key's rows into one and drops the rows that add nothing; returns how
+    many rows went."""
     with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {COUNTS} WHERE n = 0")
+        zeros = cursor.rowcount
         cursor.execute(
             f"SELECT DISTINCT campaign_id FROM {COUNTS} "
             "GROUP BY campaign_id, kind, item HAVING COUNT(*) > 1"
         )
         campaigns = [row[0] for row in cursor.fetchall()]
         if not campaigns:
-            return 0
+            return zeros
         marks = ", ".join(["%s"] * len(campaigns))
         cursor.execute(
             f"DELETE FROM {COUNTS} WHERE campaign_id IN ({marks}) "
@@ -231,7 +234,7 @@ def counts_compact() -> int:
                 f"INSERT INTO {COUNTS} (campaign_id, kind, item, n) VALUES (%s, %s, %s, %s)",
                 kept,
             )
-        return rows - len(kept)
+        return zeros + rows - len(kept)
 
 
 def campaign_counts(*, campaign_ids) -> dict[int, dict[tuple[str, str], int]]:
