@@ -199,6 +199,12 @@ def test_the_campaign_page_costs_the_same_queries_for_two_attempts_or_sixty(
     # calls, the last minutes' calls, the page of attempts, their events, their
     # recordings, the inbox count, the contact holds (two)
     assert len(few) == len(many) == 13, [q["sql"][:80] for q in many.captured_queries]
+    # Nothing counts the campaign's attempts but its open calls.
+    assert not [
+        q
+        for q in many.captured_queries
+        if "COUNT" in q["sql"] and "_callattempt" in q["sql"] and "IS NULL" not in q["sql"]
+    ]
 
 
 def test_the_pager_counts_a_filter_the_kept_counts_cannot_answer(client, org, telephony_settings):
@@ -224,3 +230,37 @@ def test_the_last_minutes_chart_reads_only_recent_calls(client, org, telephony_s
     live = client.get(reverse("campaigns:live", args=[order.pk])).json()
     assert live["calls_last_minute"] == 1 and sum(live["per_minute"]) == 2
     assert live["per_minute"][-1] == 1 and live["per_minute"][-6] == 1
+
+
+def test_the_contacts_page_pages_by_the_kept_counts_in_as_many_queries_for_more(
+    client, org, telephony_settings
+):
+    order = make_campaign(org, phones=phones(3))
+    client.force_login(org.requester)
+    url = reverse("contacts:campaign_contacts", args=[order.pk])
+    client.get(url)
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(url).context["page"].paginator.count == 3
+    Contact.objects.bulk_create(
+        Contact(campaign=order, phone=phone, name="More") for phone in phones(120, 500)
+    )
+    services.contacts_enrol(campaign_id=order.pk)
+    DialState.objects.filter(contact__phone__in=phones(5, 500)).update(
+        status="excluded", excluded_reason="red_list"
+    )
+    Contact.objects.bulk_create(
+        Contact(campaign=order, phone=phone, name="Late") for phone in phones(4, 900)
+    )
+    with CaptureQueriesContext(connection) as many:
+        page = client.get(url).context["page"]
+    assert page.paginator.count == 127 and page.paginator.num_pages == 3
+    assert len(few) == len(many), [q["sql"][:80] for q in many.captured_queries]
+    counted = [
+        q for q in many.captured_queries if 'COUNT(*) AS "__count" FROM "outbound_' in q["sql"]
+    ]
+    assert not counted
+    by_status = {"": 127, "not_queued": 4, "pending": 118, "excluded": 5, "reached": 0}
+    for status, expected in by_status.items():
+        counted = client.get(url, {"status": status}).context["page"].paginator.count
+        assert counted == expected, status
+    assert client.get(url, {"q": "Late"}).context["page"].paginator.count == 4
