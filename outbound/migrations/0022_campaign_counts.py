@@ -35,6 +35,14 @@ class Migration(migrations.Migration):
             model_name='campaigncount',
             index=models.Index(fields=['campaign', 'kind', 'item'], name='campaign_count_key'),
         ),
+        migrations.AddIndex(
+            model_name="interview",
+            index=models.Index(
+                condition=models.Q(("disposition", "completed")),
+                fields=["closed_at"],
+                name="interview_completed_closed",
+            ),
+        ),
         # The triggers first, then the recount, in the migration's one transaction.
         migrations.RunPython(counts.install_triggers, counts.remove_triggers),
         migrations.RunPython(counts.rebuild_in_migration, migrations.RunPython.noop),
