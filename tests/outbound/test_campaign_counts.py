@@ -264,3 +264,17 @@ def test_the_contacts_page_pages_by_the_kept_counts_in_as_many_queries_for_more(
         counted = client.get(url, {"status": status}).context["page"].paginator.count
         assert counted == expected, status
     assert client.get(url, {"q": "Late"}).context["page"].paginator.count == 4
+
+
+def test_every_counted_table_keeps_its_triggers_after_the_migrations():
+    """A later migration that rebuilds one of the tables on SQLite drops its triggers: it
+    must call counts.reinstall_triggers, or the counts would silently stop."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")
+        else:
+            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        names = {row[0] for row in cursor.fetchall()}
+    for table in counts.CONTRIBUTIONS:
+        for event in ("insert", "update", "delete"):
+            assert f"{table}_count_{event}" in names
