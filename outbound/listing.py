@@ -11,8 +11,13 @@ from django.http import QueryDict
 PAGE_SIZE = 50
 
 
-def page_of(params: QueryDict, items, per_page: int = PAGE_SIZE) -> Page:
-    return Paginator(items, per_page).get_page(params.get("page"))
+def page_of(params: QueryDict, items, per_page: int = PAGE_SIZE, count: int | None = None) -> Page:
+    """The page the query string asks for; `count`, when the caller knows how many items
+    there are (from kept counts), spares counting them again."""
+    paginator = Paginator(items, per_page)
+    if count is not None:
+        paginator.count = count
+    return paginator.get_page(params.get("page"))
 
 
 def query_without(params: QueryDict, *names: str) -> str:

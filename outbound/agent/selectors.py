@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from accounts.roles import Role
 from outbound.agent import states
+from outbound.dialer import counts
 from outbound.models import (
     AgentSession,
     AgentState,
@@ -249,11 +250,7 @@ def supervisor_overview(*, now: datetime.datetime | None = None) -> dict:
         ).order_by("title", "pk")
     )
     ids = [campaign.pk for campaign in campaigns]
-    totals = _by_campaign(Contact.objects.filter(campaign_id__in=ids))
-    waiting = _by_campaign(
-        DialState.objects.filter(campaign_id__in=ids, status=DialState.Status.PENDING)
-    )
-    done = _by_campaign(DialState.objects.filter(campaign_id__in=ids, status__in=DialState.FINAL))
+    kept = counts.campaign_counts(campaign_ids=ids)
     completed = _by_campaign(
         Interview.objects.filter(
             campaign_id__in=ids,
@@ -262,9 +259,12 @@ def supervisor_overview(*, now: datetime.datetime | None = None) -> dict:
         )
     )
     for campaign in campaigns:
-        campaign.contacts_total = totals.get(campaign.pk, 0)
-        campaign.contacts_waiting = waiting.get(campaign.pk, 0)
-        campaign.contacts_left = campaign.contacts_total - done.get(campaign.pk, 0)
+        numbers = kept[campaign.pk]
+        campaign.contacts_total = numbers[(counts.CONTACT, "")]
+        campaign.contacts_waiting = numbers[(counts.STATE, DialState.Status.PENDING)]
+        campaign.contacts_left = campaign.contacts_total - sum(
+            numbers[(counts.STATE, status)] for status in DialState.FINAL
+        )
         campaign.completes_last_hour = completed.get(campaign.pk, 0)
     board = agent_board(now=now)
     for row in board:

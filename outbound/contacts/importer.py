@@ -450,15 +450,16 @@ class _SqliteWriter(_Writer):
         table = Contact._meta.db_table
         try:
             with transaction.atomic(), connection.cursor() as cursor:
-                before = connection.connection.total_changes
                 cursor.execute(
                     f"INSERT OR IGNORE INTO {table} ({self.COLUMNS}) "  # noqa: S608
                     f"SELECT %s, %s, %s, %s, {self.STAGED} FROM temp.{self.STAGE} "
                     "ORDER BY rowid",
                     [self.campaign_id, self.import_id, self.hold_id, now],
                 )
-                # Rows ignored for a number already in the campaign are not changes.
-                self.inserted = connection.connection.total_changes - before
+                # Rows ignored for a number already in the campaign are not changes, nor
+                # are the kept counts' rows the triggers write (outbound.dialer.counts).
+                cursor.execute("SELECT changes()")
+                self.inserted = cursor.fetchone()[0]
                 if finish is not None:
                     finish()
         finally:

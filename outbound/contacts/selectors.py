@@ -234,6 +234,20 @@ def contact_list(
     return contacts.select_related("dial_state").order_by(*(ordering or ("id",)))
 
 
+def contact_count_kept(*, campaign: WorkOrder, status: str = "") -> int:
+    """How many of the campaign's contacts are in a dialing status (or NOT_QUEUED, or any
+    with no status), from the kept counts instead of counting them."""
+    from outbound.dialer import counts
+
+    kept = counts.campaign_counts(campaign_ids=[campaign.pk])[campaign.pk]
+    total = kept[(counts.CONTACT, "")]
+    if status == NOT_QUEUED:
+        return total - sum(kept[(counts.STATE, value)] for value in DialState.Status.values)
+    if status:
+        return kept[(counts.STATE, status)]
+    return total
+
+
 def deadline_counts(*, campaign: WorkOrder, today: datetime.date | None = None) -> dict:
     """{DeadlineState: how many of the campaign's contacts are in it}, in one query; empty
     for a campaign without deadlines."""

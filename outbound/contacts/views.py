@@ -115,12 +115,15 @@ def campaign_contacts(request, order_pk: int):
         ordering=sorting.order_by(Contact),
     )
     deadline_query = query_without(request.GET, "deadline")
+    known = None
+    if not criteria["q"].strip() and not criteria.get("deadline"):
+        known = selectors.contact_count_kept(campaign=campaign, status=criteria["status"])
     return render(
         request,
         "outbound/contacts/campaign_contacts.html",
         {
             "campaign": campaign,
-            "page": page_of(request.GET, contacts),
+            "page": page_of(request.GET, contacts, count=known),
             "filters": filters,
             "filtered": any(criteria.values()),
             "search": criteria["q"],

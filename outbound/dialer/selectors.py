@@ -26,7 +26,7 @@ from outbound.contacts.selectors import (
     deadline_filters,
     has_deadlines,
 )
-from outbound.dialer import windows
+from outbound.dialer import counts, windows
 from outbound.models import (
     CallAttempt,
     CallEvent,
@@ -63,56 +63,42 @@ def campaign_for(*, user, pk: int) -> WorkOrder:
 
 def progress(*, campaign: WorkOrder, now: datetime.datetime | None = None) -> dict:
     """The live numbers: contacts by state, attempts by outcome, calls in progress, calls
-    per minute, exclusion hits, and the last minutes' calls for the chart."""
+    per minute, exclusion hits, and the last minutes' calls for the chart. Three queries
+    whose cost follows the calls of the last minutes, not the campaign's history: the
+    totals are kept counts (outbound.dialer.counts)."""
     now = now or timezone.now()
-    contacts_total = Contact.objects.filter(campaign=campaign).count()
-    states = dict(
-        DialState.objects.filter(campaign=campaign)
-        .values_list("status")
-        .annotate(n=Count("pk"))
-        .values_list("status", "n")
-    )
-    contacts = {status: states.get(status, 0) for status in DialState.Status.values}
-    contacts["not_queued"] = contacts_total - sum(states.values())
-    exclusions = dict(
-        DialState.objects.filter(campaign=campaign, status=DialState.Status.EXCLUDED)
-        .values_list("excluded_reason")
-        .annotate(n=Count("pk"))
-        .values_list("excluded_reason", "n")
-    )
+    kept = counts.campaign_counts(campaign_ids=[campaign.pk])[campaign.pk]
+    contacts_total = kept[(counts.CONTACT, "")]
+    contacts = {status: kept[(counts.STATE, status)] for status in DialState.Status.values}
+    contacts["not_queued"] = contacts_total - sum(contacts.values())
     attempts = CallAttempt.objects.filter(campaign=campaign)
+    opened = attempts.filter(finished_at=None).aggregate(
+        open=Count("pk"), in_progress=Count("pk", filter=Q(status_rank__gte=3))
+    )
     since = now - datetime.timedelta(minutes=CHART_MINUTES)
-    numbers = attempts.aggregate(
-        total=Count("pk"),
-        open=Count("pk", filter=Q(finished_at=None)),
-        in_progress=Count("pk", filter=Q(finished_at=None, status_rank__gte=3)),
-        last_minute=Count("pk", filter=Q(created_at__gte=now - datetime.timedelta(minutes=1))),
-    )
-    outcomes = dict(
-        attempts.exclude(outcome="")
-        .values_list("outcome")
-        .annotate(n=Count("pk"))
-        .values_list("outcome", "n")
-    )
-    recent = attempts.filter(created_at__gte=since).values_list("created_at", flat=True)
+    minute_ago = now - datetime.timedelta(minutes=1)
+    recent = attempts.filter(created_at__gte=since).order_by().values_list("created_at", flat=True)
     per_minute = [0] * CHART_MINUTES
+    last_minute = 0
     for created in recent:
+        last_minute += created >= minute_ago
         index = CHART_MINUTES - 1 - int((now - created).total_seconds() // 60)
         if 0 <= index < CHART_MINUTES:
             per_minute[index] += 1
+    outcomes = {outcome: kept[(counts.OUTCOME, outcome)] for outcome in Outcome.values}
     finished = sum(contacts[s] for s in DialState.FINAL)
     return {
         "contacts_total": contacts_total,
         "contacts": contacts,
         "contacts_finished": finished,
         "percent_done": round(100 * finished / contacts_total, 1) if contacts_total else 0.0,
-        "attempts_total": numbers["total"],
-        "attempts_open": numbers["open"],
-        "in_progress": numbers["in_progress"],
-        "calls_last_minute": numbers["last_minute"],
-        "outcomes": {outcome: outcomes.get(outcome, 0) for outcome in Outcome.values},
-        "do_not_call_hits": exclusions.get("do_not_call", 0),
-        "red_list_hits": exclusions.get("red_list", 0),
+        "attempts_total": sum(n for (kind, _item), n in kept.items() if kind == counts.OUTCOME),
+        "attempts_open": opened["open"],
+        "in_progress": opened["in_progress"],
+        "calls_last_minute": last_minute,
+        "outcomes": outcomes,
+        "do_not_call_hits": kept[(counts.EXCLUDED, "do_not_call")],
+        "red_list_hits": kept[(counts.EXCLUDED, "red_list")],
         "per_minute": per_minute,
     }
 

@@ -61,3 +61,10 @@ def send_account_refusal_email(campaign_id: int) -> int:
     from outbound.dialer import notifications
 
     return notifications.account_refusal_email_send(campaign_id=campaign_id)
+
+
+@shared_task(base=DatabaseRetryTask, ignore_result=True)
+def compact_counts() -> int:
+    from outbound.dialer import counts
+
+    return counts.counts_compact()

@@ -93,17 +93,32 @@ def _attempt_row(attempt: CallAttempt, policy: privacy.PhonePolicy) -> dict:
     return row
 
 
-def _attempts_page(request, campaign: WorkOrder):
+def _known_count(live: dict, outcome: str, status: str, search: str) -> int | None:
+    """How many attempts the filter matches, when the live numbers already say it."""
+    if status or search.strip():
+        return None
+    if outcome == "open":
+        return live["attempts_open"]
+    if outcome:
+        return live["outcomes"].get(outcome)
+    return live["attempts_total"]
+
+
+def _attempts_page(request, campaign: WorkOrder, live: dict):
     """The page of attempts the query string asks for, and the filter form."""
     filters = AttemptFilterForm(request.GET or None)
     criteria = filters.cleaned_data if filters.is_valid() else {}
+    outcome, status = criteria.get("outcome", ""), criteria.get("status", "")
+    search = criteria.get("q", "")
     attempts = selectors.attempt_list(
-        campaign=campaign,
-        outcome=criteria.get("outcome", ""),
-        status=criteria.get("status", ""),
-        search=criteria.get("q", ""),
+        campaign=campaign, outcome=outcome, status=status, search=search
     ).prefetch_related(audible_prefetch(request.user))
-    page = Paginator(attempts, ATTEMPTS_PER_PAGE).get_page(request.GET.get("page"))
+    paginator = Paginator(attempts, ATTEMPTS_PER_PAGE)
+    known = _known_count(live, outcome, status, search)
+    if known is not None:
+        # The kept counts instead of counting the campaign's attempts again.
+        paginator.count = known
+    page = paginator.get_page(request.GET.get("page"))
     policy = privacy.policy_for(request.user)
     return page, [_attempt_row(attempt, policy) for attempt in page], filters
 
@@ -112,8 +127,8 @@ def _attempts_page(request, campaign: WorkOrder):
 def campaign_detail(request, pk: int):
     campaign = _campaign_or_404(request, pk)
     rules = services.settings_for(campaign=campaign)
-    page, rows, filters = _attempts_page(request, campaign)
     live = _live(campaign, rules)
+    page, rows, filters = _attempts_page(request, campaign, live)
     query = request.GET.copy()
     query.pop("page", None)
     deadlines = selectors.contacts_by_deadline(campaign=campaign)
@@ -162,7 +177,7 @@ def campaign_live(request, pk: int):
     and page), polled by its script."""
     campaign = _campaign_or_404(request, pk)
     numbers = _live(campaign, services.settings_for(campaign=campaign))
-    page, rows, _filters = _attempts_page(request, campaign)
+    page, rows, _filters = _attempts_page(request, campaign, numbers)
     numbers["attempts"] = rows
     numbers["attempts_matching"] = page.paginator.count
     return JsonResponse(numbers)

@@ -398,6 +398,8 @@ class CallAttempt(models.Model):
             ),
             models.Index(fields=["campaign", "outcome"], name="attempt_campaign_outcome"),
             models.Index(fields=["campaign", "finished_at"], name="attempt_campaign_finished"),
+            # The campaign page's attempts, newest first, and its last minutes' calls.
+            models.Index(fields=["campaign", "created_at", "id"], name="attempt_campaign_created"),
         ]
 
     def __str__(self) -> str:
@@ -439,6 +441,30 @@ class CallEvent(models.Model):
 
     def __str__(self) -> str:
         return self.status
+
+
+class CampaignCount(models.Model):
+    """Part of a campaign's kept count of contacts, dialing states or attempt outcomes:
+    the count of a (kind, item) is the sum of its rows. Written only by the database's
+    triggers and outbound.dialer.counts, which explains why it stays exact."""
+
+    # No constraint in the database: the triggers write rows while a deletion cascades
+    # through a campaign's contacts, before the campaign itself goes.
+    campaign = models.ForeignKey(
+        "outbound.WorkOrder",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    kind = models.CharField(max_length=10)
+    item = models.CharField(max_length=20, blank=True)
+    n = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["campaign", "kind", "item"], name="campaign_count_key")]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} {self.kind} {self.item}: {self.n}"
 
 
 class AccountPacing(models.Model):

@@ -129,6 +129,12 @@ class Interview(models.Model):
                 name="interview_open_by_agent",
             ),
             models.Index(fields=["campaign", "closed_at"], name="interview_campaign_closed"),
+            # The supervisor's completes of the last hour, whatever the campaign.
+            models.Index(
+                fields=["closed_at"],
+                condition=Q(disposition="completed"),
+                name="interview_completed_closed",
+            ),
             # The results index counts each campaign's completed interviews from it alone.
             models.Index(fields=["campaign", "disposition"], name="interview_campaign_outcome"),
         ]

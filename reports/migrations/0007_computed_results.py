@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('outbound', '0022_interview_campaign_outcome'),
+        ('outbound', '0023_interview_campaign_outcome'),
         ('reports', '0006_cross_counts'),
         ('surveys', '0001_initial'),
     ]

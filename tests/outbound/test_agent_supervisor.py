@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from outbound.agent import services
-from outbound.models import AgentSession, AgentStateChange, ScriptReading
+from outbound.models import AgentSession, AgentStateChange, DialState, ScriptReading
 from tests.outbound import test_dialer_fixtures as fx
 from tests.outbound.test_agent_fixtures import (
     agent_campaign,
@@ -152,4 +152,11 @@ def test_the_board_costs_the_same_queries_for_two_agents_or_eight(client, org, c
         assert len(rows) == start + more and body.count('data-state="ringing"') == start + more
         assert all(row["finished_today"] == 1 and row["pace"] for row in rows)
         counts.append((len(page), len(polled)))
-    assert counts[0] == counts[1], counts
+        (campaign,) = client.get(reverse("agent:supervisor")).context["campaigns"]
+        states = order.dial_states
+        assert campaign.contacts_total == order.contacts.count() == 20
+        assert campaign.contacts_waiting == states.filter(status="pending").count()
+        assert campaign.contacts_left == 20 - states.filter(status__in=DialState.FINAL).count()
+    # session, user, groups, completes by agent, the campaigns, their kept counts, their
+    # completes, the board's five, and on the page the inbox count
+    assert counts[0] == counts[1] == (13, 12), counts
