@@ -43,6 +43,7 @@ from surveys.forms import (
     PART_FORMS,
     AnswerForm,
     ChoiceForm,
+    ChoiceFormSet,
     ImportForm,
     MoveForm,
     PresetForm,
@@ -629,6 +630,9 @@ def _question_context(request, question: Question, forms: dict) -> dict:
         choice_rows.append({"choice": choice, "form": form})
     context["choice_rows"] = choice_rows
     context["choice_add_form"] = forms.get("choice-add") or ChoiceForm(prefix="choice-add")
+    context["choice_formset"] = forms.get("choices") or ChoiceFormSet(
+        initial=ChoiceFormSet.initial_for(choices), prefix="choices"
+    )
     context["preset_form"] = PresetForm()
     rule_rows = []
     for rule in rules:
@@ -765,6 +769,48 @@ def choice_add(request, pk: int):
             return redirect(_question_url(question, "choice-add"))
     messages.error(request, _("The choice was not added; see the errors below."))
     return _question_page(request, question, "choice-add", {"choice-add": form})
+
+
+@require_POST
+def question_choices(request, pk: int):
+    """All the question's choices saved at once: labels and codes changed, choices added,
+    moved and deleted in one form."""
+    question = _question_or_404(request, pk)
+    _require_edit(request, question.version.questionnaire)
+    if refused := _published(request, question.version, _question_url(question)):
+        return refused
+    current = list(question.choices.order_by("position"))
+    formset = ChoiceFormSet(
+        request.POST, initial=ChoiceFormSet.initial_for(current), prefix="choices"
+    )
+    if formset.is_valid():
+        try:
+            saved = services.question_choices_save(question=question, rows=formset.rows())
+        except services.ChoicesInvalid as error:
+            for key, fields in error.rows.items():
+                form = formset.forms[key]
+                for field, texts in fields.items():
+                    for text in texts:
+                        form.add_error(field, text)
+        except ValidationError as error:
+            _error_message(request, error)
+            return redirect(_question_url(question, "choices"))
+        else:
+            messages.success(request, _("The choices are saved."))
+            if saved.rules_named:
+                messages.warning(
+                    request,
+                    ngettext(
+                        "%(count)d skip rule tested a deleted choice; check it below.",
+                        "%(count)d skip rules tested a deleted choice; check them below.",
+                        saved.rules_named,
+                    )
+                    % {"count": saved.rules_named},
+                )
+                return redirect(_question_url(question, "rules"))
+            return redirect(_question_url(question, "choices"))
+    messages.error(request, _("The choices were not saved; see the errors below."))
+    return _question_page(request, question, "choices", {"choices": formset})
 
 
 @require_POST
