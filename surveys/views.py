@@ -186,6 +186,17 @@ def _error_message(request, error: ValidationError) -> None:
         messages.error(request, text)
 
 
+def _form_messages(request, form) -> None:
+    """A form's errors as messages, for a post whose page shows another form (a single
+    choice's, now that the page edits them all together)."""
+    for name, errors in form.errors.items():
+        label = form.fields[name].label if name in form.fields else None
+        for text in errors:
+            if label:
+                text = _("%(field)s: %(error)s") % {"field": label, "error": text}
+            messages.error(request, text)
+
+
 def _findings_by_location(findings: list[checker.Finding]) -> dict[str, list[checker.Finding]]:
     grouped: dict[str, list[checker.Finding]] = {}
     for finding in findings:
@@ -621,15 +632,6 @@ def _question_context(request, question: Question, forms: dict) -> dict:
     context["form"] = forms.get("question") or QuestionForm(
         initial=QuestionForm.initial_for(question), prefix="q"
     )
-    choice_rows = []
-    for choice in choices:
-        key = f"choice-{choice.pk}"
-        form = forms.get(key) or ChoiceForm(
-            initial=ChoiceForm.initial_for(choice), prefix=key, code_required=True
-        )
-        choice_rows.append({"choice": choice, "form": form})
-    context["choice_rows"] = choice_rows
-    context["choice_add_form"] = forms.get("choice-add") or ChoiceForm(prefix="choice-add")
     context["choice_formset"] = forms.get("choices") or ChoiceFormSet(
         initial=ChoiceFormSet.initial_for(choices), prefix="choices"
     )
@@ -766,9 +768,9 @@ def choice_add(request, pk: int):
             _form_errors(form, error)
         else:
             messages.success(request, _("Choice “%(label)s” is added.") % {"label": choice.label})
-            return redirect(_question_url(question, "choice-add"))
-    messages.error(request, _("The choice was not added; see the errors below."))
-    return _question_page(request, question, "choice-add", {"choice-add": form})
+            return redirect(_question_url(question, "choices"))
+    _form_messages(request, form)
+    return redirect(_question_url(question, "choices"))
 
 
 @require_POST
@@ -830,8 +832,8 @@ def choice_edit(request, pk: int):
         else:
             messages.success(request, _("Choice %(code)s is saved.") % {"code": choice.code})
             return redirect(_question_url(question, f"c-{choice.pk}"))
-    messages.error(request, _("The choice was not saved; see the errors below."))
-    return _question_page(request, question, f"c-{choice.pk}", {key: form})
+    _form_messages(request, form)
+    return redirect(_question_url(question, f"c-{choice.pk}"))
 
 
 @require_POST

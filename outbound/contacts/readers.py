@@ -462,7 +462,9 @@ class XlsxTable(Table):
                     return
                 except _NotPlain:
                     pass
-            self.row_number = self.formulas_without_value = 0
+            # The count of formulas without a value only grows (an import looks at the
+            # rows again when it has changed), so it is not started again here.
+            self.row_number = 0
             for number, row in enumerate(self._parse_rows()):
                 if number >= given:
                     yield row
@@ -703,10 +705,10 @@ def _token_pattern(prefix: str) -> re.Pattern:
     reference's letters, style and type when written in that order with double quotes
     (anything else lands in the seventh group), then either a value after an optional
     formula (the formula's group says whether there was one), a plain inline string, or
-    whatever else the cell
-    holds; or else something odd: a cell that does not end, a tag with another prefix, a
-    comment, CDATA, a processing instruction or an extension. Tags carry the prefix the
-    sheet gave <sheetData>, written out, which is much quicker than matching any prefix."""
+    whatever else the cell holds; or else something odd: a cell that does not end, a tag
+    with another prefix, a comment, CDATA, a processing instruction or an extension. Tags
+    carry the prefix the sheet gave <sheetData>, written out, which is much quicker than
+    matching any prefix."""
     p, e = "<" + re.escape(prefix), "</" + re.escape(prefix)
     return re.compile(
         f'({p}row(?=[\\s/>])(?:\\s+r="(\\d*)")?)|({e}row\\s*>)|{p}c(?=[\\s/>])'
