@@ -11,7 +11,7 @@ from ninja.responses import Status
 
 from api import errors
 from api.auth import TokenAuth, require_scope
-from api.contacts import MAX_BATCH, contacts_push
+from api.contacts import MAX_BATCH, contacts_push, rejected_message
 from api.errors import ApiError
 from api.models import Delivery, EventType, Scope, Subscription
 from api.results import BadCursor, completed_page
@@ -204,6 +204,11 @@ class RejectedRow(Schema):
     index: int
     phone: str | None
     reason: RejectReason
+    duplicate_of: int | None = Field(
+        None,
+        description="For a duplicate_in_file rejection: the index of the earlier contact in "
+        "the batch with the same number.",
+    )
     message: str
 
 
@@ -244,8 +249,7 @@ def contacts_push_endpoint(
         key=idempotency_key,
         contacts=[c.dict() for c in payload.contacts],
     )
-    labels = {reason.value: str(reason.label) for reason in RejectReason}
-    rejected = [{**row, "message": labels[row["reason"]]} for row in outcome["rejected"]]
+    rejected = [{**row, "message": rejected_message(row)} for row in outcome["rejected"]]
     return {**outcome, "rejected": rejected, "replayed": replayed}
 
 

@@ -98,6 +98,15 @@ def _earlier(integration, campaign, key, digest) -> dict | None:
     return batch.outcome
 
 
+def rejected_message(row: dict) -> str:
+    """A rejected contact's reason in the caller's language: a duplicate names the index
+    of the contact in the batch it repeats, as `index` names the rejected one."""
+    duplicate_of = row.get("duplicate_of")
+    if row["reason"] == RejectReason.DUPLICATE_IN_FILE and duplicate_of is not None:
+        return _("Same number as the contact at index %(index)s") % {"index": duplicate_of}
+    return str(RejectReason(row["reason"]).label)
+
+
 def _store(campaign: WorkOrder, contacts: list[dict], hold: ContactHold | None) -> dict:
     rules = ContactRules(
         campaign=campaign,
@@ -105,11 +114,13 @@ def _store(campaign: WorkOrder, contacts: list[dict], hold: ContactHold | None) 
         date_source=DateSource.EITHER,
         date_required=campaign.kind == WorkOrder.Kind.COMPLAINT_CALLBACK,
     )
+    indexes = list(range(len(contacts)))
     screened = rules.screen(
-        list(range(len(contacts))),
+        indexes,
         [c.get("phone") for c in contacts],
         [c.get("deadline") for c in contacts],
         [c.get("feedback_at") for c in contacts],
+        indexes,
     )
     writer = contact_writer(campaign.pk, hold_id=hold and hold.pk)
     add = writer.add
@@ -119,19 +130,20 @@ def _store(campaign: WorkOrder, contacts: list[dict], hold: ContactHold | None) 
         attributes = {str(k): str(v) for k, v in (contact.get("attributes") or {}).items()}
         add(phone, *texts, attributes, deadline)
     writer.flush()
-    labels = {reason.value: str(reason.label) for reason in RejectReason}
     rejected = sorted(
         (
             {
                 "index": index,
                 "phone": contacts[index].get("phone"),
                 "reason": reason,
-                "message": labels[reason],
+                "duplicate_of": duplicate_of,
             }
-            for index, reason in screened.rejected
+            for index, reason, duplicate_of in screened.rejected
         ),
         key=lambda row: row["index"],
     )
+    for row in rejected:
+        row["message"] = rejected_message(row)
     # A number another list stored after the rules looked is caught by the unique index.
     lost = len(screened.accepted) - writer.inserted
     held = False

@@ -30,6 +30,7 @@ from surveys.models import (
 )
 from surveys.placeholders import placeholder_name_is_valid
 from surveys.presets import PRESET_HELP, Preset
+from surveys.services import ChoiceRow
 
 MAX_DURATION_MINUTES = 600
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
@@ -351,6 +352,60 @@ class ChoiceForm(_BootstrapMixin, forms.Form):
     @classmethod
     def initial_for(cls, choice: Choice) -> dict:
         return {name: getattr(choice, name) for name in cls.base_fields}
+
+
+class ChoiceRowForm(ChoiceForm):
+    """One row of a question's choices, edited with all the others (ChoiceFormSet): `id` is
+    the choice it edits, empty for a new one."""
+
+    id = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The rows stay compact; the page says once what a code left empty means.
+        for field in self.fields.values():
+            field.help_text = ""
+
+
+class _ChoiceFormSetBase(forms.BaseFormSet):
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        form.fields["ORDER"].label = _("Position")
+        form.fields["ORDER"].widget.attrs.update({"class": "form-control", "min": "1"})
+        form.fields["DELETE"].label = _("Delete")
+        form.fields["DELETE"].widget.attrs.update({"class": "form-check-input"})
+
+    @classmethod
+    def initial_for(cls, choices) -> list[dict]:
+        return [
+            {**ChoiceForm.initial_for(choice), "id": choice.pk, "ORDER": position}
+            for position, choice in enumerate(choices, start=1)
+        ]
+
+    def rows(self):
+        """The rows for `question_choices_save`, in their new order, then those deleted;
+        a blank row left untouched is none."""
+
+        def row(form, delete: bool) -> ChoiceRow:
+            data = form.cleaned_data
+            return ChoiceRow(
+                key=self.forms.index(form),
+                pk=data.get("id"),
+                label=data.get("label", ""),
+                code=data.get("code"),
+                keypad=data.get("keypad", ""),
+                exclusive=data.get("exclusive", False),
+                specify=data.get("specify", False),
+                delete=delete,
+            )
+
+        kept = [row(form, False) for form in self.ordered_forms]
+        return kept + [row(form, True) for form in self.deleted_forms]
+
+
+ChoiceFormSet = forms.formset_factory(
+    ChoiceRowForm, formset=_ChoiceFormSetBase, extra=1, can_order=True, can_delete=True
+)
 
 
 # --- skip rules --------------------------------------------------------------------------

@@ -841,6 +841,172 @@ def choice_delete(*, choice: Choice) -> int:
     return count
 
 
+class ChoicesInvalid(ValidationError):
+    """The question's choices were not saved: `rows` holds each row's errors by the key it
+    came with, field by field (None for the row as a whole)."""
+
+    def __init__(self, rows: dict[Any, dict[str | None, list[str]]]) -> None:
+        self.rows = rows
+        super().__init__(
+            [message for fields in rows.values() for texts in fields.values() for message in texts]
+        )
+
+
+@dataclass(frozen=True)
+class ChoiceRow:
+    """One row of a question's choices as the editor sends them, in their new order: `pk`
+    of the choice it edits (None for a new one), `delete` to remove it; `key` comes back
+    with the row's errors."""
+
+    key: Any
+    pk: int | None
+    label: str
+    code: int | None = None
+    keypad: str = ""
+    exclusive: bool = False
+    specify: bool = False
+    delete: bool = False
+
+
+@dataclass(frozen=True)
+class ChoicesSaved:
+    added: int
+    changed: int
+    deleted: int
+    # Skip rules that tested a deleted choice (they stay, without it, for the checker).
+    rules_named: int
+
+
+def question_choices_save(*, question: Question, rows: list[ChoiceRow]) -> ChoicesSaved:
+    """All of a question's choices saved together, in the order given, in one transaction:
+    labels, codes and keypad digits changed, new choices added, choices deleted. Nothing is
+    saved unless every row is valid: every label given, codes unique, and no choice deleted
+    that answers chose. Choices not among the rows (added meanwhile by someone else) stay,
+    after the others."""
+    errors: dict[Any, dict[str | None, list[str]]] = {}
+
+    def fail(row: ChoiceRow, field: str | None, message: str) -> None:
+        errors.setdefault(row.key, {}).setdefault(field, []).append(message)
+
+    with transaction.atomic():
+        q = _choice_question_lock(question.pk)
+        current = {c.pk: c for c in Choice.objects.select_for_update().filter(question=q)}
+        seen: set[int] = set()
+        kept: list[ChoiceRow] = []
+        deleted: list[ChoiceRow] = []
+        for row in rows:
+            if row.pk is not None and (row.pk not in current or row.pk in seen):
+                fail(row, None, _("This choice was deleted meanwhile; reload the page."))
+                continue
+            if row.pk is not None:
+                seen.add(row.pk)
+            if row.delete:
+                if row.pk is not None:
+                    deleted.append(row)
+                continue
+            kept.append(row)
+        untouched = [c for pk, c in current.items() if pk not in seen]
+        if deleted:
+            chosen = set(
+                AnswerChoice.objects.filter(choice_id__in=[r.pk for r in deleted])
+                .values_list("choice_id", flat=True)
+                .distinct()
+            )
+            for row in deleted:
+                if row.pk in chosen:
+                    fail(
+                        row,
+                        None,
+                        _(
+                            "Choice “%(label)s” cannot be deleted: answers have chosen it. "
+                            "Change its label instead."
+                        )
+                        % {"label": current[row.pk].label},
+                    )
+        codes: dict[int, ChoiceRow] = {c.code: c for c in untouched}
+        for row in kept:
+            if not (row.label or "").strip():
+                fail(row, "label", _("Give the choice a label."))
+            try:
+                _check_keypad(row.keypad)
+            except ValidationError as error:
+                fail(row, "keypad", error.message_dict["keypad"][0])
+            if row.code is None:
+                continue
+            if row.code in codes:
+                fail(
+                    row,
+                    "code",
+                    _("Code %(code)s is already used by another choice of this question.")
+                    % {"code": row.code},
+                )
+            else:
+                codes[row.code] = row
+        if errors:
+            raise ChoicesInvalid(errors)
+        # A new row without a code takes the next free one, in order.
+        next_code = max(codes, default=0) + 1
+        final: list[tuple[ChoiceRow, int]] = []
+        for row in kept:
+            if row.code is None:
+                final.append((row, next_code))
+                next_code += 1
+            else:
+                final.append((row, row.code))
+        links = Rule.choices.through.objects.filter(choice_id__in=[r.pk for r in deleted])
+        rules_named = links.count()
+        links.delete()
+        Choice.objects.filter(pk__in=[r.pk for r in deleted]).delete()
+        # Codes and positions are unique per question and checked row by row, so the rows
+        # kept first step aside: changed codes to values nobody holds, positions far out.
+        changed_codes = [
+            (row, code) for row, code in final if row.pk and current[row.pk].code != code
+        ]
+        if changed_codes:
+            lowest = min([c.code for c in current.values()] + [code for _row, code in final])
+            Choice.objects.bulk_update(
+                [
+                    Choice(pk=row.pk, code=lowest - index)
+                    for index, (row, _code) in enumerate(changed_codes, start=1)
+                ],
+                ["code"],
+            )
+        Choice.objects.filter(question=q).update(position=models.F("position") + _SHIFT)
+        changed, created = 0, []
+        for position, (row, code) in enumerate(final, start=1):
+            values = {
+                "position": position,
+                "code": code,
+                "label": row.label.strip(),
+                "keypad": row.keypad.strip(),
+                "exclusive": bool(row.exclusive),
+                "specify": bool(row.specify),
+            }
+            if row.pk is None:
+                created.append(Choice(question=q, **values))
+                continue
+            choice = current[row.pk]
+            if any(
+                getattr(choice, name) != value
+                for name, value in values.items()
+                if name != "position"
+            ):
+                changed += 1
+            for name, value in values.items():
+                setattr(choice, name, value)
+        kept_choices = [current[row.pk] for row, _code in final if row.pk is not None]
+        for position, choice in enumerate(untouched, start=len(final) + 1):
+            choice.position = position
+        Choice.objects.bulk_update(
+            kept_choices + untouched,
+            ["position", "code", "label", "keypad", "exclusive", "specify"],
+        )
+        Choice.objects.bulk_create(created)
+    return ChoicesSaved(
+        added=len(created), changed=changed, deleted=len(deleted), rules_named=rules_named
+    )
+
+
 def question_apply_preset(*, question: Question, preset: str) -> list[Choice]:
     """Replace the question's choices with a built-in scale, labelled in the
     questionnaire's language."""

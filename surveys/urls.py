@@ -29,6 +29,7 @@ urlpatterns = [
     path("questions/<int:pk>/duplicate/", views.question_duplicate, name="question_duplicate"),
     path("questions/<int:pk>/delete/", views.question_delete, name="question_delete"),
     path("questions/<int:pk>/preset/", views.question_preset, name="question_preset"),
+    path("questions/<int:pk>/choices/", views.question_choices, name="question_choices"),
     path("questions/<int:pk>/choices/add/", views.choice_add, name="choice_add"),
     path("questions/<int:pk>/rules/add/", views.rule_add, name="rule_add"),
     path("choices/<int:pk>/", views.choice_edit, name="choice_edit"),

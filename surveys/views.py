@@ -43,6 +43,7 @@ from surveys.forms import (
     PART_FORMS,
     AnswerForm,
     ChoiceForm,
+    ChoiceFormSet,
     ImportForm,
     MoveForm,
     PresetForm,
@@ -183,6 +184,17 @@ def _form_errors(form, error: ValidationError) -> None:
 def _error_message(request, error: ValidationError) -> None:
     for text in error.messages:
         messages.error(request, text)
+
+
+def _form_messages(request, form) -> None:
+    """A form's errors as messages, for a post whose page shows another form (a single
+    choice's, now that the page edits them all together)."""
+    for name, errors in form.errors.items():
+        label = form.fields[name].label if name in form.fields else None
+        for text in errors:
+            if label:
+                text = _("%(field)s: %(error)s") % {"field": label, "error": text}
+            messages.error(request, text)
 
 
 def _findings_by_location(findings: list[checker.Finding]) -> dict[str, list[checker.Finding]]:
@@ -620,15 +632,9 @@ def _question_context(request, question: Question, forms: dict) -> dict:
     context["form"] = forms.get("question") or QuestionForm(
         initial=QuestionForm.initial_for(question), prefix="q"
     )
-    choice_rows = []
-    for choice in choices:
-        key = f"choice-{choice.pk}"
-        form = forms.get(key) or ChoiceForm(
-            initial=ChoiceForm.initial_for(choice), prefix=key, code_required=True
-        )
-        choice_rows.append({"choice": choice, "form": form})
-    context["choice_rows"] = choice_rows
-    context["choice_add_form"] = forms.get("choice-add") or ChoiceForm(prefix="choice-add")
+    context["choice_formset"] = forms.get("choices") or ChoiceFormSet(
+        initial=ChoiceFormSet.initial_for(choices), prefix="choices"
+    )
     context["preset_form"] = PresetForm()
     rule_rows = []
     for rule in rules:
@@ -762,9 +768,51 @@ def choice_add(request, pk: int):
             _form_errors(form, error)
         else:
             messages.success(request, _("Choice “%(label)s” is added.") % {"label": choice.label})
-            return redirect(_question_url(question, "choice-add"))
-    messages.error(request, _("The choice was not added; see the errors below."))
-    return _question_page(request, question, "choice-add", {"choice-add": form})
+            return redirect(_question_url(question, "choices"))
+    _form_messages(request, form)
+    return redirect(_question_url(question, "choices"))
+
+
+@require_POST
+def question_choices(request, pk: int):
+    """All the question's choices saved at once: labels and codes changed, choices added,
+    moved and deleted in one form."""
+    question = _question_or_404(request, pk)
+    _require_edit(request, question.version.questionnaire)
+    if refused := _published(request, question.version, _question_url(question)):
+        return refused
+    current = list(question.choices.order_by("position"))
+    formset = ChoiceFormSet(
+        request.POST, initial=ChoiceFormSet.initial_for(current), prefix="choices"
+    )
+    if formset.is_valid():
+        try:
+            saved = services.question_choices_save(question=question, rows=formset.rows())
+        except services.ChoicesInvalid as error:
+            for key, fields in error.rows.items():
+                form = formset.forms[key]
+                for field, texts in fields.items():
+                    for text in texts:
+                        form.add_error(field, text)
+        except ValidationError as error:
+            _error_message(request, error)
+            return redirect(_question_url(question, "choices"))
+        else:
+            messages.success(request, _("The choices are saved."))
+            if saved.rules_named:
+                messages.warning(
+                    request,
+                    ngettext(
+                        "%(count)d skip rule tested a deleted choice; check it below.",
+                        "%(count)d skip rules tested a deleted choice; check them below.",
+                        saved.rules_named,
+                    )
+                    % {"count": saved.rules_named},
+                )
+                return redirect(_question_url(question, "rules"))
+            return redirect(_question_url(question, "choices"))
+    messages.error(request, _("The choices were not saved; see the errors below."))
+    return _question_page(request, question, "choices", {"choices": formset})
 
 
 @require_POST
@@ -784,8 +832,8 @@ def choice_edit(request, pk: int):
         else:
             messages.success(request, _("Choice %(code)s is saved.") % {"code": choice.code})
             return redirect(_question_url(question, f"c-{choice.pk}"))
-    messages.error(request, _("The choice was not saved; see the errors below."))
-    return _question_page(request, question, f"c-{choice.pk}", {key: form})
+    _form_messages(request, form)
+    return redirect(_question_url(question, f"c-{choice.pk}"))
 
 
 @require_POST

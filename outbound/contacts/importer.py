@@ -15,7 +15,7 @@ import queue
 import tempfile
 import threading
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from django.conf import settings
@@ -24,10 +24,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, WriteOnlyCell
+from openpyxl.utils import get_column_letter
 
 from accounts.privacy import mask_numbers_in_text
-from outbound.contacts.readers import cell_text, open_table
-from outbound.contacts.rules import INVALID_REASONS, ContactRules, DateSource, RejectReason
+from outbound.contacts.readers import cell_text, open_table, without_value
+from outbound.contacts.rules import (
+    INVALID_REASONS,
+    ContactRules,
+    DateSource,
+    RejectReason,
+    reject_message,
+)
 from outbound.models import Contact, ContactImport, WorkOrder
 from outbound.models.contacts import FIELD_MAX_LENGTH
 
@@ -42,6 +49,9 @@ BATCH_BYTES = 8 * 2**20
 REPORT_SECONDS = 0.5
 # The rejected rows' workbook holds at most Excel's rows: the header and then these.
 REJECTS_MAX_ROWS = 1_048_576 - 2
+# The first rejected rows are kept with the job (row, reason, detail: no personal data) so
+# its page can say why without the workbook.
+REJECTS_SAMPLE = 20
 
 
 _INVALID = INVALID_REASONS
@@ -56,6 +66,7 @@ class Counts:
     invalid: int = 0
     excluded_dnc: int = 0
     excluded_red_list: int = 0
+    rejects_sample: list = field(default_factory=list)
 
     def count(self, reason: str) -> None:
         if reason in _INVALID:
@@ -71,10 +82,12 @@ class Counts:
 
 
 class RejectsSpool:
-    """The rejected rows as they were in the list, each with its reason code last, spooled
-    to a CSV file as the import goes; `build_rejects_workbook` turns it into the workbook
-    the user downloads (openpyxl writes a few thousand rows a second, too slow to do inline).
-    The file is only made once a row is rejected."""
+    """The rejected rows as they were in the list, each followed by its reason code, its
+    row number in the file and the reason's detail (the row a duplicate repeats, the
+    column of a formula without a value), spooled to a CSV file as the import goes;
+    `build_rejects_workbook` turns it into the workbook the user downloads (openpyxl writes
+    a few thousand rows a second, too slow to do inline). The file is only made once a row
+    is rejected."""
 
     def __init__(self, path: Path, width: int):
         self.path = path
@@ -82,7 +95,7 @@ class RejectsSpool:
         self.rows = 0
         self._handle = self._writer = None
 
-    def add(self, row: list, reason: str) -> None:
+    def add(self, row: list, reason: str, number: int | None = None, detail=None) -> None:
         if self._writer is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._handle = open(self.path, "w", encoding="utf-8", newline="")  # noqa: SIM115
@@ -90,6 +103,8 @@ class RejectsSpool:
         cells = [cell_text(value) for value in row[: self.width]]
         cells.extend([""] * (self.width - len(cells)))
         cells.append(reason)
+        cells.append("" if number is None else number)
+        cells.append("" if detail is None else detail)
         self._writer.writerow(cells)
         self.rows += 1
 
@@ -121,18 +136,22 @@ def build_rejects_workbook(spool: Path, header: list[str], target: Path) -> int:
     out and the last row says how many."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(_("Rejected rows"))
-    sheet.append([*header, _("Reason")])
-    labels = {reason.value: str(reason.label) for reason in RejectReason}
+    sheet.append([*header, _("Row number"), _("Reason")])
+    width = len(header)
     rows = left_out = 0
     # The spool's cells were held to the import's cell limit when read.
     if csv.field_size_limit() < settings.WAIHU_IMPORT_MAX_CELL_CHARS + 1:
         csv.field_size_limit(settings.WAIHU_IMPORT_MAX_CELL_CHARS + 1)
     with open(spool, encoding="utf-8", newline="") as handle:
-        for *cells, reason in csv.reader(handle):
+        for line in csv.reader(handle):
             if rows >= REJECTS_MAX_ROWS:
                 left_out += 1
                 continue
-            sheet.append([_safe_cell(sheet, cell) for cell in cells] + [labels.get(reason, reason)])
+            cells = [_safe_cell(sheet, cell) for cell in line[:width]]
+            # A spool written before rows were numbered holds the reason alone.
+            reason, number, detail = (*line[width:], "", "")[:3]
+            message = reject_message(reason, detail)
+            sheet.append([*cells, int(number) if number.isdigit() else None, message])
             rows += 1
     if left_out:
         sheet.append(
@@ -522,6 +541,7 @@ class ContactImporter:
         ]
         self.counts = Counts()
         self.accepted = 0
+        self._formulas_without_value = 0
 
     def run(self, publish=None) -> tuple[Counts, Path | None]:
         """Imports the list in one transaction; `publish(counts)` is called inside it at
@@ -569,28 +589,34 @@ class ContactImporter:
         last_report = time.monotonic()
         batch_rows = settings.WAIHU_IMPORT_BATCH_ROWS
         with open_table(self.path, self.file_format, self.encoding) as table:
+            self._table = table
             batch: list[list] = []
+            numbers: list[int] = []
             consumed = table.consumed
             cut = consumed() + BATCH_BYTES
             for row in table.rows():
                 batch.append(row)
+                numbers.append(table.sheet_row)
                 if len(batch) >= batch_rows or consumed() >= cut:
-                    self._process(batch)
-                    batch = []
+                    self._process(batch, numbers)
+                    batch, numbers = [], []
                     cut = consumed() + BATCH_BYTES
                     if self.report and time.monotonic() - last_report > REPORT_SECONDS:
                         # Nothing is imported until the end: the staged rows are not
                         # the campaign's yet.
                         self.report(replace(self.counts, imported=0), table.progress())
                         last_report = time.monotonic()
-            self._process(batch)
+            self._process(batch, numbers)
 
     def _settle(self) -> None:
         self.counts.imported = self.writer.inserted
 
-    def _reject(self, row: list, reason: str) -> None:
+    def _reject(self, row: list, reason: str, number: int, detail=None) -> None:
         self.counts.count(reason)
-        self.rejects.add(row, reason)
+        self.rejects.add(row, reason, number, detail)
+        sample = self.counts.rejects_sample
+        if len(sample) < REJECTS_SAMPLE:
+            sample.append([number, str(reason), detail])
 
     @staticmethod
     def _column(batch: list[list], index: int | None) -> list | None:
@@ -598,30 +624,55 @@ class ContactImporter:
             return None
         return [row[index] if index < len(row) else None for row in batch]
 
-    def _process(self, batch: list[list]) -> None:
+    def _process(self, batch: list[list], numbers: list[int]) -> None:
         if not batch:
             return
-        self._process_rows(batch)
+        self._process_rows(batch, numbers)
         # The batch is staged (or being staged) in the import's transaction.
         self.writer.hand_over()
 
-    def _process_rows(self, batch: list[list]) -> None:
+    def _without_formulas(self, batch: list[list], numbers: list[int]):
+        """The batch less its rows holding a formula whose result was never saved: such a
+        row is turned away naming the column, rather than imported with the cell empty."""
+        kept, kept_numbers = [], []
+        header = self.header
+        for row, number in zip(batch, numbers, strict=True):
+            index = without_value(row)
+            if index is None:
+                kept.append(row)
+                kept_numbers.append(number)
+                continue
+            column = get_column_letter(index + 1)
+            if index < len(header):
+                column = f"{column} ({header[index]})"
+            self._reject(row, RejectReason.FORMULA_WITHOUT_VALUE, number, column)
+        return kept, kept_numbers
+
+    def _process_rows(self, batch: list[list], numbers: list[int]) -> None:
         self.counts.rows_read += len(batch)
+        # Only a workbook has formulas; its batches are looked through only when one
+        # without a value has been read since the last.
+        formulas = self._table.formulas_without_value
+        if formulas != self._formulas_without_value:
+            self._formulas_without_value = formulas
+            batch, numbers = self._without_formulas(batch, numbers)
         mapping = self.mapping
         screened = self.rules.screen(
-            batch,
+            range(len(batch)),
             self._column(batch, mapping["phone"]),
             self._column(batch, mapping.get("deadline")),
             self._column(batch, mapping.get("feedback_date")),
+            numbers,
         )
-        for row, reason in screened.rejected:
-            self._reject(row, reason)
+        for position, reason, detail in screened.rejected:
+            self._reject(batch[position], reason, numbers[position], detail)
         text_indexes = [mapping.get(field) for field in TEXT_FIELDS]
         attribute_columns = self.attribute_columns
         add = self.writer.add
         # A CSV cell is text already; a workbook's may be a number or a date.
         text = str if self.file_format == "csv" else cell_text
-        for row, phone, deadline in screened.accepted:
+        for position, phone, deadline in screened.accepted:
+            row = batch[position]
             width = len(row)
             texts = [
                 text(row[index]).strip()[:FIELD_MAX_LENGTH]
@@ -639,7 +690,7 @@ class ContactImporter:
             self.accepted += 1
 
 
-def counts_dict(counts: Counts) -> dict[str, int]:
+def counts_dict(counts: Counts) -> dict:
     return asdict(counts)
 
 

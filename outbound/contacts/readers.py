@@ -43,6 +43,31 @@ class LimitExceeded(UnreadableFile):
     """The list passes one of the import's limits; the message names it."""
 
 
+class _FormulaWithoutValue:
+    """A workbook cell holding a formula whose result was never saved (a workbook written
+    by a program rather than by Excel, say): its value is unknown, which is not the same as
+    empty. Read as text it is empty; an import turns its row away (see `without_value`)."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        return "FORMULA_WITHOUT_VALUE"
+
+
+FORMULA_WITHOUT_VALUE = _FormulaWithoutValue()
+
+
+def without_value(row: list) -> int | None:
+    """The index of the first cell of `row` whose formula has no saved value, or None."""
+    for index, cell in enumerate(row):
+        if cell is FORMULA_WITHOUT_VALUE:
+            return index
+    return None
+
+
 # Excel's own bounds: no sheet it writes holds more rows.
 EXCEL_MAX_ROWS = 1_048_576
 # Shared strings are kept in memory up to about this many bytes, the rest in a temporary
@@ -231,6 +256,11 @@ class Table(abc.ABC):
     encoding: str = ""
     # The row of the file last given (the header is row 1), for messages.
     row_number: int = 0
+    # The row last given as the user's spreadsheet numbers it (the first row is 1): a CSV
+    # record spanning lines is one row, and a workbook's rows keep their own numbers.
+    sheet_row: int = 0
+    # How many cells holding a formula without a saved value were read so far.
+    formulas_without_value: int = 0
 
     @abc.abstractmethod
     def rows(self) -> Iterator[list]:
@@ -296,6 +326,7 @@ class CsvTable(Table):
                     self.row_number + 1,
                 ) from error
             self.row_number = reader.line_num
+            self.sheet_row += 1
             if len(row) > columns:
                 raise limits.too_many_columns(self.row_number)
             if max(map(len, row), default=0) > cell_chars:
@@ -392,10 +423,15 @@ class XlsxTable(Table):
             self._workbook.strings.close()
         self._archive.close()
 
-    def _counted(self, row: list) -> list:
+    def _counted(self, row: list, number: str | None = None) -> list:
         """A row of the sheet, empty or not, counted: no sheet Excel writes holds more than
-        1,048,576, and a row may not reach past the column limit."""
+        1,048,576, and a row may not reach past the column limit. `number` is the row's own
+        (its r attribute): Excel leaves empty rows out of the file, and the rows after
+        them keep the numbers the user sees; numbers never go back."""
         self.row_number += 1
+        if number and number.isdigit() and int(number) > self.row_number:
+            self.row_number = int(number)
+        self.sheet_row = self.row_number
         if self.row_number > EXCEL_MAX_ROWS:
             raise LimitExceeded(
                 _("The sheet has more than %(limit)s rows, more than Excel allows.")
@@ -415,7 +451,7 @@ class XlsxTable(Table):
         """The sheet's rows in order, each as its cells' values (None where a cell is
         missing); rows without cells, or left out of the sheet, are left out here too."""
         given = 0
-        self.row_number = 0
+        self.row_number = self.formulas_without_value = 0
         try:
             if plain:
                 try:
@@ -426,6 +462,8 @@ class XlsxTable(Table):
                     return
                 except _NotPlain:
                     pass
+            # The count of formulas without a value only grows (an import looks at the
+            # rows again when it has changed), so it is not started again here.
             self.row_number = 0
             for number, row in enumerate(self._parse_rows()):
                 if number >= given:
@@ -447,6 +485,7 @@ class XlsxTable(Table):
         max_row = max_columns * (cell_chars * 8 + 256) + (1 << 16)
         buffer, started, first = "", False, True
         tokens = _token_pattern("").findall
+        row_r = None
         while True:
             chunk = read(_XML_CHUNK)
             self._done += len(chunk)
@@ -482,11 +521,26 @@ class XlsxTable(Table):
             else:
                 raise _unreadable_workbook()
             values: list = []
-            for ends_row, letters, style, kind, extra, number, inline, rest, odd in tokens(
-                buffer, 0, cut
-            ):
+            for (
+                starts_row,
+                row_r_text,
+                ends_row,
+                letters,
+                style,
+                kind,
+                extra,
+                formula,
+                number,
+                inline,
+                rest,
+                odd,
+            ) in tokens(buffer, 0, cut):
+                if starts_row:
+                    row_r = row_r_text
+                    continue
                 if ends_row:
-                    counted(values)
+                    counted(values, row_r)
+                    row_r = None
                     if values:
                         yield values
                         values = []
@@ -507,6 +561,11 @@ class XlsxTable(Table):
                     if "&" in number:
                         number = _xml_entities(number)
                     values.append(value(kind, style, number))
+                elif formula and kind != "str":
+                    # An empty <v> after a formula: its result was never saved (an
+                    # empty text result is saved as t="str").
+                    self.formulas_without_value += 1
+                    values.append(FORMULA_WITHOUT_VALUE)
                 elif kind == "inlineStr":
                     if not inline:
                         inline = inline_text(rest)
@@ -541,7 +600,7 @@ class XlsxTable(Table):
         )
         value = self._workbook.value
         limits = self._limits
-        cell_tag = value_tag = inline_tag = None
+        cell_tag = value_tag = inline_tag = formula_tag = None
         while True:
             chunk = read(_XML_CHUNK)
             self._done += len(chunk)
@@ -554,7 +613,7 @@ class XlsxTable(Table):
                 if cell_tag is None:
                     namespace = row.tag[: -len("row")]
                     cell_tag, value_tag = namespace + "c", namespace + "v"
-                    inline_tag = namespace + "is"
+                    inline_tag, formula_tag = namespace + "is", namespace + "f"
                 values: list = []
                 for cell in row:
                     if cell.tag != cell_tag:
@@ -576,11 +635,18 @@ class XlsxTable(Table):
                         raise limits.cell_too_long(self.row_number + 1)
                     if kind == "inlineStr":
                         values.append(text)
+                    elif text:
+                        values.append(value(kind, cell.get("s"), text))
+                    elif (text is None or kind != "str") and cell.find(formula_tag) is not None:
+                        # No <v>, or an empty one not of a text result: the formula's
+                        # result was never saved.
+                        self.formulas_without_value += 1
+                        values.append(FORMULA_WITHOUT_VALUE)
                     else:
-                        values.append(value(kind, cell.get("s"), text) if text else None)
+                        values.append(None)
                 if len(values) > limits.columns:
                     raise limits.too_many_columns(self.row_number + 1)
-                self._counted(values)
+                self._counted(values, row.get("r"))
                 # What was read is dropped, so the tree stays one row deep.
                 row.clear()
                 parent = row.getparent()
@@ -635,17 +701,19 @@ _ROW_END = re.compile(_E + r"row\s*>")
 
 @functools.lru_cache(maxsize=16)
 def _token_pattern(prefix: str) -> re.Pattern:
-    """A row's end; or a cell: its reference's letters, style and type when written in
-    that order with double quotes (anything else lands in the fifth group), then either a
-    value after an optional formula, a plain inline string, or whatever else the cell
-    holds; or else something odd: a cell that does not end, a tag with another prefix, a
-    comment, CDATA, a processing instruction or an extension. Tags carry the prefix the
-    sheet gave <sheetData>, written out, which is much quicker than matching any prefix."""
+    """A row's start (with its number when r comes first) or end; or a cell: its
+    reference's letters, style and type when written in that order with double quotes
+    (anything else lands in the seventh group), then either a value after an optional
+    formula (the formula's group says whether there was one), a plain inline string, or
+    whatever else the cell holds; or else something odd: a cell that does not end, a tag
+    with another prefix, a comment, CDATA, a processing instruction or an extension. Tags
+    carry the prefix the sheet gave <sheetData>, written out, which is much quicker than
+    matching any prefix."""
     p, e = "<" + re.escape(prefix), "</" + re.escape(prefix)
     return re.compile(
-        f"({e}row\\s*>)|{p}c(?=[\\s/>])"
+        f'({p}row(?=[\\s/>])(?:\\s+r="(\\d*)")?)|({e}row\\s*>)|{p}c(?=[\\s/>])'
         r'(?:\s+r="([A-Z]*)\d*")?(?:\s+s="(\d*)")?(?:\s+t="(\w*)")?([^>]*?)'
-        f"(?:/>|>(?:(?:{p}f\\b[^>]*?(?:/>|>[^<]*{e}f>))?{p}v>([^<]*){e}v>"
+        f"(?:/>|>(?:({p}f\\b[^>]*?(?:/>|>[^<]*{e}f>))?{p}v>([^<]*){e}v>"
         f"|{p}is>{p}t>([^<]*){e}t>{e}is>|(.*?)){e}c>)"
         f"|(<[!?]|{_E}row\\b|{_P}(?:c(?=[\\s/>])|extLst\\b))",
         re.DOTALL,

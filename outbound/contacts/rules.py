@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from outbound.contacts import numbering
@@ -28,6 +29,7 @@ class RejectReason(models.TextChoices):
     FOREIGN_NUMBER = "foreign_number", gettext_lazy("Number of a country the centre does not call")
     SPECIAL_NUMBER = "special_number", gettext_lazy("Premium-rate or special-service number")
     BAD_DATE = "bad_date", gettext_lazy("Missing or unreadable date")
+    FORMULA_WITHOUT_VALUE = "formula_without_value", gettext_lazy("A formula without a saved value")
     DUPLICATE_IN_FILE = "duplicate_in_file", gettext_lazy("Same number earlier in the file")
     ALREADY_IN_CAMPAIGN = "already_in_campaign", gettext_lazy("Already in the campaign")
     DO_NOT_CALL = "do_not_call", gettext_lazy("On the do-not-call list")
@@ -41,7 +43,26 @@ INVALID_REASONS = (
     RejectReason.FOREIGN_NUMBER,
     RejectReason.SPECIAL_NUMBER,
     RejectReason.BAD_DATE,
+    RejectReason.FORMULA_WITHOUT_VALUE,
 )
+
+
+def reject_message(reason: str, detail=None) -> str:
+    """A rejected row's reason as the uploader reads it, in the active language: `detail` is
+    the row a duplicate repeats, or the column whose formula has no saved value."""
+    if detail is not None and detail != "":
+        if reason == RejectReason.DUPLICATE_IN_FILE:
+            return _("Duplicate of row %(row)s") % {"row": detail}
+        if reason == RejectReason.FORMULA_WITHOUT_VALUE:
+            return _(
+                "Formula in column %(column)s has no saved value: open the file in Excel "
+                "and save it again."
+            ) % {"column": detail}
+    try:
+        return str(RejectReason(reason).label)
+    except ValueError:
+        return reason
+
 
 _REFUSAL_REJECT = {
     numbering.FOREIGN: RejectReason.FOREIGN_NUMBER,
@@ -75,8 +96,9 @@ def _blank(value) -> bool:
 @dataclass
 class Screened:
     """The outcome of one batch: the rows accepted (row, E.164 number, deadline), in the
-    order given, and the rows turned away (row, reason): first those whose number, date or
-    duplicate failed them in their order, then those on a list never to call."""
+    order given, and the rows turned away (row, reason, detail): first those whose number,
+    date or duplicate failed them in their order, then those on a list never to call. A
+    duplicate's detail is the number (see `screen`) of the row it repeats; others' None."""
 
     accepted: list[tuple] = field(default_factory=list)
     rejected: list[tuple] = field(default_factory=list)
@@ -110,7 +132,9 @@ class ContactRules:
             .values_list("phone", flat=True)
             .iterator(chunk_size=10_000)
         }
-        self.seen: set[int] = set()
+        # Each number accepted so far, with the number of the row that brought it: ints
+        # only, so a list of millions of rows stays within tens of megabytes.
+        self.seen: dict[int, int] = {}
         self.refusal = numbering.refusal_check()
 
     def _deadline(self, deadline_raw, feedback_raw):
@@ -131,25 +155,32 @@ class ContactRules:
             return False if self.date_required else None
         return None
 
-    def screen(self, rows: list, phones: list, deadlines=None, feedbacks=None) -> Screened:
+    def screen(
+        self, rows: list, phones: list, deadlines=None, feedbacks=None, numbers=None
+    ) -> Screened:
         """Checks `rows`, whose raw phone numbers (and raw deadline and feedback dates, when
-        the source needs them) are given in parallel lists."""
+        the source needs them) are given in parallel lists. `numbers` are the rows' own
+        numbers, as their sender counts them (a file's row, a batch's index), by which a
+        duplicate names the row it repeats; the rows themselves when not given."""
         result = Screened()
         reject = result.rejected.append
         existing, seen = self.existing, self.seen
         refusal = self.refusal
         has_dates = self.date_source != DateSource.NONE
         candidates = []
+        if numbers is None:
+            numbers = rows
         for position, row in enumerate(rows):
             raw = phones[position]
             phone = normalise_phone(raw)
             if phone is None:
                 blank = raw is None or not cell_text(raw).strip()
-                reject((row, RejectReason.MISSING_PHONE if blank else RejectReason.INVALID_PHONE))
+                reason = RejectReason.MISSING_PHONE if blank else RejectReason.INVALID_PHONE
+                reject((row, reason, None))
                 continue
             refused = refusal(phone)
             if refused is not None:
-                reject((row, _REFUSAL_REJECT[refused]))
+                reject((row, _REFUSAL_REJECT[refused], None))
                 continue
             deadline = None
             if has_dates:
@@ -158,16 +189,17 @@ class ContactRules:
                     feedbacks[position] if feedbacks is not None else None,
                 )
                 if deadline is False:
-                    reject((row, RejectReason.BAD_DATE))
+                    reject((row, RejectReason.BAD_DATE, None))
                     continue
             key = _phone_key(phone)
             if key in existing:
-                reject((row, RejectReason.ALREADY_IN_CAMPAIGN))
+                reject((row, RejectReason.ALREADY_IN_CAMPAIGN, None))
                 continue
-            if key in seen:
-                reject((row, RejectReason.DUPLICATE_IN_FILE))
+            first = seen.get(key)
+            if first is not None:
+                reject((row, RejectReason.DUPLICATE_IN_FILE, first))
                 continue
-            seen.add(key)
+            seen[key] = numbers[position]
             candidates.append((row, phone, deadline))
         if not candidates:
             return result
@@ -178,7 +210,7 @@ class ContactRules:
         for candidate in candidates:
             reason = excluded.get(candidate[1])
             if reason is not None:
-                reject((candidate[0], _EXCLUSION_REJECT[reason]))
+                reject((candidate[0], _EXCLUSION_REJECT[reason], None))
             else:
                 accept(candidate)
         return result

@@ -28,6 +28,7 @@ from outbound.contacts.forms import (
 )
 from outbound.contacts.importer import mask_rejects_workbook
 from outbound.contacts.normalise import normalise_phone
+from outbound.contacts.rules import reject_message
 from outbound.listing import Column, Sorting, page_of, query_without
 from outbound.models import (
     Contact,
@@ -232,10 +233,13 @@ def import_detail(request, pk: int):
     # A list never mapped before the end of retention has nothing left to map.
     if job.status == ContactImport.Status.UPLOADED and job.files_removed_at is None:
         return redirect("contacts:import_map", pk=job.pk)
+    rejected = [
+        (number, reject_message(reason, detail)) for number, reason, detail in job.rejects_sample
+    ]
     return render(
         request,
         "outbound/contacts/import_detail.html",
-        {"job": job, "campaign": job.campaign, "state": _status(job)},
+        {"job": job, "campaign": job.campaign, "state": _status(job), "rejected": rejected},
     )
 
 

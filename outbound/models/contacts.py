@@ -131,6 +131,9 @@ class ContactImport(models.Model):
     invalid = models.PositiveIntegerField(_("invalid"), default=0)
     excluded_dnc = models.PositiveIntegerField(_("on the do-not-call list"), default=0)
     excluded_red_list = models.PositiveIntegerField(_("on the red list"), default=0)
+    # The first rejected rows as [row number, reason code, detail]: which row, and why
+    # (a duplicate's detail is the row it repeats), without the rows' personal data.
+    rejects_sample = models.JSONField(_("first rejected rows"), default=list, blank=True)
     rejects_file = models.FileField(
         _("rejected rows"), upload_to="contact_imports/rejected/%Y/%m/", blank=True
     )

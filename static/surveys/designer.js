@@ -99,3 +99,30 @@
     });
   });
 })();
+
+/* A question's choices are one form: "Add a choice" adds a blank row (the formset's empty
+   form, numbered like the rows before it) at the end. Without this script the form still
+   has one blank row for a new choice. */
+(function () {
+  "use strict";
+
+  document.querySelectorAll("form[data-formset]").forEach(function (form) {
+    var prefix = form.getAttribute("data-formset");
+    var total = form.querySelector("input[name=" + prefix + "-TOTAL_FORMS]");
+    var rows = form.querySelector("[data-formset-rows]");
+    var empty = form.querySelector("template[data-formset-empty]");
+    var add = form.querySelector("[data-formset-add]");
+    if (!total || !rows || !empty || !add) return;
+    add.addEventListener("click", function () {
+      var index = parseInt(total.value, 10);
+      var html = empty.innerHTML.replace(/__prefix__/g, String(index));
+      rows.insertAdjacentHTML("beforeend", html);
+      total.value = String(index + 1);
+      var row = rows.lastElementChild;
+      var order = row.querySelector("input[name$=-ORDER]");
+      if (order) order.value = String(rows.children.length);
+      var label = row.querySelector("input[name$=-label]");
+      if (label) label.focus();
+    });
+  });
+})();

@@ -315,6 +315,7 @@ RULES: dict[str, Rule] = {
     "surveys:question_duplicate": page(QUESTION, get=NOT_SERVED, post=DRAFT_EDITORS),
     "surveys:question_delete": page(QUESTION, get=NOT_SERVED, post=DRAFT_EDITORS),
     "surveys:question_preset": page(QUESTION, get=NOT_SERVED, post=DRAFT_EDITORS),
+    "surveys:question_choices": page(QUESTION, get=NOT_SERVED, post=DRAFT_EDITORS),
     "surveys:choice_add": page(QUESTION, get=NOT_SERVED, post=DRAFT_EDITORS),
     "surveys:rule_add": page(QUESTION, get=NOT_SERVED, post=DRAFT_EDITORS),
     "surveys:choice_edit": page(CHOICE, get=NOT_SERVED, post=DRAFT_EDITORS),

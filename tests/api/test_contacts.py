@@ -82,8 +82,11 @@ def via_upload(org, campaign, settings, tmp_path, capture) -> list[tuple]:
     with job.rejects_file.open("rb") as handle:
         sheet = load_workbook(io.BytesIO(handle.read())).active
         labels = {str(r.label): r.value for r in RejectReason}
+        # The duplicate names the row it repeats, as the spreadsheet numbers it (the header
+        # is row 1): 张三's.
+        labels["Duplicate of row 2"] = RejectReason.DUPLICATE_IN_FILE.value
         return sorted(
-            (row[1], labels[row[3]]) for row in list(sheet.iter_rows(values_only=True))[1:]
+            (row[1], labels[row[-1]]) for row in list(sheet.iter_rows(values_only=True))[1:]
         )
 
 
@@ -112,6 +115,34 @@ def test_the_push_obeys_exactly_the_uploads_rules(
     # Complaint feedback time → callback deadline: the feedback date plus seven days.
     assert ("+8613812345678", "张三", datetime.date(2031, 3, 8)) in stored(pushed)
     assert len(stored(pushed)) == 4
+
+
+def test_a_duplicate_names_the_index_of_the_contact_it_repeats(caller, campaign):
+    url = f"/api/v1/campaigns/{campaign.pk}/contacts"
+    body = {
+        "contacts": [
+            {"phone": "13812345678"},
+            {"phone": "13812345679"},
+            {"phone": "138 1234 5679"},
+            {"phone": "+8613812345678"},
+        ]
+    }
+    first = caller.post(url, body, headers={"idempotency-key": "dup"})
+    again = caller.post(url, body, headers={"idempotency-key": "dup"})
+    expected = [
+        (2, "duplicate_in_file", 1, "Same number as the contact at index 1"),
+        (3, "duplicate_in_file", 0, "Same number as the contact at index 0"),
+    ]
+    rejected = first.json()["rejected"]
+    assert [(r["index"], r["reason"], r["duplicate_of"], r["message"]) for r in rejected] == (
+        expected
+    )
+    # A replayed batch's message is written again from what was stored.
+    assert again.json()["replayed"] is True
+    replayed = again.json()["rejected"]
+    assert [(r["index"], r["reason"], r["duplicate_of"], r["message"]) for r in replayed] == (
+        expected
+    )
 
 
 def test_a_repeated_batch_changes_nothing(caller, campaign):

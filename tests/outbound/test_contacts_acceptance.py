@@ -370,6 +370,6 @@ def test_the_allowed_countries_come_from_the_setting(org, settings):
     screened = rules.screen([0, 1, 2], ["+447400123456", "+449090901234", "+12025550123"])
     assert [row[1] for row in screened.accepted] == ["+447400123456"]
     assert screened.rejected == [
-        (1, RejectReason.SPECIAL_NUMBER),
-        (2, RejectReason.FOREIGN_NUMBER),
+        (1, RejectReason.SPECIAL_NUMBER, None),
+        (2, RejectReason.FOREIGN_NUMBER, None),
     ]

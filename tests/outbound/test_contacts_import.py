@@ -133,15 +133,16 @@ def test_import_end_to_end(org, campaign, media, capture):
     assert first.deadline is None
 
     rejected = rejects_of(job)
-    assert rejected[0] == [*HEADER, "Reason"]
+    assert rejected[0] == [*HEADER, "Row number", "Reason"]
     reasons = {row[1]: row[-1] for row in rejected[1:]}
     assert reasons == {
-        "张三again": label(RejectReason.DUPLICATE_IN_FILE),
+        # The header is row 1 of the file, 张三 row 2.
+        "张三again": "Duplicate of row 2",
         "赵六": label(RejectReason.INVALID_PHONE),
         "钱七": label(RejectReason.MISSING_PHONE),
     }
-    # The rejected rows are the list's own rows.
-    assert ["12345", "赵六", None, None, None, None, "2026-11-20"] in [r[:-1] for r in rejected]
+    # The rejected rows are the list's own rows, with their row in the file.
+    assert ["12345", "赵六", None, None, None, None, "2026-11-20", 6] in [r[:-1] for r in rejected]
 
 
 def test_second_import_merges_with_the_campaign(org, campaign, media, capture):
@@ -162,7 +163,7 @@ def test_second_import_merges_with_the_campaign(org, campaign, media, capture):
     reasons = {row[1]: row[-1] for row in rejects_of(second)[1:]}
     assert reasons == {
         "again": label(RejectReason.ALREADY_IN_CAMPAIGN),
-        "twice": label(RejectReason.DUPLICATE_IN_FILE),
+        "twice": "Duplicate of row 3",
     }
 
 
@@ -199,7 +200,7 @@ def test_do_not_call_and_red_list_exclude(org, campaign, media, capture):
     assert reasons["李四"] == label(RejectReason.DO_NOT_CALL)
     assert reasons["王五"] == label(RejectReason.RED_LIST)
     # The later duplicate of an excluded number is still counted as a duplicate.
-    assert reasons["张三again"] == label(RejectReason.DUPLICATE_IN_FILE)
+    assert reasons["张三again"] == "Duplicate of row 2"
 
 
 def test_an_expired_red_list_entry_no_longer_excludes(org, campaign, media, capture):

@@ -558,7 +558,7 @@ def test_choices_add_edit_move_delete(client, admin, draft):
         url("choice_add", question.pk),
         {"choice-add-label": "Mobile internet", "choice-add-keypad": "1"},
     )
-    assert response["Location"] == question_page(question, "choice-add")
+    assert response["Location"] == question_page(question, "choices")
     client.post(
         url("choice_add", question.pk),
         {"choice-add-label": "None", "choice-add-code": "9", "choice-add-exclusive": "on"},
@@ -584,19 +584,19 @@ def test_choices_add_edit_move_delete(client, admin, draft):
     assert list(question.choices.values_list("code", flat=True)) == [1]
 
 
-def test_choice_errors_are_shown_on_the_row(client, admin, draft):
+def test_a_single_choice_post_with_errors_says_them(client, admin, draft):
+    # The page edits all choices together; a post to one choice's own address, still
+    # served, comes back to the choices with its errors said.
     first = q(draft, "Q1")
     yes = first.choices.get(code=1)
     prefix = f"choice-{yes.pk}"
     response = login(client, admin).post(
-        url("choice_edit", yes.pk), {f"{prefix}-code": "2", f"{prefix}-label": "Yes"}
+        url("choice_edit", yes.pk), {f"{prefix}-code": "2", f"{prefix}-label": "Yes"}, follow=True
     )
-    assert response.status_code == 200
-    assert response.context["focus"] == f"c-{yes.pk}"
-    row = next(r for r in response.context["choice_rows"] if r["choice"].pk == yes.pk)
-    assert "already has a choice with code 2" in row["form"].errors["code"][0]
-    response = client.post(url("choice_add", first.pk), {"choice-add-label": "  "})
-    assert response.context["choice_add_form"].errors["label"] == ["Give the choice a label."]
+    assert response.redirect_chain[0][0] == question_page(first, f"c-{yes.pk}")
+    assert any("already has a choice with code 2" in m for m in messages_of(response))
+    response = client.post(url("choice_add", first.pk), {"choice-add-label": "  "}, follow=True)
+    assert "Label: Give the choice a label." in messages_of(response)
     assert first.choices.count() == 2
 
 
