@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('outbound', '0021_attempts_not_placed_sandbox_steps'),
+        ('outbound', '0023_interview_campaign_outcome'),
     ]
 
     operations = [
