@@ -542,6 +542,8 @@ def _server_env(work: Path, schema: str, port: int) -> dict:
         "DJANGO_SECURE_COOKIES": "false",
         "WAIHU_LOG_LEVEL": "WARNING",
         "CELERY_TASK_ALWAYS_EAGER": "true",
+        # Both sizes' narrowed pages go through the task, so their reads compare.
+        "WAIHU_RESULTS_INLINE_LIMIT": "1000",
     }
 
 
