@@ -167,7 +167,10 @@ def _interviews(cursor, campaign, version, count: int) -> dict:
         answers,
     )
     made["choices"] = _copy(
-        cursor, AnswerChoice, ["id", "answer_id", "question_id", "choice_id", "specify_text"], picked
+        cursor,
+        AnswerChoice,
+        ["id", "answer_id", "question_id", "choice_id", "specify_text"],
+        picked,
     )
     made["interviews"] = _copy(
         cursor,
@@ -223,7 +226,7 @@ def child_setup(work: Path) -> dict:
 
 def child_events(work: Path, url: str, count: str, queue: str) -> dict:
     """`count` events of a completed interview recorded for a subscription to `url`, their
-    deliveries queued on the broker; returns when the last was queued."""
+    deliveries queued on the broker as a backlog; returns when the last was queued."""
     _django()
     from django.conf import settings
     from django.utils import timezone
@@ -231,7 +234,7 @@ def child_events(work: Path, url: str, count: str, queue: str) -> dict:
     from api.models import Delivery, Event, Subscription
     from api.results import completed_page
     from api.services import subscription_create
-    from api.tasks import deliver
+    from api.tasks import queue as queue_deliveries
     from config.celery import app
     from outbound.models import WorkOrder
 
@@ -257,8 +260,8 @@ def child_events(work: Path, url: str, count: str, queue: str) -> dict:
         batch_size=2000,
     )
     started = time.time()
-    for delivery in deliveries:
-        deliver.delay(delivery.pk)
+    # Queued as the sweep queues a backlog (a receiver back after a while).
+    queue_deliveries([d.pk for d in deliveries])
     return {
         "started": started,
         "queued_seconds": time.time() - started,
