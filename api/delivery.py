@@ -1,6 +1,7 @@
 """Sends one delivery: the only place that talks to the receivers."""
 
 import logging
+from collections import defaultdict
 
 import requests
 from django.db.models import F
@@ -19,13 +20,39 @@ _session = requests.Session()
 def delivery_send(*, delivery_id: int) -> bool:
     """Posts the event; True when the receiver took it (2xx). A failure is tried again
     later with a growing wait, for a day after the event."""
-    delivery = (
+    return delivery_send_many(delivery_ids=[delivery_id]) == 1
+
+
+def delivery_send_many(*, delivery_ids: list[int]) -> int:
+    """Posts each waiting delivery of `delivery_ids` (one query loads them, one update
+    records those taken); returns how many the receivers took."""
+    deliveries = list(
         Delivery.objects.select_related("event", "subscription__integration")
-        .filter(pk=delivery_id, status=Delivery.Status.PENDING)
-        .first()
+        .filter(pk__in=delivery_ids, status=Delivery.Status.PENDING)
+        .order_by("pk")
     )
-    if delivery is None:
-        return False
+    taken: dict[int, list[int]] = defaultdict(list)
+    for delivery in deliveries:
+        code = _post(delivery)
+        if code is not None:
+            taken[code].append(delivery.pk)
+    now = timezone.now()
+    for code, pks in taken.items():
+        Delivery.objects.filter(pk__in=pks, status=Delivery.Status.PENDING).update(
+            status=Delivery.Status.DELIVERED,
+            attempts=F("attempts") + 1,
+            response_code=code,
+            error="",
+            last_attempt_at=now,
+            delivered_at=now,
+            next_attempt_at=None,
+        )
+    return sum(len(pks) for pks in taken.values())
+
+
+def _post(delivery: Delivery) -> int | None:
+    """Sends one delivery: the receiver's 2xx code, or None once the failure is recorded
+    with the delivery's next try."""
     event, subscription = delivery.event, delivery.subscription
     body = event_body(event, subscription)
     headers = {
@@ -44,18 +71,9 @@ def delivery_send(*, delivery_id: int) -> bool:
         response.close()
     except requests.RequestException as exc:
         error = f"{type(exc).__name__}: {exc}"[:255]
-    now = timezone.now()
     if code is not None and 200 <= code < 300:
-        Delivery.objects.filter(pk=delivery.pk).update(
-            status=Delivery.Status.DELIVERED,
-            attempts=F("attempts") + 1,
-            response_code=code,
-            error="",
-            last_attempt_at=now,
-            delivered_at=now,
-            next_attempt_at=None,
-        )
-        return True
+        return code
+    now = timezone.now()
     attempts = delivery.attempts + 1
     next_at = now + retry_delay(attempts)
     gives_up = next_at > delivery.created_at + GIVE_UP_AFTER
@@ -68,7 +86,7 @@ def delivery_send(*, delivery_id: int) -> bool:
         next_attempt_at=None if gives_up else next_at,
     )
     logger.info("Delivery %s to %s failed: %s", delivery.pk, subscription.url, error or code)
-    return False
+    return None
 
 
 def delivery_send_again(*, delivery: Delivery) -> None:

@@ -59,10 +59,9 @@ def event_publish(*, type: str, data, campaign=None) -> Event | None:
 
 
 def _queue(ids: list[int]) -> None:
-    from api.tasks import deliver
+    from api.tasks import queue
 
-    for pk in ids:
-        deliver.delay(pk)
+    queue(ids)
 
 
 def _phones_masked(value, integration):

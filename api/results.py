@@ -49,8 +49,9 @@ def completed_page(*, campaign, after: str | None, limit: int, now=None):
     if after:
         closed_at, pk = cursor_decode(after)
         rows = rows.filter(Q(closed_at__gt=closed_at) | Q(closed_at=closed_at, pk__gt=pk))
+    rows = rows.order_by("closed_at", "pk")
     page = list(
-        rows.order_by("closed_at", "pk").values(
+        rows.values(
             "pk",
             "closed_at",
             "channel",
@@ -61,13 +62,20 @@ def completed_page(*, campaign, after: str | None, limit: int, now=None):
             "contact__attributes",
         )[:limit]
     )
-    cursor = cursor_encode(page[-1]["closed_at"], page[-1]["pk"]) if page else after
-    return interviews_payload(page), cursor
+    if not page:
+        return [], after
+    cursor = cursor_encode(page[-1]["closed_at"], page[-1]["pk"])
+    # The page's responses as a subquery: thousands of ids as parameters cost more to send
+    # than the database takes to find the page again.
+    return interviews_payload(page, rows.values("response_id")[:limit]), cursor
 
 
-def interviews_payload(rows: list[dict]) -> list[dict]:
-    response_ids = [row["response_id"] for row in rows]
-    answers = answers_by_response(response_ids)
+def interviews_payload(rows: list[dict], responses=None) -> list[dict]:
+    """The interviews as the API gives them; `responses` may name their responses as a
+    query instead of the list of ids."""
+    answers = answers_by_response(
+        [row["response_id"] for row in rows] if responses is None else responses
+    )
     return [
         {
             "id": row["pk"],
@@ -85,10 +93,11 @@ def interviews_payload(rows: list[dict]) -> list[dict]:
     ]
 
 
-def answers_by_response(response_ids: list[int]) -> dict[int, list[dict]]:
-    """Every answer of the responses: question code, the number or text, the special
-    answer, and the choices taken with code and label. Two queries whatever the count."""
-    if not response_ids:
+def answers_by_response(response_ids) -> dict[int, list[dict]]:
+    """Every answer of the responses (ids, or a query of them): question code, the number
+    or text, the special answer, and the choices taken with code and label. Two queries
+    whatever the count."""
+    if isinstance(response_ids, list) and not response_ids:
         return {}
     answers = list(
         Answer.objects.filter(response_id__in=response_ids)
@@ -103,10 +112,7 @@ def answers_by_response(response_ids: list[int]) -> dict[int, list[dict]]:
         .order_by("answer_id", "choice__position")
         .values_list("answer_id", "choice__code", "choice__label", "specify_text")
     ):
-        item = {"code": code, "label": label}
-        if specify:
-            item["specify"] = specify
-        chosen[answer_id].append(item)
+        chosen[answer_id].append({"code": code, "label": label, "specify": specify or None})
     result: dict[int, list[dict]] = defaultdict(list)
     for pk, response_id, question, qtype, number, text, special in answers:
         result[response_id].append(

@@ -100,3 +100,21 @@ def test_progress_and_tables(caller, surveyed, settings):
     scale = next(t for t in tables if t["type"] == "scale")
     counts = {row["code"]: row["count"] for row in scale["rows"]}
     assert counts["1"] == 2 and counts["5"] == 1
+
+
+def test_a_page_of_interviews_holds_to_its_documented_schema(caller, surveyed, settings):
+    from api.api import InterviewOut, InterviewPage
+
+    settings.WAIHU_API_RESULTS_SETTLE_SECONDS = 0
+    for n in range(3):
+        interview_done(surveyed, f"+861380000000{n}", NOON, satisfaction=n + 1)
+    with time_machine.travel(NOON + datetime.timedelta(seconds=1), tick=False):
+        body = caller.get(f"/api/v1/campaigns/{surveyed.pk}/interviews", limit=2).json()
+    page = InterviewPage.model_validate(body)
+    assert len(page.interviews) == 2 and page.more
+    assert (
+        page.model_dump(mode="json")["interviews"][0]["answers"]
+        == (body["interviews"][0]["answers"])
+    )
+    assert set(body) == set(InterviewPage.model_fields)
+    assert set(body["interviews"][0]) == set(InterviewOut.model_fields)
