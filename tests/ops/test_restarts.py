@@ -250,6 +250,7 @@ def _wait(seconds: float, until, sweeps: Beat | None = None, every: float = 0.3)
 
 
 @pytest.mark.postgres
+@pytest.mark.own_postgres
 def test_a_campaign_goes_on_through_a_postgres_restart(
     waihu_on_private_postgres,
     private_org,
