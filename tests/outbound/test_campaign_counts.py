@@ -123,12 +123,15 @@ def test_kept_counts_equal_a_recount_after_random_changes(org, telephony_setting
     campaigns = [make_campaign(org, phones=phones(4, 100 * n)) for n in range(2)]
     walkers = [Steps(rng, campaign, 5000 + 1000 * n) for n, campaign in enumerate(campaigns)]
     actions = [name for name in vars(Steps) if not name.startswith("_")]
+    busiest = 0
     for _step in range(40):
         walker = rng.choice(walkers)
         getattr(walker, rng.choice(actions))()
         for campaign in campaigns:
             assert kept(campaign) == recount(campaign)
-    assert sum(recount(campaigns[0]).values()) > 4
+        busiest = max(busiest, sum(recount(campaigns[0]).values()))
+    # The walk reached counts worth checking (deletions may empty them again by the end).
+    assert busiest > 4
 
 
 def test_compaction_folds_each_key_into_one_row(org, telephony_settings):
